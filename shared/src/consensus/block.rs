@@ -1,0 +1,371 @@
+//! Block rules: header checks, body checks, and connecting a block's transactions to the coin set.
+
+use super::chain::block_subsidy;
+use super::tx::{check_tx_inputs, check_tx_shape, Coin, CoinView, TxError};
+use crate::amount::Amount;
+use crate::block::{Block, BlockHeader, BLOCK_VERSION};
+use crate::hash::{merkle_root, BlockHash, Txid};
+use crate::params::Params;
+use crate::pow::{CompactTarget, Target, TargetError};
+use crate::tx::OutPoint;
+use std::collections::{HashMap, HashSet};
+
+/// Why a block is invalid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BlockError {
+    #[error("unsupported block version {0}")]
+    UnsupportedVersion(u32),
+    #[error("block claims height {found}, expected {expected}")]
+    BadHeight { expected: u64, found: u64 },
+    #[error("block target {found:?} differs from the required {expected:?}")]
+    BadDifficulty { expected: CompactTarget, found: CompactTarget },
+    #[error("invalid target: {0}")]
+    InvalidTarget(TargetError),
+    #[error("block hash {0} does not meet its target")]
+    InsufficientProofOfWork(BlockHash),
+    #[error("block time {time} is not after the median time {median} of the previous blocks")]
+    TimeTooOld { time: u64, median: u64 },
+    #[error("block time {time} is more than the allowed margin ahead of the clock (latest {max})")]
+    TimeTooNew { time: u64, max: u64 },
+    #[error("block of {size} bytes exceeds the {max}-byte limit")]
+    TooLarge { size: usize, max: usize },
+    #[error("block has no transactions")]
+    NoTransactions,
+    #[error("the first transaction is not a coinbase")]
+    FirstNotCoinbase,
+    #[error("transaction {index} is a second coinbase")]
+    ExtraCoinbase { index: usize },
+    #[error("coinbase claims height {found}, block is at {expected}")]
+    BadCoinbaseHeight { expected: u64, found: u64 },
+    #[error("Merkle root does not match the transactions")]
+    BadMerkleRoot,
+    #[error("transaction {0} appears twice")]
+    DuplicateTransaction(Txid),
+    #[error("transaction {index} ({txid}): {error}")]
+    InvalidTransaction { index: usize, txid: Txid, error: TxError },
+    #[error("coinbase pays {claimed}, more than subsidy plus fees {allowed}")]
+    CoinbaseTooLarge { claimed: Amount, allowed: Amount },
+}
+
+impl BlockError {
+    /// Whether the failure is in the block's body, which a relaying peer could have altered
+    /// without changing the header hash. Such a failure condemns that copy of the block, not
+    /// the hash: a correct copy may still arrive.
+    pub fn is_body_mutation(&self) -> bool {
+        matches!(
+            self,
+            BlockError::BadMerkleRoot | BlockError::DuplicateTransaction(_) | BlockError::TooLarge { .. }
+        )
+    }
+}
+
+/// What the chain says a header at this position must look like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeaderContext {
+    /// Parent height + 1.
+    pub height: u64,
+    /// From `next_bits`: the target the rules require, never the one the header claims.
+    pub expected_bits: CompactTarget,
+    /// From `median_time_past` over the parent and its ancestors.
+    pub median_time_past: u64,
+    /// The validating node's clock, in seconds.
+    pub now: u64,
+}
+
+/// Checks a header against its place in the chain (the caller has matched `prev`).
+pub fn check_header(header: &BlockHeader, ctx: &HeaderContext, params: &Params) -> Result<(), BlockError> {
+    if header.version != BLOCK_VERSION {
+        return Err(BlockError::UnsupportedVersion(header.version));
+    }
+    if header.height != ctx.height {
+        return Err(BlockError::BadHeight { expected: ctx.height, found: header.height });
+    }
+    if header.bits != ctx.expected_bits {
+        return Err(BlockError::BadDifficulty { expected: ctx.expected_bits, found: header.bits });
+    }
+    let target = Target::from_compact(header.bits).map_err(BlockError::InvalidTarget)?;
+    let hash = header.hash();
+    if !target.is_met_by(&hash) {
+        return Err(BlockError::InsufficientProofOfWork(hash));
+    }
+    if header.time <= ctx.median_time_past {
+        return Err(BlockError::TimeTooOld { time: header.time, median: ctx.median_time_past });
+    }
+    let max = ctx.now.saturating_add(params.max_future_block_secs);
+    if header.time > max {
+        return Err(BlockError::TimeTooNew { time: header.time, max });
+    }
+    Ok(())
+}
+
+/// Checks what a block must satisfy on its own; returns its txids, computed once.
+pub fn check_block_body(block: &Block, params: &Params) -> Result<Vec<Txid>, BlockError> {
+    let size = block.size();
+    if size > params.max_block_bytes {
+        return Err(BlockError::TooLarge { size, max: params.max_block_bytes });
+    }
+    let first = block.transactions.first().ok_or(BlockError::NoTransactions)?;
+    match first.coinbase_height {
+        None => return Err(BlockError::FirstNotCoinbase),
+        Some(h) if h != block.header.height => {
+            return Err(BlockError::BadCoinbaseHeight { expected: block.header.height, found: h })
+        }
+        Some(_) => {}
+    }
+    let mut txids = Vec::with_capacity(block.transactions.len());
+    let mut seen = HashSet::with_capacity(block.transactions.len());
+    for (index, tx) in block.transactions.iter().enumerate() {
+        if index > 0 && tx.is_coinbase() {
+            return Err(BlockError::ExtraCoinbase { index });
+        }
+        let txid = tx.txid();
+        check_tx_shape(tx, params).map_err(|error| BlockError::InvalidTransaction { index, txid, error })?;
+        if !seen.insert(txid) {
+            return Err(BlockError::DuplicateTransaction(txid));
+        }
+        txids.push(txid);
+    }
+    if merkle_root(&txids) != block.header.merkle_root {
+        return Err(BlockError::BadMerkleRoot);
+    }
+    Ok(txids)
+}
+
+/// What connecting a block consumed: the coins it spent, in order, so that the block can be
+/// disconnected again during a reorganization; and the fees it collected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockUndo {
+    pub spent: Vec<(OutPoint, Coin)>,
+    pub fees: Amount,
+}
+
+/// Validates a block's transactions against the coin set as of its parent, in order (a later
+/// transaction may spend an earlier one's outputs), and the coinbase against subsidy + fees.
+/// `txids` comes from `check_block_body`. Nothing is changed: the caller applies the result.
+pub fn connect_block(
+    block: &Block,
+    txids: &[Txid],
+    coins: &impl CoinView,
+    params: &Params,
+    genesis: &BlockHash,
+) -> Result<BlockUndo, BlockError> {
+    let height = block.header.height;
+    let mut created: HashMap<OutPoint, Coin> = HashMap::new();
+    let mut spent_here: HashSet<OutPoint> = HashSet::new();
+    let mut undo = Vec::new();
+    let mut fees = Amount::ZERO;
+
+    struct Overlay<'a, V> {
+        base: &'a V,
+        created: &'a HashMap<OutPoint, Coin>,
+        spent: &'a HashSet<OutPoint>,
+    }
+    impl<V: CoinView> CoinView for Overlay<'_, V> {
+        fn coin(&self, outpoint: &OutPoint) -> Option<Coin> {
+            if self.spent.contains(outpoint) {
+                return None;
+            }
+            self.created.get(outpoint).copied().or_else(|| self.base.coin(outpoint))
+        }
+    }
+
+    for (index, (tx, txid)) in block.transactions.iter().zip(txids).enumerate().skip(1) {
+        let view = Overlay { base: coins, created: &created, spent: &spent_here };
+        let fee = check_tx_inputs(tx, &view, height, params, genesis)
+            .map_err(|error| BlockError::InvalidTransaction { index, txid: *txid, error })?;
+        for input in &tx.inputs {
+            let coin = view.coin(&input.prevout).expect("checked above");
+            undo.push((input.prevout, coin));
+        }
+        for input in &tx.inputs {
+            if created.remove(&input.prevout).is_none() {
+                spent_here.insert(input.prevout);
+            }
+        }
+        fees = fees.checked_add(fee).map_err(|_| BlockError::InvalidTransaction {
+            index,
+            txid: *txid,
+            error: TxError::InputsOverflow,
+        })?;
+        for (vout, output) in tx.outputs.iter().enumerate() {
+            created.insert(
+                OutPoint { txid: *txid, vout: vout as u32 },
+                Coin { output: *output, height, is_coinbase: false },
+            );
+        }
+    }
+
+    let allowed =
+        block_subsidy(params, height).checked_add(fees).expect("subsidy plus capped fees fit in u64");
+    let claimed = block.transactions[0].output_total().expect("shape checked");
+    if claimed > allowed {
+        return Err(BlockError::CoinbaseTooLarge { claimed, allowed });
+    }
+    Ok(BlockUndo { spent: undo, fees })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::consensus::tests::Fixture;
+    use crate::consensus::tx::TxError;
+    use crate::tx::{Transaction, TxOut};
+
+    fn ctx_for(f: &Fixture, block: &Block) -> HeaderContext {
+        HeaderContext {
+            height: block.header.height,
+            expected_bits: f.params().pow_limit,
+            median_time_past: block.header.time - 1,
+            now: block.header.time,
+        }
+    }
+
+    #[test]
+    fn valid_block_connects() {
+        let f = Fixture::new();
+        let spend = f.spend(&[f.coin_out(0)], &[(f.bob_hash(), 60)]);
+        let block = f.block(vec![spend], 40);
+        check_header(&block.header, &ctx_for(&f, &block), f.params()).unwrap();
+        let txids = check_block_body(&block, f.params()).unwrap();
+        let undo = connect_block(&block, &txids, &f.coins, f.params(), &f.genesis()).unwrap();
+        assert_eq!(undo.fees, Amount::from_units(40));
+        assert_eq!(undo.spent, vec![(f.coin_out(0), f.coins[&f.coin_out(0)])]);
+    }
+
+    #[test]
+    fn chained_spend_within_a_block() {
+        let f = Fixture::new();
+        let first = f.spend(&[f.coin_out(0)], &[(f.alice_hash(), 90)]);
+        let second = f.spend(&[OutPoint { txid: first.txid(), vout: 0 }], &[(f.bob_hash(), 80)]);
+        let block = f.block(vec![first, second.clone()], 20);
+        let txids = check_block_body(&block, f.params()).unwrap();
+        let undo = connect_block(&block, &txids, &f.coins, f.params(), &f.genesis()).unwrap();
+        assert_eq!(undo.fees, Amount::from_units(20));
+
+        // The reverse order spends an output that does not exist yet.
+        let block = f.block(vec![second.clone(), f.spend(&[f.coin_out(0)], &[(f.alice_hash(), 90)])], 0);
+        let txids = check_block_body(&block, f.params()).unwrap();
+        let err = connect_block(&block, &txids, &f.coins, f.params(), &f.genesis()).unwrap_err();
+        assert!(matches!(
+            err,
+            BlockError::InvalidTransaction { index: 1, error: TxError::UnknownInput(_), .. }
+        ));
+    }
+
+    #[test]
+    fn double_spend_within_a_block() {
+        let f = Fixture::new();
+        let a = f.spend(&[f.coin_out(0)], &[(f.alice_hash(), 90)]);
+        let b = f.spend(&[f.coin_out(0)], &[(f.bob_hash(), 90)]);
+        let block = f.block(vec![a, b], 0);
+        let txids = check_block_body(&block, f.params()).unwrap();
+        assert!(matches!(
+            connect_block(&block, &txids, &f.coins, f.params(), &f.genesis()),
+            Err(BlockError::InvalidTransaction { index: 2, error: TxError::UnknownInput(_), .. })
+        ));
+    }
+
+    #[test]
+    fn header_rejections() {
+        let f = Fixture::new();
+        let block = f.block(vec![], 0);
+        let ctx = ctx_for(&f, &block);
+        let p = f.params();
+        let mut h = block.header;
+        h.version = 2;
+        assert_eq!(check_header(&h, &ctx, p), Err(BlockError::UnsupportedVersion(2)));
+        assert_eq!(
+            check_header(&block.header, &HeaderContext { height: 9, ..ctx }, p),
+            Err(BlockError::BadHeight { expected: 9, found: block.header.height })
+        );
+        let harder = CompactTarget(0x1f00_ffff);
+        assert_eq!(
+            check_header(&block.header, &HeaderContext { expected_bits: harder, ..ctx }, p),
+            Err(BlockError::BadDifficulty { expected: harder, found: p.pow_limit })
+        );
+        // A header claiming an invalid target that the chain also (wrongly) expects.
+        let mut h = block.header;
+        h.bits = CompactTarget(0x2080_0000);
+        assert_eq!(
+            check_header(&h, &HeaderContext { expected_bits: h.bits, ..ctx }, p),
+            Err(BlockError::InvalidTarget(TargetError::Negative(0x2080_0000)))
+        );
+        // A nonce that misses the (easy) target.
+        let mut h = block.header;
+        while Target::from_compact(h.bits).unwrap().is_met_by(&h.hash()) {
+            h.nonce += 1;
+        }
+        assert_eq!(check_header(&h, &ctx, p), Err(BlockError::InsufficientProofOfWork(h.hash())));
+        assert_eq!(
+            check_header(&block.header, &HeaderContext { median_time_past: block.header.time, ..ctx }, p),
+            Err(BlockError::TimeTooOld { time: block.header.time, median: block.header.time })
+        );
+        let now = block.header.time - p.max_future_block_secs - 1;
+        assert_eq!(
+            check_header(&block.header, &HeaderContext { now, median_time_past: 0, ..ctx }, p),
+            Err(BlockError::TimeTooNew { time: block.header.time, max: block.header.time - 1 })
+        );
+    }
+
+    #[test]
+    fn body_rejections() {
+        let f = Fixture::new();
+        let p = f.params();
+        let spend = f.spend(&[f.coin_out(0)], &[(f.bob_hash(), 60)]);
+
+        let mut b = f.block(vec![], 0);
+        b.transactions.clear();
+        assert_eq!(check_block_body(&b, p), Err(BlockError::NoTransactions));
+
+        let b = f.block_raw(vec![spend.clone()]);
+        assert_eq!(check_block_body(&b, p), Err(BlockError::FirstNotCoinbase));
+
+        let extra =
+            Transaction::coinbase(1, vec![TxOut { recipient: f.bob_hash(), amount: Amount::ONE_COIN }]);
+        let b = f.block(vec![extra], 0);
+        assert_eq!(check_block_body(&b, p), Err(BlockError::ExtraCoinbase { index: 1 }));
+
+        let mut b = f.block(vec![], 0);
+        b.transactions[0].coinbase_height = Some(99);
+        b.header.merkle_root = b.compute_merkle_root();
+        assert_eq!(check_block_body(&b, p), Err(BlockError::BadCoinbaseHeight { expected: 1, found: 99 }));
+
+        let mut b = f.block(vec![spend.clone()], 0);
+        b.header.merkle_root = crate::hash::MerkleRoot([7; 32]);
+        assert_eq!(check_block_body(&b, p), Err(BlockError::BadMerkleRoot));
+        assert!(BlockError::BadMerkleRoot.is_body_mutation());
+
+        let b = f.block(vec![spend.clone(), spend.clone()], 0);
+        assert_eq!(check_block_body(&b, p), Err(BlockError::DuplicateTransaction(spend.txid())));
+
+        let mut bad = spend.clone();
+        bad.outputs.clear();
+        let b = f.block(vec![bad.clone()], 0);
+        assert_eq!(
+            check_block_body(&b, p),
+            Err(BlockError::InvalidTransaction { index: 1, txid: bad.txid(), error: TxError::NoOutputs })
+        );
+
+        let big: Vec<Transaction> = (0..8000u32)
+            .map(|i| f.spend(&[OutPoint { txid: crate::hash::Txid([1; 32]), vout: i }], &[(f.bob_hash(), 1)]))
+            .collect();
+        let b = f.block(big, 0);
+        assert!(matches!(check_block_body(&b, p), Err(BlockError::TooLarge { .. })));
+    }
+
+    #[test]
+    fn coinbase_cannot_exceed_subsidy_plus_fees() {
+        let f = Fixture::new();
+        let spend = f.spend(&[f.coin_out(0)], &[(f.bob_hash(), 60)]);
+        let block = f.block(vec![spend], 41);
+        let txids = check_block_body(&block, f.params()).unwrap();
+        let subsidy = block_subsidy(f.params(), 1);
+        assert_eq!(
+            connect_block(&block, &txids, &f.coins, f.params(), &f.genesis()),
+            Err(BlockError::CoinbaseTooLarge {
+                claimed: subsidy.checked_add(Amount::from_units(41)).unwrap(),
+                allowed: subsidy.checked_add(Amount::from_units(40)).unwrap(),
+            })
+        );
+    }
+}

@@ -1,0 +1,194 @@
+//! SHA-256 based hashes and the hash newtypes (`BlockHash`, `Txid`, `PubkeyHash`).
+
+use crate::encode::{Decode, DecodeError, Encode, Reader};
+use sha2::{Digest, Sha256};
+
+/// Single SHA-256.
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    Sha256::digest(data).into()
+}
+
+/// Double SHA-256: `SHA256(SHA256(data))`.
+pub fn sha256d(data: &[u8]) -> [u8; 32] {
+    sha256(&sha256(data))
+}
+
+/// Why a hex hash could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HashParseError {
+    #[error("a hash is 64 hex characters, got {0}")]
+    BadLength(usize),
+    #[error("a hash is written in hex digits only")]
+    NotHex,
+}
+
+pub(crate) fn parse_hex32(s: &str) -> Result<[u8; 32], HashParseError> {
+    if s.len() != 64 {
+        return Err(HashParseError::BadLength(s.len()));
+    }
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(s, &mut out).map_err(|_| HashParseError::NotHex)?;
+    Ok(out)
+}
+
+macro_rules! hash_newtype {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+        pub struct $name(pub [u8; 32]);
+
+        impl $name {
+            pub const ZERO: $name = $name([0u8; 32]);
+
+            pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+                $name(bytes)
+            }
+
+            pub const fn as_bytes(&self) -> &[u8; 32] {
+                &self.0
+            }
+
+            pub fn to_hex(&self) -> String {
+                hex::encode(self.0)
+            }
+        }
+
+        impl core::fmt::Display for $name {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str(&self.to_hex())
+            }
+        }
+
+        impl core::fmt::Debug for $name {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                write!(f, "{}({})", stringify!($name), self.to_hex())
+            }
+        }
+
+        impl core::str::FromStr for $name {
+            type Err = HashParseError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                parse_hex32(s).map($name)
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.to_hex())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+
+        impl Encode for $name {
+            fn encode(&self, out: &mut Vec<u8>) {
+                out.extend_from_slice(&self.0);
+            }
+            fn encoded_len(&self) -> usize {
+                32
+            }
+        }
+
+        impl Decode for $name {
+            fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+                r.array().map($name)
+            }
+        }
+    };
+}
+
+hash_newtype!(
+    /// The identity of a block: double SHA-256 of its header's canonical bytes. Read as a
+    /// big-endian 256-bit number, it must not exceed the block's target.
+    BlockHash
+);
+hash_newtype!(
+    /// The identity of a transaction: double SHA-256 of its canonical bytes, signatures included.
+    Txid
+);
+hash_newtype!(
+    /// A Merkle root over a block's txids.
+    MerkleRoot
+);
+hash_newtype!(
+    /// SHA-256 of a compressed public key; what an address commits to.
+    PubkeyHash
+);
+
+/// The Merkle root of a list of txids.
+///
+/// Leaves are the txids. Each level pairs neighbours and hashes `sha256d(0x01 || left || right)`;
+/// an odd last node is carried up unchanged (never duplicated), so two different lists of txids
+/// cannot share a root by repeating a tail. The root of one txid is that txid; of none, zero.
+pub fn merkle_root(txids: &[Txid]) -> MerkleRoot {
+    if txids.is_empty() {
+        return MerkleRoot::ZERO;
+    }
+    let mut level: Vec<[u8; 32]> = txids.iter().map(|t| t.0).collect();
+    let mut buf = [0u8; 65];
+    buf[0] = 0x01;
+    while level.len() > 1 {
+        let mut next = Vec::with_capacity(level.len().div_ceil(2));
+        for pair in level.chunks(2) {
+            match pair {
+                [l, r] => {
+                    buf[1..33].copy_from_slice(l);
+                    buf[33..].copy_from_slice(r);
+                    next.push(sha256d(&buf));
+                }
+                [single] => next.push(*single),
+                _ => unreachable!(),
+            }
+        }
+        level = next;
+    }
+    MerkleRoot(level[0])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha256d_of_empty_input() {
+        assert_eq!(
+            hex::encode(sha256d(b"")),
+            "5df6e0e2761359d30a8275058e299fcc0381534545f55cf43e41983f5d4c9456"
+        );
+    }
+
+    #[test]
+    fn hash_hex_round_trip_and_errors() {
+        let h = BlockHash([0xab; 32]);
+        assert_eq!(h.to_string().parse::<BlockHash>().unwrap(), h);
+        assert_eq!("ab".parse::<BlockHash>(), Err(HashParseError::BadLength(2)));
+        assert_eq!("zz".repeat(32).parse::<BlockHash>(), Err(HashParseError::NotHex));
+    }
+
+    #[test]
+    fn merkle_root_shapes() {
+        let a = Txid([1; 32]);
+        let b = Txid([2; 32]);
+        let c = Txid([3; 32]);
+        assert_eq!(merkle_root(&[]), MerkleRoot::ZERO);
+        assert_eq!(merkle_root(&[a]), MerkleRoot(a.0));
+        let mut buf = vec![1u8];
+        buf.extend_from_slice(&a.0);
+        buf.extend_from_slice(&b.0);
+        let ab = sha256d(&buf);
+        assert_eq!(merkle_root(&[a, b]), MerkleRoot(ab));
+        //      root
+        //     /    \
+        //   ab      c     (c carried up, not duplicated)
+        let mut buf = vec![1u8];
+        buf.extend_from_slice(&ab);
+        buf.extend_from_slice(&c.0);
+        assert_eq!(merkle_root(&[a, b, c]), MerkleRoot(sha256d(&buf)));
+        assert_ne!(merkle_root(&[a, b, c]), merkle_root(&[a, b, c, c]));
+    }
+}

@@ -1,0 +1,281 @@
+//! secp256k1 keys and ECDSA signatures (k256): compressed public keys, deterministic (RFC 6979)
+//! low-S signatures over 32-byte message digests.
+
+use crate::encode::{Decode, DecodeError, Encode, Reader};
+use crate::hash::{sha256, PubkeyHash};
+use k256::ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier};
+use k256::ecdsa::{SigningKey, VerifyingKey};
+use rand_core::CryptoRngCore;
+use zeroize::Zeroizing;
+
+/// Key and signature errors.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    #[error("not a valid secret key (must be 32 bytes, nonzero and below the curve order)")]
+    InvalidSecretKey,
+    #[error("not a valid compressed secp256k1 public key")]
+    InvalidPublicKey,
+    #[error("not a valid 64-byte signature")]
+    InvalidSignatureEncoding,
+    #[error("signature has a high S value; only low-S signatures are valid")]
+    HighS,
+    #[error("signature does not verify")]
+    BadSignature,
+    #[error("hex expected")]
+    NotHex,
+}
+
+/// A secret signing key. Its bytes are wiped from memory when it is dropped.
+#[derive(Clone)]
+pub struct SecretKey(SigningKey);
+
+impl core::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("SecretKey(..)")
+    }
+}
+
+impl SecretKey {
+    /// A new key from a cryptographically secure RNG (the OS natively, the browser's
+    /// `crypto.getRandomValues` in wasm; the caller chooses).
+    pub fn generate(rng: &mut impl CryptoRngCore) -> Self {
+        SecretKey(SigningKey::random(rng))
+    }
+
+    pub fn from_bytes(bytes: &[u8; 32]) -> Result<Self, KeyError> {
+        SigningKey::from_slice(bytes).map(SecretKey).map_err(|_| KeyError::InvalidSecretKey)
+    }
+
+    pub fn to_bytes(&self) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(self.0.to_bytes().into())
+    }
+
+    pub fn public_key(&self) -> PublicKey {
+        PublicKey::from_verifying_key(*self.0.verifying_key())
+    }
+
+    /// Signs a 32-byte digest deterministically (RFC 6979); the result is always low-S.
+    pub fn sign_digest(&self, digest: &[u8; 32]) -> Signature {
+        let sig: k256::ecdsa::Signature =
+            self.0.sign_prehash(digest).expect("signing a 32-byte digest cannot fail");
+        Signature(sig.normalize_s().unwrap_or(sig))
+    }
+}
+
+impl From<SigningKey> for SecretKey {
+    fn from(key: SigningKey) -> Self {
+        SecretKey(key)
+    }
+}
+
+/// A compressed secp256k1 public key (33 bytes), validated when created.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct PublicKey {
+    bytes: [u8; 33],
+    key: VerifyingKey,
+}
+
+impl core::hash::Hash for PublicKey {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        self.bytes.hash(state)
+    }
+}
+
+impl PublicKey {
+    fn from_verifying_key(key: VerifyingKey) -> Self {
+        let point = key.to_encoded_point(true);
+        let mut bytes = [0u8; 33];
+        bytes.copy_from_slice(point.as_bytes());
+        PublicKey { bytes, key }
+    }
+
+    /// Parses a compressed (33-byte, `02`/`03` prefix) public key.
+    pub fn from_bytes(bytes: &[u8; 33]) -> Result<Self, KeyError> {
+        if bytes[0] != 0x02 && bytes[0] != 0x03 {
+            return Err(KeyError::InvalidPublicKey);
+        }
+        let key = VerifyingKey::from_sec1_bytes(bytes).map_err(|_| KeyError::InvalidPublicKey)?;
+        Ok(PublicKey { bytes: *bytes, key })
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 33] {
+        &self.bytes
+    }
+
+    /// What an address commits to: SHA-256 of the compressed key.
+    pub fn pubkey_hash(&self) -> PubkeyHash {
+        PubkeyHash(sha256(&self.bytes))
+    }
+
+    /// Verifies a signature over a 32-byte digest. High-S signatures are rejected, so a valid
+    /// signature has exactly one encoding.
+    pub fn verify_digest(&self, digest: &[u8; 32], sig: &Signature) -> Result<(), KeyError> {
+        if sig.0.normalize_s().is_some() {
+            return Err(KeyError::HighS);
+        }
+        self.key.verify_prehash(digest, &sig.0).map_err(|_| KeyError::BadSignature)
+    }
+}
+
+impl core::fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "PublicKey({})", hex::encode(self.bytes))
+    }
+}
+
+impl core::fmt::Display for PublicKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&hex::encode(self.bytes))
+    }
+}
+
+impl core::str::FromStr for PublicKey {
+    type Err = KeyError;
+    fn from_str(s: &str) -> Result<Self, KeyError> {
+        let mut bytes = [0u8; 33];
+        hex::decode_to_slice(s, &mut bytes).map_err(|_| KeyError::NotHex)?;
+        PublicKey::from_bytes(&bytes)
+    }
+}
+
+/// A 64-byte ECDSA signature `r || s`, each 32 bytes big-endian.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Signature(k256::ecdsa::Signature);
+
+impl Signature {
+    /// Parses `r || s`; both must be in `1..n`.
+    pub fn from_bytes(bytes: &[u8; 64]) -> Result<Self, KeyError> {
+        k256::ecdsa::Signature::from_slice(bytes)
+            .map(Signature)
+            .map_err(|_| KeyError::InvalidSignatureEncoding)
+    }
+
+    pub fn to_bytes(&self) -> [u8; 64] {
+        self.0.to_bytes().into()
+    }
+
+    /// The same signature with `s` replaced by `n - s` (the malleated twin). Only useful to test
+    /// that such twins are rejected.
+    pub fn negate_s(&self) -> Signature {
+        let (r, s) = self.0.split_scalars();
+        Signature(k256::ecdsa::Signature::from_scalars(r, -*s).expect("negated s is a valid scalar"))
+    }
+}
+
+impl core::fmt::Debug for Signature {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Signature({})", hex::encode(self.to_bytes()))
+    }
+}
+
+impl core::fmt::Display for Signature {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&hex::encode(self.to_bytes()))
+    }
+}
+
+impl core::str::FromStr for Signature {
+    type Err = KeyError;
+    fn from_str(s: &str) -> Result<Self, KeyError> {
+        let mut bytes = [0u8; 64];
+        hex::decode_to_slice(s, &mut bytes).map_err(|_| KeyError::NotHex)?;
+        Signature::from_bytes(&bytes)
+    }
+}
+
+macro_rules! hex_serde {
+    ($t:ty) => {
+        impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+        impl<'de> serde::Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+hex_serde!(PublicKey);
+hex_serde!(Signature);
+
+impl Encode for PublicKey {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.bytes);
+    }
+    fn encoded_len(&self) -> usize {
+        33
+    }
+}
+
+impl Decode for PublicKey {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        PublicKey::from_bytes(&r.array()?).map_err(|_| DecodeError::InvalidValue("public key"))
+    }
+}
+
+impl Encode for Signature {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_bytes());
+    }
+    fn encoded_len(&self) -> usize {
+        64
+    }
+}
+
+impl Decode for Signature {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Signature::from_bytes(&r.array()?).map_err(|_| DecodeError::InvalidValue("signature"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hash::sha256d;
+
+    fn key(byte: u8) -> SecretKey {
+        SecretKey::from_bytes(&[byte; 32]).unwrap()
+    }
+
+    #[test]
+    fn sign_verify_and_determinism() {
+        let k = key(7);
+        let digest = sha256d(b"message");
+        let sig = k.sign_digest(&digest);
+        assert_eq!(sig, k.sign_digest(&digest), "RFC 6979 signing is deterministic");
+        k.public_key().verify_digest(&digest, &sig).unwrap();
+        assert_eq!(k.public_key().verify_digest(&sha256d(b"other"), &sig), Err(KeyError::BadSignature));
+        assert_eq!(key(8).public_key().verify_digest(&digest, &sig), Err(KeyError::BadSignature));
+    }
+
+    #[test]
+    fn high_s_twin_is_rejected() {
+        let k = key(9);
+        let digest = sha256d(b"malleate me");
+        let sig = k.sign_digest(&digest);
+        assert_eq!(k.public_key().verify_digest(&digest, &sig.negate_s()), Err(KeyError::HighS));
+    }
+
+    #[test]
+    fn key_encodings() {
+        assert_eq!(SecretKey::from_bytes(&[0; 32]).unwrap_err(), KeyError::InvalidSecretKey);
+        assert_eq!(SecretKey::from_bytes(&[0xff; 32]).unwrap_err(), KeyError::InvalidSecretKey);
+        let pk = key(1).public_key();
+        assert!(matches!(pk.as_bytes()[0], 2 | 3));
+        assert_eq!(pk.to_string().parse::<PublicKey>().unwrap(), pk);
+        let mut uncompressed_prefix = *pk.as_bytes();
+        uncompressed_prefix[0] = 4;
+        assert_eq!(PublicKey::from_bytes(&uncompressed_prefix), Err(KeyError::InvalidPublicKey));
+        assert_eq!(Signature::from_bytes(&[0; 64]), Err(KeyError::InvalidSignatureEncoding));
+        assert_eq!(key(1).to_bytes().as_slice(), &[1u8; 32]);
+    }
+
+    #[test]
+    fn random_keys_differ() {
+        let mut rng = rand_core::OsRng;
+        assert_ne!(SecretKey::generate(&mut rng).public_key(), SecretKey::generate(&mut rng).public_key());
+    }
+}
