@@ -13,10 +13,12 @@
 //! | [`pow`] | targets, compact bits, work |
 //! | [`params`] | networks, parameters, genesis blocks |
 //! | [`consensus`] | every validity rule as a pure function |
+//! | [`api`] | JSON types of the HTTP API |
 //! | [`wallet`], [`keystore`], [`mnemonic`] | coin selection, signing, encrypted keys, backup words |
 
 pub mod address;
 pub mod amount;
+pub mod api;
 pub mod block;
 pub mod consensus;
 pub mod encode;

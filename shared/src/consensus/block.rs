@@ -1,7 +1,7 @@
 //! Block rules: header checks, body checks, and connecting a block's transactions to the coin set.
 
 use super::chain::block_subsidy;
-use super::tx::{check_tx_inputs, check_tx_shape, Coin, CoinView, TxError};
+use super::tx::{check_tx_coins, check_tx_shape, verify_tx_signatures, Coin, CoinView, TxError};
 use crate::amount::Amount;
 use crate::block::{Block, BlockHeader, BLOCK_VERSION};
 use crate::hash::{merkle_root, BlockHash, Txid};
@@ -140,14 +140,34 @@ pub struct BlockUndo {
 }
 
 /// Validates a block's transactions against the coin set as of its parent, in order (a later
-/// transaction may spend an earlier one's outputs), and the coinbase against subsidy + fees.
-/// `txids` comes from `check_block_body`. Nothing is changed: the caller applies the result.
+/// transaction may spend an earlier one's outputs), the coinbase against subsidy + fees, and
+/// every signature. `txids` comes from `check_block_body`. Nothing is changed: the caller
+/// applies the result.
 pub fn connect_block(
     block: &Block,
     txids: &[Txid],
     coins: &impl CoinView,
     params: &Params,
     genesis: &BlockHash,
+) -> Result<BlockUndo, BlockError> {
+    let undo = connect_block_coins(block, txids, coins, params)?;
+    for (index, (tx, txid)) in block.transactions.iter().zip(txids).enumerate().skip(1) {
+        verify_tx_signatures(tx, genesis).map_err(|error| BlockError::InvalidTransaction {
+            index,
+            txid: *txid,
+            error,
+        })?;
+    }
+    Ok(undo)
+}
+
+/// `connect_block` without the signature checks, for a caller that verifies signatures itself
+/// (in parallel, with `verify_tx_signatures`). A block is valid only if both pass.
+pub fn connect_block_coins(
+    block: &Block,
+    txids: &[Txid],
+    coins: &impl CoinView,
+    params: &Params,
 ) -> Result<BlockUndo, BlockError> {
     let height = block.header.height;
     let mut created: HashMap<OutPoint, Coin> = HashMap::new();
@@ -171,7 +191,7 @@ pub fn connect_block(
 
     for (index, (tx, txid)) in block.transactions.iter().zip(txids).enumerate().skip(1) {
         let view = Overlay { base: coins, created: &created, spent: &spent_here };
-        let fee = check_tx_inputs(tx, &view, height, params, genesis)
+        let fee = check_tx_coins(tx, &view, height, params)
             .map_err(|error| BlockError::InvalidTransaction { index, txid: *txid, error })?;
         for input in &tx.inputs {
             let coin = view.coin(&input.prevout).expect("checked above");
@@ -351,6 +371,24 @@ mod tests {
             .collect();
         let b = f.block(big, 0);
         assert!(matches!(check_block_body(&b, p), Err(BlockError::TooLarge { .. })));
+    }
+
+    #[test]
+    fn bad_signature_fails_connect_but_not_the_coin_checks() {
+        let f = Fixture::new();
+        let mut spend = f.spend(&[f.coin_out(0)], &[(f.bob_hash(), 60)]);
+        spend.inputs[0].signature = f.alice.sign_digest(&[7; 32]);
+        let block = f.block(vec![spend.clone()], 40);
+        let txids = check_block_body(&block, f.params()).unwrap();
+        assert!(connect_block_coins(&block, &txids, &f.coins, f.params()).is_ok());
+        assert_eq!(
+            connect_block(&block, &txids, &f.coins, f.params(), &f.genesis()),
+            Err(BlockError::InvalidTransaction {
+                index: 1,
+                txid: spend.txid(),
+                error: TxError::InvalidSignature { index: 0, reason: crate::keys::KeyError::BadSignature },
+            })
+        );
     }
 
     #[test]

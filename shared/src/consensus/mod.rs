@@ -11,9 +11,13 @@ pub mod block;
 pub mod chain;
 pub mod tx;
 
-pub use block::{check_block_body, check_header, connect_block, BlockError, BlockUndo, HeaderContext};
+pub use block::{
+    check_block_body, check_header, connect_block, connect_block_coins, BlockError, BlockUndo, HeaderContext,
+};
 pub use chain::{block_subsidy, median_time_past, next_bits, retarget_anchor_height};
-pub use tx::{check_tx_inputs, check_tx_shape, Coin, CoinView, TxError};
+pub use tx::{
+    check_tx_coins, check_tx_inputs, check_tx_shape, verify_tx_signatures, Coin, CoinView, TxError,
+};
 
 #[cfg(test)]
 pub(crate) mod tests {

@@ -125,14 +125,27 @@ pub fn check_tx_shape(tx: &Transaction, params: &Params) -> Result<(), TxError> 
 }
 
 /// Checks a non-coinbase transaction's inputs against the coins it spends, for inclusion in a
-/// block at `spend_height`; returns its fee. Assumes `check_tx_shape` passed. Signatures are
-/// checked last because they cost the most.
+/// block at `spend_height`, and verifies its signatures; returns its fee. Assumes
+/// `check_tx_shape` passed. Signatures are checked last because they cost the most.
 pub fn check_tx_inputs(
     tx: &Transaction,
     coins: &impl CoinView,
     spend_height: u64,
     params: &Params,
     genesis: &BlockHash,
+) -> Result<Amount, TxError> {
+    let fee = check_tx_coins(tx, coins, spend_height, params)?;
+    verify_tx_signatures(tx, genesis)?;
+    Ok(fee)
+}
+
+/// Everything `check_tx_inputs` checks except the signatures: the coins exist, are mature and
+/// belong to the given keys, and pay at least the outputs. Returns the fee.
+pub fn check_tx_coins(
+    tx: &Transaction,
+    coins: &impl CoinView,
+    spend_height: u64,
+    params: &Params,
 ) -> Result<Amount, TxError> {
     if tx.is_coinbase() {
         return Err(TxError::UnexpectedCoinbase);
@@ -155,9 +168,15 @@ pub fn check_tx_inputs(
         return Err(TxError::InputsOverflow);
     }
     let total_out = tx.output_total().ok_or(TxError::OutputsOverflow)?;
-    let fee = total_in
+    total_in
         .checked_sub(total_out)
-        .map_err(|_| TxError::InputsBelowOutputs { inputs: total_in, outputs: total_out })?;
+        .map_err(|_| TxError::InputsBelowOutputs { inputs: total_in, outputs: total_out })
+}
+
+/// Verifies every input's signature over the transaction's signed message on the network
+/// whose genesis is `genesis`. Needs no coin set, so it can run before any lock is taken and
+/// in parallel. It does not check that the keys own the coins: `check_tx_coins` does.
+pub fn verify_tx_signatures(tx: &Transaction, genesis: &BlockHash) -> Result<(), TxError> {
     let digest = tx.sighash(genesis);
     for (index, input) in tx.inputs.iter().enumerate() {
         input
@@ -165,7 +184,7 @@ pub fn check_tx_inputs(
             .verify_digest(&digest, &input.signature)
             .map_err(|reason| TxError::InvalidSignature { index, reason })?;
     }
-    Ok(fee)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,0 +1,567 @@
+//! The chain: every known block, the active chain with the most cumulative work, and the coin
+//! set it implies. `Chain::process_block` is the one way a block gets in.
+//!
+//! ```text
+//!   block ──▶ known? ──▶ parent known? ──▶ check_header ──▶ check_block_body
+//!                                                               │
+//!                 stored as a side chain ◀── less work ◀────────┤
+//!                                                               ▼ more work than the tip
+//!        one write transaction: disconnect to the fork (undo data), connect the new branch
+//!        (coins, then signatures in parallel), move the tip  ──▶ commit, or abort on any failure
+//! ```
+
+mod store;
+
+pub use store::{CoinSnapshot, IndexRecord, Store, StoreError, TxLocation, Undo};
+
+use ferro_shared::consensus::{
+    self, check_block_body, check_header, connect_block_coins, verify_tx_signatures, BlockError, BlockUndo,
+    Coin, CoinView, HeaderContext,
+};
+use ferro_shared::encode::{from_bytes, to_bytes};
+use ferro_shared::hash::{BlockHash, PubkeyHash, Txid};
+use ferro_shared::pow::{CompactTarget, Target, Work};
+use ferro_shared::tx::OutPoint;
+use ferro_shared::{Block, Network, Params};
+use rayon::prelude::*;
+use std::collections::{HashMap, HashSet};
+use store::{
+    address_utxo_key, history_key, outpoint_key, ACTIVE, ADDR_HISTORY, ADDR_UTXO, BLOCKS, INDEX, META,
+    TX_INDEX, UNDO, UTXO,
+};
+
+/// Why a block was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+    #[error("block {hash} builds on unknown block {parent}")]
+    UnknownParent { hash: BlockHash, parent: BlockHash },
+    #[error("block {0} is known to be invalid, or builds on an invalid block")]
+    KnownInvalid(BlockHash),
+    #[error("block {hash} is invalid: {error}")]
+    Invalid { hash: BlockHash, error: BlockError },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ChainError {
+    /// Whether the peer that sent the block is at fault (as opposed to a race or our storage).
+    pub fn is_peer_fault(&self) -> bool {
+        match self {
+            ChainError::Invalid { error, .. } => !matches!(error, BlockError::TimeTooNew { .. }),
+            ChainError::KnownInvalid(_) => true,
+            ChainError::UnknownParent { .. } | ChainError::Store(_) => false,
+        }
+    }
+}
+
+/// The active chain's tip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tip {
+    pub hash: BlockHash,
+    pub height: u64,
+    pub time: u64,
+    pub bits: CompactTarget,
+    pub work: Work,
+}
+
+/// What happened to an accepted block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BlockOutcome {
+    /// Already stored; nothing changed.
+    AlreadyKnown,
+    /// Valid as far as can be told without connecting it, and stored, but its chain has no more
+    /// work than the active one.
+    SideChain { hash: BlockHash, height: u64 },
+    /// The active chain changed: `disconnected` blocks (tip first) left it, `connected` blocks
+    /// (oldest first) joined it.
+    NewTip { tip: Tip, connected: Vec<Block>, disconnected: Vec<Block> },
+}
+
+/// What the rules require of the next block on the tip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NextBlock {
+    pub height: u64,
+    pub prev: BlockHash,
+    pub bits: CompactTarget,
+    /// The block's time must be greater than this.
+    pub median_time_past: u64,
+}
+
+/// The chain state. Not thread-safe by itself: the node keeps it behind a lock.
+pub struct Chain {
+    store: Store,
+    network: Network,
+    params: &'static Params,
+    genesis: BlockHash,
+    index: HashMap<BlockHash, IndexRecord>,
+    active: Vec<BlockHash>,
+    invalid: HashSet<BlockHash>,
+}
+
+impl std::fmt::Debug for Chain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Chain").field("network", &self.network).field("tip", &self.tip()).finish()
+    }
+}
+
+/// Blocks remembered as invalid are forgotten past this many, oldest first not tracked.
+const MAX_INVALID: usize = 10_000;
+
+impl Chain {
+    /// Loads the chain from its store.
+    pub fn open(store: Store, network: Network) -> Result<Chain, StoreError> {
+        let index: HashMap<_, _> = store.load_index()?.into_iter().collect();
+        let active = store.load_active()?;
+        let tip = store.tip()?;
+        if active.last() != Some(&tip) || active.first() != Some(&network.genesis_hash()) {
+            return Err(StoreError::Corrupt("active chain does not match the stored tip".into()));
+        }
+        if let Some(missing) = active.iter().find(|h| !index.contains_key(h)) {
+            return Err(StoreError::Corrupt(format!("active block {missing} is not indexed")));
+        }
+        Ok(Chain {
+            store,
+            network,
+            params: network.params(),
+            genesis: network.genesis_hash(),
+            index,
+            active,
+            invalid: HashSet::new(),
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn network(&self) -> Network {
+        self.network
+    }
+
+    pub fn tip(&self) -> Tip {
+        let hash = *self.active.last().expect("the active chain holds at least genesis");
+        let r = &self.index[&hash];
+        Tip { hash, height: r.header.height, time: r.header.time, bits: r.header.bits, work: r.work }
+    }
+
+    pub fn height(&self) -> u64 {
+        self.active.len() as u64 - 1
+    }
+
+    pub fn contains(&self, hash: &BlockHash) -> bool {
+        self.index.contains_key(hash)
+    }
+
+    pub fn is_known_invalid(&self, hash: &BlockHash) -> bool {
+        self.invalid.contains(hash)
+    }
+
+    pub fn record(&self, hash: &BlockHash) -> Option<&IndexRecord> {
+        self.index.get(hash)
+    }
+
+    pub fn hash_at(&self, height: u64) -> Option<BlockHash> {
+        self.active.get(usize::try_from(height).ok()?).copied()
+    }
+
+    pub fn is_active(&self, hash: &BlockHash) -> bool {
+        self.index.get(hash).is_some_and(|r| self.hash_at(r.header.height) == Some(*hash))
+    }
+
+    /// The ancestor of `hash` at `height` (which must not exceed the block's own height).
+    fn ancestor(&self, hash: &BlockHash, height: u64) -> Option<BlockHash> {
+        let mut cur = *hash;
+        loop {
+            let r = self.index.get(&cur)?;
+            if r.header.height == height {
+                return Some(cur);
+            }
+            if r.header.height < height {
+                return None;
+            }
+            if self.is_active(&cur) {
+                return self.hash_at(height);
+            }
+            cur = r.header.prev;
+        }
+    }
+
+    /// Median time of `hash` and up to `median_time_span - 1` of its ancestors.
+    fn median_time_past_of(&self, hash: &BlockHash) -> u64 {
+        let mut times = Vec::with_capacity(self.params.median_time_span);
+        let mut cur = Some(*hash);
+        while let Some(h) = cur {
+            if times.len() == self.params.median_time_span {
+                break;
+            }
+            let Some(r) = self.index.get(&h) else { break };
+            times.push(r.header.time);
+            cur = (r.header.height > 0).then_some(r.header.prev);
+        }
+        consensus::median_time_past(&times)
+    }
+
+    /// The target the rules require of a child of `parent`.
+    fn required_bits(&self, parent: &BlockHash) -> CompactTarget {
+        let r = &self.index[parent];
+        let next_height = r.header.height + 1;
+        let anchor_time = consensus::retarget_anchor_height(self.params, next_height)
+            .and_then(|h| self.ancestor(parent, h))
+            .and_then(|h| self.index.get(&h))
+            .map(|a| a.header.time);
+        consensus::next_bits(self.params, next_height, r.header.bits, r.header.time, anchor_time)
+    }
+
+    /// What the next block on the current tip must look like.
+    pub fn next_block(&self) -> NextBlock {
+        let tip = self.tip();
+        NextBlock {
+            height: tip.height + 1,
+            prev: tip.hash,
+            bits: self.required_bits(&tip.hash),
+            median_time_past: self.median_time_past_of(&tip.hash),
+        }
+    }
+
+    /// Hashes of the active chain at exponentially spaced heights from the tip back to genesis:
+    /// a peer finds the last block we share with it in one look-up, even after a fork.
+    pub fn locator(&self) -> Vec<BlockHash> {
+        let mut out = Vec::new();
+        let mut height = self.height() as i64;
+        let mut step = 1i64;
+        while height > 0 {
+            out.push(self.active[height as usize]);
+            if out.len() >= 10 {
+                step *= 2;
+            }
+            height -= step;
+        }
+        out.push(self.genesis);
+        out
+    }
+
+    /// Active-chain hashes after the first locator entry we share, at most `limit` of them.
+    pub fn hashes_after_locator(&self, locator: &[BlockHash], limit: usize) -> Vec<BlockHash> {
+        let fork =
+            locator.iter().find_map(|h| self.is_active(h).then(|| self.index[h].header.height)).unwrap_or(0);
+        self.active.iter().skip(fork as usize + 1).take(limit).copied().collect()
+    }
+
+    /// Validates a block and adds it: extends or reorganizes the active chain when its chain has
+    /// more work, stores it as a side chain otherwise. `now` is the clock in seconds.
+    pub fn process_block(&mut self, block: Block, now: u64) -> Result<BlockOutcome, ChainError> {
+        let hash = block.hash();
+        if self.index.contains_key(&hash) {
+            return Ok(BlockOutcome::AlreadyKnown);
+        }
+        if self.invalid.contains(&hash) || self.invalid.contains(&block.header.prev) {
+            self.mark_invalid(hash);
+            return Err(ChainError::KnownInvalid(hash));
+        }
+        let parent = block.header.prev;
+        let Some(parent_record) = self.index.get(&parent).copied() else {
+            return Err(ChainError::UnknownParent { hash, parent });
+        };
+        let ctx = HeaderContext {
+            height: parent_record.header.height + 1,
+            expected_bits: self.required_bits(&parent),
+            median_time_past: self.median_time_past_of(&parent),
+            now,
+        };
+        if let Err(error) = check_header(&block.header, &ctx, self.params) {
+            if !matches!(error, BlockError::TimeTooNew { .. }) {
+                self.mark_invalid(hash);
+            }
+            return Err(ChainError::Invalid { hash, error });
+        }
+        let txids = match check_block_body(&block, self.params) {
+            Ok(txids) => txids,
+            Err(error) => {
+                if !error.is_body_mutation() {
+                    self.mark_invalid(hash);
+                }
+                return Err(ChainError::Invalid { hash, error });
+            }
+        };
+        let target = Target::from_compact(block.header.bits).expect("checked by check_header");
+        let record =
+            IndexRecord { header: block.header, work: parent_record.work.saturating_add(&target.work()) };
+
+        let txn = self.store.begin_write()?;
+        put_block(&txn, &hash, &block, &record)?;
+
+        if record.work <= self.tip().work {
+            txn.commit().map_err(StoreError::from)?;
+            self.index.insert(hash, record);
+            return Ok(BlockOutcome::SideChain { hash, height: record.header.height });
+        }
+
+        // The new block's chain has more work: move the active chain to it.
+        self.index.insert(hash, record);
+        let result = self.reorganize(&txn, hash, block, txids);
+        match result {
+            Ok((connected, disconnected)) => {
+                set_tip(&txn, &hash)?;
+                if let Err(e) = txn.commit() {
+                    self.index.remove(&hash);
+                    return Err(StoreError::from(e).into());
+                }
+                let fork_height = record.header.height - connected.len() as u64;
+                self.active.truncate(fork_height as usize + 1);
+                self.active.extend(connected.iter().map(Block::hash));
+                Ok(BlockOutcome::NewTip { tip: self.tip(), connected, disconnected })
+            }
+            Err(e) => {
+                self.index.remove(&hash);
+                drop(txn);
+                if let ChainError::Invalid { hash: bad, .. } = &e {
+                    self.forget_invalid_branch(*bad, hash)?;
+                    self.mark_invalid(hash);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Within `txn`: disconnects the active chain down to the fork with `new_tip`'s branch and
+    /// connects that branch. Returns (connected oldest first, disconnected tip first).
+    fn reorganize(
+        &self,
+        txn: &redb::WriteTransaction,
+        new_tip: BlockHash,
+        new_block: Block,
+        new_txids: Vec<Txid>,
+    ) -> Result<(Vec<Block>, Vec<Block>), ChainError> {
+        // The new branch, from the block after the fork up to the new tip.
+        let mut branch = vec![new_tip];
+        let mut cur = self.index[&new_tip].header.prev;
+        while !self.is_active(&cur) {
+            branch.push(cur);
+            cur = self.index[&cur].header.prev;
+        }
+        branch.reverse();
+        let fork_height = self.index[&cur].header.height;
+
+        let mut disconnected = Vec::new();
+        for height in (fork_height + 1..=self.height()).rev() {
+            let hash = self.active[height as usize];
+            let block = load_block(txn, &hash)?;
+            disconnect(txn, &block, &hash)?;
+            disconnected.push(block);
+        }
+
+        let mut connected = Vec::with_capacity(branch.len());
+        let mut new_parts = Some((new_block, new_txids));
+        for hash in branch {
+            let (block, txids) = if hash == new_tip {
+                new_parts.take().expect("the new block is last in the branch")
+            } else {
+                let block = load_block(txn, &hash)?;
+                let txids = check_block_body(&block, self.params)
+                    .map_err(|error| ChainError::Invalid { hash, error })?;
+                (block, txids)
+            };
+            let undo = {
+                let utxo = txn.open_table(UTXO).map_err(StoreError::from)?;
+                let view = TableCoins(&utxo);
+                connect_block_coins(&block, &txids, &view, self.params)
+                    .map_err(|error| ChainError::Invalid { hash, error })?
+            };
+            self.verify_signatures(&block, &txids).map_err(|error| ChainError::Invalid { hash, error })?;
+            connect(txn, &block, &txids, &undo, &hash)?;
+            connected.push(block);
+        }
+        Ok((connected, disconnected))
+    }
+
+    /// Checks every signature of a block, spread over all cores.
+    fn verify_signatures(&self, block: &Block, txids: &[Txid]) -> Result<(), BlockError> {
+        let genesis = self.genesis;
+        let check = |(index, tx): (usize, &ferro_shared::Transaction)| {
+            verify_tx_signatures(tx, &genesis).map_err(|error| BlockError::InvalidTransaction {
+                index,
+                txid: txids[index],
+                error,
+            })
+        };
+        let inputs: usize = block.transactions.iter().map(|t| t.inputs.len()).sum();
+        if inputs < 16 {
+            block.transactions.iter().enumerate().skip(1).try_for_each(check)
+        } else {
+            block.transactions.par_iter().enumerate().skip(1).try_for_each(check)
+        }
+    }
+
+    fn mark_invalid(&mut self, hash: BlockHash) {
+        if self.invalid.len() >= MAX_INVALID {
+            self.invalid.clear();
+        }
+        self.invalid.insert(hash);
+    }
+
+    /// Removes a block found invalid while connecting, and its stored descendants up to
+    /// `branch_tip`, so they are not retried after a restart.
+    fn forget_invalid_branch(&mut self, bad: BlockHash, branch_tip: BlockHash) -> Result<(), StoreError> {
+        let mut doomed = vec![];
+        let mut cur = Some(branch_tip);
+        while let Some(h) = cur {
+            doomed.push(h);
+            if h == bad {
+                break;
+            }
+            cur = self.index.get(&h).map(|r| r.header.prev);
+        }
+        let txn = self.store.begin_write()?;
+        {
+            let mut blocks = txn.open_table(BLOCKS)?;
+            let mut index = txn.open_table(INDEX)?;
+            for h in &doomed {
+                blocks.remove(h.as_bytes().as_slice())?;
+                index.remove(h.as_bytes().as_slice())?;
+            }
+        }
+        txn.commit()?;
+        for h in doomed {
+            self.index.remove(&h);
+            self.mark_invalid(h);
+        }
+        Ok(())
+    }
+}
+
+struct TableCoins<'a, 't>(&'a redb::Table<'t, &'static [u8], &'static [u8]>);
+
+impl CoinView for TableCoins<'_, '_> {
+    fn coin(&self, outpoint: &OutPoint) -> Option<Coin> {
+        use redb::ReadableTable;
+        let v = self.0.get(outpoint_key(outpoint).as_slice()).ok()??;
+        from_bytes(v.value()).ok()
+    }
+}
+
+fn put_block(
+    txn: &redb::WriteTransaction,
+    hash: &BlockHash,
+    block: &Block,
+    record: &IndexRecord,
+) -> Result<(), StoreError> {
+    txn.open_table(BLOCKS)?.insert(hash.as_bytes().as_slice(), to_bytes(block).as_slice())?;
+    txn.open_table(INDEX)?.insert(hash.as_bytes().as_slice(), to_bytes(record).as_slice())?;
+    Ok(())
+}
+
+fn set_tip(txn: &redb::WriteTransaction, hash: &BlockHash) -> Result<(), StoreError> {
+    txn.open_table(META)?.insert("tip", hash.as_bytes().as_slice())?;
+    Ok(())
+}
+
+fn load_block(txn: &redb::WriteTransaction, hash: &BlockHash) -> Result<Block, StoreError> {
+    use redb::ReadableTable;
+    let table = txn.open_table(BLOCKS)?;
+    let v = table
+        .get(hash.as_bytes().as_slice())?
+        .ok_or_else(|| StoreError::Corrupt(format!("block {hash} missing")))?;
+    Ok(from_bytes(v.value())?)
+}
+
+/// Per address and transaction: (received, sent) in base units.
+type HistoryDelta = HashMap<(PubkeyHash, Txid), (u64, u64)>;
+
+/// Applies a validated block to the coin set and indexes.
+fn connect(
+    txn: &redb::WriteTransaction,
+    block: &Block,
+    txids: &[Txid],
+    undo: &BlockUndo,
+    hash: &BlockHash,
+) -> Result<(), StoreError> {
+    let height = block.header.height;
+    let mut utxo = txn.open_table(UTXO)?;
+    let mut addr_utxo = txn.open_table(ADDR_UTXO)?;
+    let mut tx_index = txn.open_table(TX_INDEX)?;
+    let mut history: HistoryDelta = HashMap::new();
+    let mut spent = undo.spent.iter();
+    for (position, (tx, txid)) in block.transactions.iter().zip(txids).enumerate() {
+        for input in &tx.inputs {
+            let (outpoint, coin) =
+                spent.next().ok_or_else(|| StoreError::Corrupt("undo data too short".into()))?;
+            debug_assert_eq!(*outpoint, input.prevout);
+            utxo.remove(outpoint_key(outpoint).as_slice())?;
+            addr_utxo.remove(address_utxo_key(&coin.output.recipient, outpoint).as_slice())?;
+            history.entry((coin.output.recipient, *txid)).or_default().1 += coin.output.amount.units();
+        }
+        for (vout, output) in tx.outputs.iter().enumerate() {
+            let outpoint = OutPoint { txid: *txid, vout: vout as u32 };
+            let coin = Coin { output: *output, height, is_coinbase: position == 0 };
+            utxo.insert(outpoint_key(&outpoint).as_slice(), to_bytes(&coin).as_slice())?;
+            addr_utxo
+                .insert(address_utxo_key(&output.recipient, &outpoint).as_slice(), output.amount.units())?;
+            history.entry((output.recipient, *txid)).or_default().0 += output.amount.units();
+        }
+        let mut loc = [0u8; 36];
+        loc[..32].copy_from_slice(hash.as_bytes());
+        loc[32..].copy_from_slice(&(position as u32).to_be_bytes());
+        tx_index.insert(txid.as_bytes().as_slice(), loc.as_slice())?;
+    }
+    let mut hist = txn.open_table(ADDR_HISTORY)?;
+    for ((pkh, txid), (received, sent)) in history {
+        let mut v = [0u8; 16];
+        v[..8].copy_from_slice(&received.to_be_bytes());
+        v[8..].copy_from_slice(&sent.to_be_bytes());
+        hist.insert(history_key(&pkh, height, &txid).as_slice(), v.as_slice())?;
+    }
+    txn.open_table(ACTIVE)?.insert(height, hash.as_bytes().as_slice())?;
+    txn.open_table(UNDO)?
+        .insert(hash.as_bytes().as_slice(), to_bytes(&Undo(undo.spent.clone())).as_slice())?;
+    Ok(())
+}
+
+/// Reverses `connect` for the active tip `block`, using its undo data.
+fn disconnect(txn: &redb::WriteTransaction, block: &Block, hash: &BlockHash) -> Result<(), StoreError> {
+    use redb::ReadableTable;
+    let height = block.header.height;
+    let undo: Undo = {
+        let table = txn.open_table(UNDO)?;
+        let v = table
+            .get(hash.as_bytes().as_slice())?
+            .ok_or_else(|| StoreError::Corrupt(format!("no undo for {hash}")))?;
+        from_bytes(v.value())?
+    };
+    let mut utxo = txn.open_table(UTXO)?;
+    let mut addr_utxo = txn.open_table(ADDR_UTXO)?;
+    let mut tx_index = txn.open_table(TX_INDEX)?;
+    let mut hist = txn.open_table(ADDR_HISTORY)?;
+    let mut remaining = undo.0.len();
+    for tx in block.transactions.iter().rev() {
+        let txid = tx.txid();
+        let mut touched = HashSet::new();
+        for (vout, output) in tx.outputs.iter().enumerate() {
+            let outpoint = OutPoint { txid, vout: vout as u32 };
+            utxo.remove(outpoint_key(&outpoint).as_slice())?;
+            addr_utxo.remove(address_utxo_key(&output.recipient, &outpoint).as_slice())?;
+            touched.insert(output.recipient);
+        }
+        let start = remaining
+            .checked_sub(tx.inputs.len())
+            .ok_or_else(|| StoreError::Corrupt(format!("undo data of {hash} too short")))?;
+        for (outpoint, coin) in &undo.0[start..remaining] {
+            utxo.insert(outpoint_key(outpoint).as_slice(), to_bytes(coin).as_slice())?;
+            addr_utxo.insert(
+                address_utxo_key(&coin.output.recipient, outpoint).as_slice(),
+                coin.output.amount.units(),
+            )?;
+            touched.insert(coin.output.recipient);
+        }
+        remaining = start;
+        tx_index.remove(txid.as_bytes().as_slice())?;
+        for pkh in touched {
+            hist.remove(history_key(&pkh, height, &txid).as_slice())?;
+        }
+    }
+    txn.open_table(ACTIVE)?.remove(height)?;
+    txn.open_table(UNDO)?.remove(hash.as_bytes().as_slice())?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

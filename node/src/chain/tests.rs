@@ -1,0 +1,341 @@
+//! Chain-state tests on a real store. Diagrams: `G` is genesis, primes mark a competing branch,
+//! `*` the expected tip.
+
+use super::*;
+use ferro_shared::block::BLOCK_VERSION;
+use ferro_shared::consensus::block_subsidy;
+use ferro_shared::keys::SecretKey;
+use ferro_shared::tx::{TxIn, TxOut, TX_VERSION};
+use ferro_shared::{Amount, BlockHeader, Transaction};
+use tempfile::TempDir;
+
+struct TestChain {
+    chain: Chain,
+    dir: TempDir,
+    key: SecretKey,
+}
+
+const NOW: u64 = 1_800_000_000;
+
+impl TestChain {
+    fn new() -> Self {
+        let dir = TempDir::new().unwrap();
+        let store = Store::open(&dir.path().join("chain.redb"), Network::Dev).unwrap();
+        let chain = Chain::open(store, Network::Dev).unwrap();
+        TestChain { chain, dir, key: SecretKey::from_bytes(&[7; 32]).unwrap() }
+    }
+
+    fn reopen(self) -> Self {
+        let TestChain { chain, dir, key } = self;
+        drop(chain);
+        let store = Store::open(&dir.path().join("chain.redb"), Network::Dev).unwrap();
+        TestChain { chain: Chain::open(store, Network::Dev).unwrap(), dir, key }
+    }
+
+    fn genesis(&self) -> BlockHash {
+        Network::Dev.genesis_hash()
+    }
+
+    fn pkh(&self) -> PubkeyHash {
+        self.key.public_key().pubkey_hash()
+    }
+
+    /// A mined block on `parent` holding `txs`; `salt` makes sibling blocks differ.
+    fn block_on(&self, parent: BlockHash, txs: Vec<Transaction>, salt: u64) -> Block {
+        let p = self.chain.record(&parent).unwrap().header;
+        let height = p.height + 1;
+        // Siblings pay slightly different rewards, so their coinbase txids differ too.
+        let reward = Amount::from_units(block_subsidy(Network::Dev.params(), height).units() - salt);
+        let coinbase = Transaction::coinbase(height, vec![TxOut { recipient: self.pkh(), amount: reward }]);
+        let mut transactions = vec![coinbase];
+        transactions.extend(txs);
+        let mut block = Block {
+            header: BlockHeader {
+                version: BLOCK_VERSION,
+                height,
+                prev: parent,
+                merkle_root: Default::default(),
+                time: p.time + 1 + salt,
+                bits: self.chain.required_bits(&parent),
+                nonce: 0,
+            },
+            transactions,
+        };
+        block.header.merkle_root = block.compute_merkle_root();
+        mine(&mut block);
+        block
+    }
+
+    fn add(&mut self, block: &Block) -> Result<BlockOutcome, ChainError> {
+        self.chain.process_block(block.clone(), NOW)
+    }
+
+    /// Builds and adds a chain of `n` blocks on `parent`; returns their hashes.
+    fn extend(&mut self, parent: BlockHash, n: usize, salt: u64) -> Vec<BlockHash> {
+        let mut out = vec![];
+        let mut cur = parent;
+        for _ in 0..n {
+            let b = self.block_on(cur, vec![], salt);
+            self.add(&b).unwrap();
+            cur = b.hash();
+            out.push(cur);
+        }
+        out
+    }
+
+    /// A transaction spending `outpoint` (owned by the test key) to `to`, paying `fee`.
+    fn spend(&self, outpoint: OutPoint, value: Amount, to: PubkeyHash, fee: u64) -> Transaction {
+        let pubkey = self.key.public_key();
+        let mut tx = Transaction {
+            version: TX_VERSION,
+            coinbase_height: None,
+            inputs: vec![TxIn { prevout: outpoint, pubkey, signature: self.key.sign_digest(&[0; 32]) }],
+            outputs: vec![TxOut { recipient: to, amount: Amount::from_units(value.units() - fee) }],
+        };
+        tx.inputs[0].signature = self.key.sign_digest(&tx.sighash(&Network::Dev.genesis_hash()));
+        tx
+    }
+
+    fn coinbase_outpoint(&self, hash: &BlockHash) -> OutPoint {
+        let block = self.chain.store().block(hash).unwrap().unwrap();
+        OutPoint { txid: block.transactions[0].txid(), vout: 0 }
+    }
+
+    fn has_coin(&self, outpoint: &OutPoint) -> bool {
+        self.chain.store().coin(outpoint).unwrap().is_some()
+    }
+}
+
+fn mine(block: &mut Block) {
+    let target = Target::from_compact(block.header.bits).unwrap();
+    while !target.is_met_by(&block.hash()) {
+        block.header.nonce += 1;
+    }
+}
+
+#[test]
+fn fresh_chain_starts_at_genesis() {
+    let t = TestChain::new();
+    assert_eq!(t.chain.tip().hash, t.genesis());
+    assert_eq!(t.chain.height(), 0);
+    assert_eq!(t.chain.locator(), vec![t.genesis()]);
+}
+
+#[test]
+fn extend_connects_coins() {
+    // G - 1 - 2 - 3*
+    let mut t = TestChain::new();
+    let hashes = t.extend(t.genesis(), 3, 0);
+    assert_eq!(t.chain.tip().hash, hashes[2]);
+    assert_eq!(t.chain.height(), 3);
+    for h in &hashes {
+        assert!(t.has_coin(&t.coinbase_outpoint(h)));
+    }
+    let utxos = t.chain.store().address_utxos(&t.pkh()).unwrap();
+    assert_eq!(utxos.len(), 3);
+    assert_eq!(t.chain.store().address_history(&t.pkh(), 10).unwrap().len(), 3);
+}
+
+#[test]
+fn equal_work_side_chain_does_not_move_the_tip() {
+    // G - 1 - 2*
+    //       \ 2'
+    let mut t = TestChain::new();
+    let main = t.extend(t.genesis(), 2, 0);
+    let side = t.block_on(main[0], vec![], 5);
+    assert_eq!(t.add(&side).unwrap(), BlockOutcome::SideChain { hash: side.hash(), height: 2 });
+    assert_eq!(t.chain.tip().hash, main[1]);
+    assert!(!t.has_coin(&OutPoint { txid: side.transactions[0].txid(), vout: 0 }));
+    assert_eq!(t.add(&side).unwrap(), BlockOutcome::AlreadyKnown);
+}
+
+#[test]
+fn reorganizations_follow_the_most_work() {
+    struct Case {
+        name: &'static str,
+        main_len: usize,
+        fork_at: usize,
+        side_len: usize,
+        depth: usize,
+    }
+    let cases = [
+        // G - 1 - 2
+        //       \ 2' - 3'*
+        Case { name: "depth 1", main_len: 2, fork_at: 1, side_len: 2, depth: 1 },
+        // G - 1 - 2 - 3 - 4
+        //       \ 2' - 3' - 4' - 5'*
+        Case { name: "depth 3", main_len: 4, fork_at: 1, side_len: 4, depth: 3 },
+        // G - 1
+        //  \ 1' - 2'*          (fork at genesis)
+        Case { name: "from genesis", main_len: 1, fork_at: 0, side_len: 2, depth: 1 },
+    ];
+    for c in cases {
+        let mut t = TestChain::new();
+        let main = t.extend(t.genesis(), c.main_len, 0);
+        let fork = if c.fork_at == 0 { t.genesis() } else { main[c.fork_at - 1] };
+        let mut side = vec![];
+        let mut cur = fork;
+        let mut last = None;
+        for _ in 0..c.side_len {
+            let b = t.block_on(cur, vec![], 7);
+            cur = b.hash();
+            side.push(cur);
+            last = Some(t.add(&b).unwrap());
+        }
+        match last.unwrap() {
+            BlockOutcome::NewTip { tip, connected, disconnected } => {
+                assert_eq!(tip.hash, *side.last().unwrap(), "{}", c.name);
+                assert_eq!(disconnected.len(), c.depth, "{}", c.name);
+                assert_eq!(connected.len(), c.side_len, "{}", c.name);
+                assert_eq!(disconnected[0].hash(), *main.last().unwrap(), "{}: tip first", c.name);
+            }
+            other => panic!("{}: expected a new tip, got {other:?}", c.name),
+        }
+        for h in &main[c.fork_at..] {
+            assert!(!t.chain.is_active(h), "{}", c.name);
+            assert!(!t.has_coin(&t.coinbase_outpoint(h)), "{}: losing coinbase is gone", c.name);
+        }
+        for h in &side {
+            assert!(t.chain.is_active(h), "{}", c.name);
+            assert!(t.has_coin(&t.coinbase_outpoint(h)), "{}", c.name);
+        }
+        let expected_coins = c.fork_at + c.side_len;
+        assert_eq!(t.chain.store().address_utxos(&t.pkh()).unwrap().len(), expected_coins, "{}", c.name);
+        assert_eq!(
+            t.chain.store().address_history(&t.pkh(), 100).unwrap().len(),
+            expected_coins,
+            "{}",
+            c.name
+        );
+        // And it all survives a restart.
+        let tip = t.chain.tip();
+        let t = t.reopen();
+        assert_eq!(t.chain.tip(), tip, "{}", c.name);
+    }
+}
+
+#[test]
+fn reorg_unspends_coins_of_the_losing_branch() {
+    // G - 1 - 2(spends 1's coinbase)
+    //       \ 2' - 3'*
+    let mut t = TestChain::new();
+    let one = t.extend(t.genesis(), 1, 0)[0];
+    let cb = t.coinbase_outpoint(&one);
+    let value = t.chain.store().coin(&cb).unwrap().unwrap().output.amount;
+    let bob = PubkeyHash([0xb0; 32]);
+    let spend = t.spend(cb, value, bob, 1_000);
+    let two = t.block_on(one, vec![spend.clone()], 0);
+    t.add(&two).unwrap();
+    assert!(!t.has_coin(&cb));
+    assert!(t.chain.store().tx_location(&spend.txid()).unwrap().is_some());
+    assert_eq!(t.chain.store().address_utxos(&bob).unwrap().len(), 1);
+
+    let side = t.extend(one, 2, 9);
+    assert_eq!(t.chain.tip().hash, side[1]);
+    assert!(t.has_coin(&cb), "the spent coin is back");
+    assert!(t.chain.store().tx_location(&spend.txid()).unwrap().is_none());
+    assert!(t.chain.store().address_utxos(&bob).unwrap().is_empty());
+    assert!(t.chain.store().address_history(&bob, 10).unwrap().is_empty());
+}
+
+#[test]
+fn invalid_block_in_a_side_chain_leaves_the_active_chain_alone() {
+    // G - 1 - 2*
+    //       \ 2' - 3'(spends a coin that does not exist) - 4'
+    let mut t = TestChain::new();
+    let main = t.extend(t.genesis(), 2, 0);
+    let utxos_before = t.chain.store().address_utxos(&t.pkh()).unwrap();
+    let two_side = t.block_on(main[0], vec![], 3);
+    t.add(&two_side).unwrap();
+    let bogus = OutPoint { txid: Txid([0x99; 32]), vout: 0 };
+    let bad_tx = t.spend(bogus, Amount::ONE_COIN, t.pkh(), 0);
+    let three_side = t.block_on(two_side.hash(), vec![bad_tx], 3);
+    let err = t.add(&three_side).unwrap_err();
+    assert!(
+        matches!(err, ChainError::Invalid { error: BlockError::InvalidTransaction { .. }, .. }),
+        "{err:?}"
+    );
+    assert!(err.is_peer_fault());
+    assert_eq!(t.chain.tip().hash, main[1]);
+    assert_eq!(t.chain.store().address_utxos(&t.pkh()).unwrap(), utxos_before);
+    assert!(!t.chain.contains(&three_side.hash()));
+    // A child of the invalid block is refused at once.
+    let mut four = t.block_on(two_side.hash(), vec![], 4);
+    four.header.prev = three_side.hash();
+    assert!(matches!(t.add(&four), Err(ChainError::KnownInvalid(_))));
+    // After a restart the invalid branch is not in the store.
+    let t = t.reopen();
+    assert!(!t.chain.contains(&three_side.hash()));
+    assert_eq!(t.chain.tip().hash, main[1]);
+}
+
+#[test]
+fn header_failures_are_typed_and_remembered() {
+    let mut t = TestChain::new();
+    let mut bad_pow = t.block_on(t.genesis(), vec![], 0);
+    let target = Target::from_compact(bad_pow.header.bits).unwrap();
+    while target.is_met_by(&bad_pow.hash()) {
+        bad_pow.header.nonce += 1;
+    }
+    assert!(matches!(
+        t.add(&bad_pow),
+        Err(ChainError::Invalid { error: BlockError::InsufficientProofOfWork(_), .. })
+    ));
+    assert!(matches!(t.add(&bad_pow), Err(ChainError::KnownInvalid(_))));
+
+    let mut harder = t.block_on(t.genesis(), vec![], 1);
+    harder.header.bits = CompactTarget(0x1f00_ffff);
+    mine(&mut harder);
+    assert!(matches!(
+        t.add(&harder),
+        Err(ChainError::Invalid { error: BlockError::BadDifficulty { .. }, .. })
+    ));
+
+    let orphan_parent = BlockHash([0x55; 32]);
+    let mut orphan = t.block_on(t.genesis(), vec![], 2);
+    orphan.header.prev = orphan_parent;
+    let err = t.add(&orphan).unwrap_err();
+    assert!(matches!(err, ChainError::UnknownParent { parent, .. } if parent == orphan_parent));
+    assert!(!err.is_peer_fault());
+
+    let mut future = t.block_on(t.genesis(), vec![], 0);
+    future.header.time = NOW + 3 * 60 * 60;
+    mine(&mut future);
+    let err = t.add(&future).unwrap_err();
+    assert!(matches!(err, ChainError::Invalid { error: BlockError::TimeTooNew { .. }, .. }));
+    assert!(!err.is_peer_fault(), "a clock difference is not misbehaviour");
+    assert_eq!(t.chain.height(), 0);
+}
+
+#[test]
+fn body_mutation_does_not_condemn_the_hash() {
+    let mut t = TestChain::new();
+    let good = t.block_on(t.genesis(), vec![], 0);
+    let mut mutated = good.clone();
+    mutated.transactions[0].outputs[0].amount = Amount::ONE_UNIT;
+    assert!(matches!(t.add(&mutated), Err(ChainError::Invalid { error: BlockError::BadMerkleRoot, .. })));
+    assert!(matches!(t.add(&good), Ok(BlockOutcome::NewTip { .. })));
+}
+
+#[test]
+fn locator_and_catch_up() {
+    let mut t = TestChain::new();
+    let hashes = t.extend(t.genesis(), 30, 0);
+    let locator = t.chain.locator();
+    assert_eq!(locator[0], hashes[29]);
+    assert_eq!(*locator.last().unwrap(), t.genesis());
+    assert!(locator.len() < 20);
+    // A peer that has the first 10 blocks gets the next ones.
+    let peer_locator = vec![hashes[9], hashes[5], t.genesis()];
+    assert_eq!(t.chain.hashes_after_locator(&peer_locator, 5), hashes[10..15].to_vec());
+    // A peer on an unknown fork starts from genesis.
+    assert_eq!(t.chain.hashes_after_locator(&[BlockHash([1; 32])], 2), hashes[..2].to_vec());
+}
+
+#[test]
+fn store_of_another_network_is_refused() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("chain.redb");
+    drop(Store::open(&path, Network::Dev).unwrap());
+    assert!(matches!(Store::open(&path, Network::Test), Err(StoreError::WrongNetwork { .. })));
+}

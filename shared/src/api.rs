@@ -1,0 +1,286 @@
+//! JSON types of the node's HTTP API (`/api/...`), shared by the node, the command-line wallet
+//! and the browser wallet so a field cannot drift between them. Amounts are in base units.
+
+use crate::amount::Amount;
+use crate::block::Block;
+use crate::hash::{BlockHash, MerkleRoot, Txid};
+use crate::params::Network;
+use crate::pow::{CompactTarget, Work};
+use crate::tx::{OutPoint, Transaction};
+use serde::{Deserialize, Serialize};
+
+/// Every API error: `{"error": {"code": "...", "message": "..."}}` with a 4xx/5xx status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    /// Stable and machine-readable, e.g. `double_spend`.
+    pub code: String,
+    /// For a person.
+    pub message: String,
+}
+
+/// `GET /api/status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusResponse {
+    pub network: Network,
+    pub genesis: BlockHash,
+    pub height: u64,
+    pub tip: BlockHash,
+    pub tip_time: u64,
+    /// Compact target the next block must meet.
+    pub bits: CompactTarget,
+    /// How many times harder than the network's easiest target.
+    pub difficulty: f64,
+    pub chain_work: Work,
+    pub peers: usize,
+    pub mempool: usize,
+    pub mempool_bytes: usize,
+    pub sync: SyncStatus,
+    /// Whether the node mines continuously (`--mine-to`).
+    pub mining: bool,
+    pub version: String,
+}
+
+/// Whether the node is catching up with its peers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncStatus {
+    pub syncing: bool,
+    /// The highest tip any peer announced.
+    pub best_peer_height: u64,
+    /// Own height over the best known height, 0.0 to 1.0.
+    pub progress: f64,
+}
+
+/// `GET /api/blocks?from=H&limit=N`: at most `limit` (default 20, at most 500) blocks of the
+/// active chain with heights from `from` upward; without `from`, the newest `limit` blocks.
+/// Always in ascending height order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlocksQuery {
+    pub from: Option<u64>,
+    pub limit: Option<u32>,
+}
+
+/// A block without its transactions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockSummary {
+    pub hash: BlockHash,
+    pub height: u64,
+    pub prev: BlockHash,
+    pub merkle_root: MerkleRoot,
+    pub time: u64,
+    pub bits: CompactTarget,
+    pub nonce: u64,
+    pub tx_count: usize,
+    pub size: usize,
+    /// What the coinbase paid: subsidy plus fees.
+    pub reward: Amount,
+}
+
+impl BlockSummary {
+    pub fn of(block: &Block) -> Self {
+        let h = &block.header;
+        BlockSummary {
+            hash: h.hash(),
+            height: h.height,
+            prev: h.prev,
+            merkle_root: h.merkle_root,
+            time: h.time,
+            bits: h.bits,
+            nonce: h.nonce,
+            tx_count: block.transactions.len(),
+            size: block.size(),
+            reward: block.transactions.first().and_then(Transaction::output_total).unwrap_or(Amount::ZERO),
+        }
+    }
+}
+
+/// `GET /api/blocks/{hash or height}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockView {
+    #[serde(flatten)]
+    pub summary: BlockSummary,
+    /// 1 for the tip, 0 when the block is not in the active chain.
+    pub confirmations: u64,
+    pub in_active_chain: bool,
+    pub transactions: Vec<TxView>,
+}
+
+/// Where a transaction stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TxState {
+    Pending,
+    Confirmed,
+}
+
+/// A transaction with its id and status: `GET /api/transactions/{txid}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxView {
+    pub txid: Txid,
+    pub transaction: Transaction,
+    pub size: usize,
+    /// Inputs minus outputs; `None` for a coinbase.
+    pub fee: Option<Amount>,
+    pub status: TxState,
+    pub block: Option<BlockHash>,
+    pub block_height: Option<u64>,
+    pub confirmations: u64,
+}
+
+/// `POST /api/transactions` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmitTxResponse {
+    pub txid: Txid,
+}
+
+/// An unspent output of an address, confirmed or created by a pending transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UtxoView {
+    pub outpoint: OutPoint,
+    pub amount: Amount,
+    /// Height of the block that created it; `None` while pending.
+    pub height: Option<u64>,
+    pub coinbase: bool,
+}
+
+/// One transaction in an address's history, with what it did to the address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub txid: Txid,
+    /// `None` while pending.
+    pub height: Option<u64>,
+    pub time: Option<u64>,
+    pub received: Amount,
+    pub sent: Amount,
+}
+
+/// `GET /api/addresses/{address}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddressView {
+    pub address: String,
+    /// Sum of confirmed unspent outputs.
+    pub balance: Amount,
+    /// The balance once pending transactions confirm: confirmed, minus what pending
+    /// transactions spend, plus what they pay to this address.
+    pub pending: Amount,
+    /// What the address can spend now: confirmed outputs not spent by a pending transaction,
+    /// and outputs of pending transactions.
+    pub utxos: Vec<UtxoView>,
+    /// Newest first: pending transactions, then confirmed ones (at most 100).
+    pub history: Vec<HistoryEntry>,
+}
+
+/// `POST /api/mine`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MineRequest {
+    pub address: String,
+    #[serde(default = "one")]
+    pub blocks: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// `POST /api/mine` answer: the blocks mined, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MineResponse {
+    pub blocks: Vec<BlockSummary>,
+}
+
+/// One mempool entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MempoolEntryView {
+    pub txid: Txid,
+    pub size: usize,
+    pub fee: Amount,
+    /// Units per byte.
+    pub fee_rate: u64,
+    /// Seconds since the Unix epoch when the node accepted it.
+    pub time: u64,
+}
+
+/// `GET /api/mempool`: entries by descending fee rate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MempoolView {
+    pub count: usize,
+    pub bytes: usize,
+    pub transactions: Vec<MempoolEntryView>,
+}
+
+/// Which side opened a peer connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}
+
+/// `GET /api/peers`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerView {
+    /// The peer's random node id, hex.
+    pub id: String,
+    pub direction: Direction,
+    /// Socket address of the connection.
+    pub address: String,
+    /// The URL the peer says it listens on, if any.
+    pub listen_url: Option<String>,
+    pub best_height: u64,
+    pub connected_secs: u64,
+}
+
+/// `POST /api/peers`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddPeerRequest {
+    /// For example `ws://127.0.0.1:8081/p2p`.
+    pub url: String,
+}
+
+/// What `GET /api/events` (a WebSocket) pushes, one JSON text message per event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// The active chain has a new tip (after an extension or a reorganization).
+    Tip {
+        hash: BlockHash,
+        height: u64,
+        time: u64,
+        /// Blocks disconnected to get here; 0 for a plain extension.
+        reorg_depth: u64,
+    },
+    /// A transaction entered the mempool.
+    Tx { txid: Txid, size: usize, fee: Amount },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_body_shape() {
+        let body = ErrorBody { error: ErrorDetail { code: "double_spend".into(), message: "x".into() } };
+        assert_eq!(
+            serde_json::to_string(&body).unwrap(),
+            r#"{"error":{"code":"double_spend","message":"x"}}"#
+        );
+    }
+
+    #[test]
+    fn event_is_tagged() {
+        let e = Event::Tx { txid: Txid([0; 32]), size: 5, fee: Amount::from_units(7) };
+        let json = serde_json::to_string(&e).unwrap();
+        assert!(json.starts_with(r#"{"type":"tx","#), "{json}");
+        assert_eq!(serde_json::from_str::<Event>(&json).unwrap(), e);
+    }
+
+    #[test]
+    fn mine_request_defaults_to_one_block() {
+        let r: MineRequest = serde_json::from_str(r#"{"address":"a"}"#).unwrap();
+        assert_eq!(r.blocks, 1);
+    }
+}
