@@ -22,6 +22,8 @@ pub enum AddressError {
     WrongNetwork { expected: Network, found: Network },
     #[error("address data must be 32 bytes, got {0}")]
     BadLength(usize),
+    #[error("address is not in its canonical form (nonzero padding bits)")]
+    NonCanonical,
 }
 
 /// An address: a network and the public key hash it pays to.
@@ -54,7 +56,13 @@ impl Address {
             .ok_or(AddressError::UnknownPrefix(prefix))?;
         let data: Vec<u8> = checked.byte_iter().collect();
         let bytes: [u8; 32] = data.as_slice().try_into().map_err(|_| AddressError::BadLength(data.len()))?;
-        Ok(Address { network, hash: PubkeyHash(bytes) })
+        let address = Address { network, hash: PubkeyHash(bytes) };
+        // bech32 drops the padding bits of the last character; insist they were zero so each
+        // address has exactly one spelling (upper case aside).
+        if address.to_string() != s.to_lowercase() {
+            return Err(AddressError::NonCanonical);
+        }
+        Ok(address)
     }
 
     /// Parses an address and requires it to belong to `network`.
@@ -98,6 +106,7 @@ impl<'de> serde::Deserialize<'de> for Address {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bech32::primitives::iter::Fe32IterExt;
     use proptest::prelude::*;
 
     fn addr() -> Address {
@@ -130,6 +139,26 @@ mod tests {
             Address::parse(&s, Network::Dev),
             Err(AddressError::WrongNetwork { expected: Network::Dev, found: Network::Test })
         );
+    }
+
+    #[test]
+    fn padding_bits_must_be_zero() {
+        let s = addr().to_string();
+        // The last data character before the 6-character checksum carries 4 padding bits;
+        // re-encode with a different value there and a valid checksum.
+        let checked = CheckedHrpstring::new::<Bech32m>(&s).unwrap();
+        let mut fes: Vec<bech32::Fe32> = checked.fe32_iter::<std::vec::IntoIter<u8>>().collect();
+        let last = fes.len() - 1;
+        fes[last] = bech32::Fe32::try_from(fes[last].to_u8() ^ 1).unwrap();
+        let hrp = Hrp::parse("fdev").unwrap();
+        let twin: String = fes
+            .iter()
+            .copied()
+            .with_checksum::<Bech32m>(&hrp)
+            .chars()
+            .collect();
+        assert_ne!(twin, s);
+        assert_eq!(Address::parse(&twin, Network::Dev), Err(AddressError::NonCanonical));
     }
 
     #[test]

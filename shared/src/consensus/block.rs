@@ -48,14 +48,12 @@ pub enum BlockError {
 }
 
 impl BlockError {
-    /// Whether the failure is in the block's body, which a relaying peer could have altered
-    /// without changing the header hash. Such a failure condemns that copy of the block, not
-    /// the hash: a correct copy may still arrive.
+    /// Whether the failure may lie in this copy of the block rather than in the block its hash
+    /// names: a relaying peer can alter the body without changing the header hash, and the body
+    /// is only bound to the hash once the Merkle root matches (which `check_block_body` checks
+    /// before anything else but the size). Such a failure condemns the copy, not the hash.
     pub fn is_body_mutation(&self) -> bool {
-        matches!(
-            self,
-            BlockError::BadMerkleRoot | BlockError::DuplicateTransaction(_) | BlockError::TooLarge { .. }
-        )
+        matches!(self, BlockError::BadMerkleRoot | BlockError::TooLarge { .. } | BlockError::NoTransactions)
     }
 }
 
@@ -99,10 +97,18 @@ pub fn check_header(header: &BlockHeader, ctx: &HeaderContext, params: &Params) 
 }
 
 /// Checks what a block must satisfy on its own; returns its txids, computed once.
+///
+/// The Merkle root is compared first (after the size limit): once it matches, the header's hash
+/// commits to every transaction, so any later failure belongs to the block itself and not to a
+/// copy altered in transit.
 pub fn check_block_body(block: &Block, params: &Params) -> Result<Vec<Txid>, BlockError> {
     let size = block.size();
     if size > params.max_block_bytes {
         return Err(BlockError::TooLarge { size, max: params.max_block_bytes });
+    }
+    let txids: Vec<Txid> = block.transactions.iter().map(|tx| tx.txid()).collect();
+    if merkle_root(&txids) != block.header.merkle_root {
+        return Err(BlockError::BadMerkleRoot);
     }
     let first = block.transactions.first().ok_or(BlockError::NoTransactions)?;
     match first.coinbase_height {
@@ -112,21 +118,15 @@ pub fn check_block_body(block: &Block, params: &Params) -> Result<Vec<Txid>, Blo
         }
         Some(_) => {}
     }
-    let mut txids = Vec::with_capacity(block.transactions.len());
     let mut seen = HashSet::with_capacity(block.transactions.len());
-    for (index, tx) in block.transactions.iter().enumerate() {
+    for (index, (tx, txid)) in block.transactions.iter().zip(&txids).enumerate() {
         if index > 0 && tx.is_coinbase() {
             return Err(BlockError::ExtraCoinbase { index });
         }
-        let txid = tx.txid();
-        check_tx_shape(tx, params).map_err(|error| BlockError::InvalidTransaction { index, txid, error })?;
-        if !seen.insert(txid) {
-            return Err(BlockError::DuplicateTransaction(txid));
+        check_tx_shape(tx, params).map_err(|error| BlockError::InvalidTransaction { index, txid: *txid, error })?;
+        if !seen.insert(*txid) {
+            return Err(BlockError::DuplicateTransaction(*txid));
         }
-        txids.push(txid);
-    }
-    if merkle_root(&txids) != block.header.merkle_root {
-        return Err(BlockError::BadMerkleRoot);
     }
     Ok(txids)
 }
@@ -335,6 +335,7 @@ mod tests {
 
         let mut b = f.block(vec![], 0);
         b.transactions.clear();
+        b.header.merkle_root = crate::hash::MerkleRoot::ZERO;
         assert_eq!(check_block_body(&b, p), Err(BlockError::NoTransactions));
 
         let b = f.block_raw(vec![spend.clone()]);
@@ -357,6 +358,15 @@ mod tests {
 
         let b = f.block(vec![spend.clone(), spend.clone()], 0);
         assert_eq!(check_block_body(&b, p), Err(BlockError::DuplicateTransaction(spend.txid())));
+
+        // A copy altered in transit fails on its Merkle root before any rule that would condemn
+        // the block's hash.
+        let mut altered = f.block(vec![spend.clone()], 0);
+        altered.transactions[0].outputs.clear();
+        assert_eq!(check_block_body(&altered, p), Err(BlockError::BadMerkleRoot));
+        let mut altered = f.block(vec![spend.clone()], 0);
+        altered.transactions.remove(0);
+        assert_eq!(check_block_body(&altered, p), Err(BlockError::BadMerkleRoot));
 
         let mut bad = spend.clone();
         bad.outputs.clear();
