@@ -14,6 +14,7 @@
 //! | [`params`] | networks, parameters, genesis blocks |
 //! | [`consensus`] | every validity rule as a pure function |
 //! | [`api`] | JSON types of the HTTP API |
+//! | [`p2p`] | the peer-to-peer message enum and its wire form |
 //! | [`wallet`], [`keystore`], [`mnemonic`] | coin selection, signing, encrypted keys, backup words |
 
 pub mod address;
@@ -26,6 +27,7 @@ pub mod hash;
 pub mod keys;
 pub mod keystore;
 pub mod mnemonic;
+pub mod p2p;
 pub mod params;
 pub mod pow;
 pub mod tx;

@@ -292,6 +292,12 @@ impl Store {
         Ok(table.get(hash.as_bytes().as_slice())?.map(|v| v.value().to_vec()))
     }
 
+    pub fn undo_bytes(&self, hash: &BlockHash) -> Result<Option<Vec<u8>>, StoreError> {
+        let txn = self.read()?;
+        let table = txn.open_table(UNDO)?;
+        Ok(table.get(hash.as_bytes().as_slice())?.map(|v| v.value().to_vec()))
+    }
+
     pub fn hash_at(&self, height: u64) -> Result<Option<BlockHash>, StoreError> {
         let txn = self.read()?;
         let table = txn.open_table(ACTIVE)?;

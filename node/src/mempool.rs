@@ -1,0 +1,1147 @@
+//! The mempool: valid transactions waiting for a block, bounded in bytes.
+//!
+//! ```text
+//!  tx ──verify_tx_signatures (caller, before taking the lock)──▶ accept:
+//!        known? ─▶ check_tx_shape ─▶ coinbase? ─▶ conflicts with the pool?
+//!        ─▶ check_tx_coins (chain coins + outputs of pool txs) ─▶ fee rate ≥ min relay
+//!        ─▶ insert ─▶ while over max_bytes: evict the lowest fee rate with its descendants
+//!  new tip ──update_for_new_tip──▶ drop confirmed and conflicting txs; after a reorg, rebuild
+//!  miner   ──select_for_block────▶ highest fee rate first, in-pool parents before children
+//! ```
+//!
+//! A plain synchronous struct: the node keeps it behind a lock. Every operation touches only
+//! the entries concerned through its indexes (txid → entry, outpoint → spender, fee rate → txid,
+//! address → txids, and parent/child links between pool transactions).
+
+use ferro_shared::amount::MAX_MONEY;
+use ferro_shared::consensus::{check_tx_coins, check_tx_shape, Coin, CoinView, TxError};
+use ferro_shared::tx::{INPUT_SIZE, OUTPUT_SIZE};
+use ferro_shared::{Amount, Block, OutPoint, Params, PubkeyHash, Transaction, TxOut, Txid};
+use std::cmp::Reverse;
+use std::collections::{hash_map, BTreeMap, BinaryHeap, HashMap, HashSet};
+
+/// The smallest possible non-coinbase transaction: one input, one output.
+const MIN_SPEND_SIZE: usize = 4 + 1 + 4 + INPUT_SIZE + 4 + OUTPUT_SIZE;
+
+/// A transaction in the pool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub tx: Transaction,
+    pub txid: Txid,
+    pub fee: Amount,
+    /// Encoded size in bytes.
+    pub size: usize,
+    /// Seconds since the Unix epoch when the node accepted it.
+    pub time: u64,
+}
+
+impl Entry {
+    /// Fee units per byte, rounded down.
+    pub fn fee_rate(&self) -> u64 {
+        fee_rate(self.fee, self.size)
+    }
+}
+
+fn fee_rate(fee: Amount, size: usize) -> u64 {
+    fee.units() / (size.max(1) as u64)
+}
+
+/// A transaction that entered the pool, and what it pushed out to make room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    pub txid: Txid,
+    pub fee: Amount,
+    pub evicted: Vec<Txid>,
+}
+
+/// What a change of the active chain did to the pool: `removed` were in the pool before and are
+/// not now (confirmed, conflicting, or no longer valid), `added` are in the pool now and were not
+/// before (transactions of disconnected blocks that went back to the pool).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TipUpdate {
+    pub removed: Vec<Txid>,
+    pub added: Vec<Txid>,
+}
+
+/// What pending transactions do to one address.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AddressActivity {
+    /// Outputs of pool transactions paying to the address that no pool transaction spends,
+    /// newest transaction first.
+    pub unspent: Vec<(OutPoint, Amount)>,
+    /// `(txid, received, sent, time)` per pool transaction touching the address, newest first.
+    pub history: Vec<(Txid, Amount, Amount, u64)>,
+}
+
+/// Why a transaction was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MempoolError {
+    #[error("transaction {0} is already in the mempool")]
+    AlreadyKnown(Txid),
+    #[error("a coinbase is only valid as the first transaction of a block")]
+    Coinbase,
+    #[error(transparent)]
+    Invalid(#[from] TxError),
+    #[error("input {outpoint} is already spent by pending transaction {existing}")]
+    Conflict { outpoint: OutPoint, existing: Txid },
+    #[error("fee rate {rate} units/byte is below the minimum of {min}")]
+    FeeTooLow { rate: u64, min: u64 },
+    #[error(
+        "the mempool is full: fee rate {rate} units/byte does not make room (lowest in the pool: {min})"
+    )]
+    Full { rate: u64, min: u64 },
+}
+
+impl MempoolError {
+    /// The stable, machine-readable code the HTTP API returns.
+    pub fn code(&self) -> &'static str {
+        match self {
+            MempoolError::AlreadyKnown(_) => "already_known",
+            MempoolError::Coinbase => "coinbase",
+            MempoolError::Conflict { .. } => "double_spend",
+            MempoolError::FeeTooLow { .. } | MempoolError::Full { .. } => "insufficient_fee",
+            MempoolError::Invalid(e) => match e {
+                TxError::InvalidSignature { .. } => "invalid_signature",
+                TxError::UnknownInput(_) => "unknown_input",
+                TxError::ImmatureCoinbase { .. } => "immature_coinbase",
+                TxError::KeyMismatch { .. } => "key_mismatch",
+                TxError::InputsBelowOutputs { .. } => "insufficient_funds",
+                _ => "invalid_transaction",
+            },
+        }
+    }
+
+    /// Whether the peer that sent this transaction should be penalized. Rejections that an
+    /// honest peer can cause by racing us (it knew a block or a transaction we did not, or
+    /// the other way round) are not its fault.
+    pub fn is_bad_transaction(&self) -> bool {
+        match self {
+            MempoolError::Coinbase => true,
+            MempoolError::Invalid(e) => {
+                !matches!(e, TxError::UnknownInput(_) | TxError::ImmatureCoinbase { .. })
+            }
+            MempoolError::AlreadyKnown(_)
+            | MempoolError::Conflict { .. }
+            | MempoolError::FeeTooLow { .. }
+            | MempoolError::Full { .. } => false,
+        }
+    }
+}
+
+/// An entry with its links to the rest of the pool.
+#[derive(Debug)]
+struct Node {
+    entry: Entry,
+    /// Arrival order, unique.
+    seq: u64,
+    /// Pool transactions whose outputs this one spends.
+    parents: HashSet<Txid>,
+    /// Pool transactions that spend outputs of this one.
+    children: HashSet<Txid>,
+    /// Output recipients and input owners, without duplicates.
+    addresses: Vec<PubkeyHash>,
+}
+
+impl Node {
+    fn rate_key(&self) -> RateKey {
+        (self.entry.fee_rate(), Reverse(self.seq))
+    }
+}
+
+/// Orders entries by fee rate, lowest first, and among equal rates the newest first: the
+/// order of eviction.
+type RateKey = (u64, Reverse<u64>);
+
+/// Unconfirmed transactions, checked against the active chain.
+#[derive(Debug)]
+pub struct Mempool {
+    params: &'static Params,
+    max_bytes: usize,
+    bytes: usize,
+    next_seq: u64,
+    nodes: HashMap<Txid, Node>,
+    /// Which pool transaction spends an outpoint.
+    spenders: HashMap<OutPoint, Txid>,
+    by_rate: BTreeMap<RateKey, Txid>,
+    by_address: HashMap<PubkeyHash, HashSet<Txid>>,
+}
+
+/// The coins a pool transaction may spend: the chain's, and outputs of pool transactions.
+struct PoolView<'a, C> {
+    pool: &'a Mempool,
+    chain: &'a C,
+    height: u64,
+}
+
+impl<C: CoinView> CoinView for PoolView<'_, C> {
+    fn coin(&self, outpoint: &OutPoint) -> Option<Coin> {
+        match self.pool.pool_output(outpoint) {
+            Some(output) => Some(Coin { output, height: self.height, is_coinbase: false }),
+            None => self.chain.coin(outpoint),
+        }
+    }
+}
+
+impl Mempool {
+    /// An empty pool holding at most `max_bytes` of encoded transactions.
+    pub fn new(params: &'static Params, max_bytes: usize) -> Self {
+        Mempool {
+            params,
+            max_bytes,
+            bytes: 0,
+            next_seq: 0,
+            nodes: HashMap::new(),
+            spenders: HashMap::new(),
+            by_rate: BTreeMap::new(),
+            by_address: HashMap::new(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// Total encoded size of the pool's transactions.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    pub fn max_bytes(&self) -> usize {
+        self.max_bytes
+    }
+
+    pub fn contains(&self, txid: &Txid) -> bool {
+        self.nodes.contains_key(txid)
+    }
+
+    pub fn get(&self, txid: &Txid) -> Option<&Entry> {
+        self.nodes.get(txid).map(|n| &n.entry)
+    }
+
+    /// Every entry, in no particular order.
+    pub fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.nodes.values().map(|n| &n.entry)
+    }
+
+    /// Every entry by descending fee rate (oldest first among equal rates).
+    pub fn entries_by_fee_rate(&self) -> impl Iterator<Item = &Entry> {
+        self.by_rate.values().rev().filter_map(|txid| self.get(txid))
+    }
+
+    /// The pool transaction that spends `outpoint`, if any.
+    pub fn spender_of(&self, outpoint: &OutPoint) -> Option<Txid> {
+        self.spenders.get(outpoint).copied()
+    }
+
+    /// The output `outpoint` names if a pool transaction created it (spent or not).
+    pub fn pool_output(&self, outpoint: &OutPoint) -> Option<TxOut> {
+        let node = self.nodes.get(&outpoint.txid)?;
+        node.entry.tx.outputs.get(usize::try_from(outpoint.vout).ok()?).copied()
+    }
+
+    /// Validates `tx` and adds it to the pool. Everything is checked except the signatures,
+    /// which the caller verified (`verify_tx_signatures`) before taking its lock. `chain` is the
+    /// active chain's coin set; the transaction may also spend outputs of pool transactions.
+    /// `next_height` is the height of the next block (for coinbase maturity), `now` seconds
+    /// since the Unix epoch.
+    ///
+    /// When the pool grows past its size limit, the lowest-fee-rate entries are evicted together
+    /// with their descendants; if that would evict `tx` itself (its fee rate is not above the
+    /// lowest, or it descends from an evicted entry), nothing changes and the answer is `Full`.
+    pub fn accept(
+        &mut self,
+        tx: Transaction,
+        chain: &impl CoinView,
+        next_height: u64,
+        now: u64,
+    ) -> Result<Accepted, MempoolError> {
+        let txid = tx.txid();
+        if self.nodes.contains_key(&txid) {
+            return Err(MempoolError::AlreadyKnown(txid));
+        }
+        check_tx_shape(&tx, self.params)?;
+        if tx.is_coinbase() {
+            return Err(MempoolError::Coinbase);
+        }
+        for input in &tx.inputs {
+            if let Some(&existing) = self.spenders.get(&input.prevout) {
+                return Err(MempoolError::Conflict { outpoint: input.prevout, existing });
+            }
+        }
+        let view = PoolView { pool: self, chain, height: next_height };
+        let fee = check_tx_coins(&tx, &view, next_height, self.params)?;
+        let size = tx.size();
+        let rate = fee_rate(fee, size);
+        let min = self.params.min_relay_fee_rate;
+        if rate < min {
+            return Err(MempoolError::FeeTooLow { rate, min });
+        }
+
+        self.insert(Entry { tx, txid, fee, size, time: now });
+        let evicted = self.eviction_plan();
+        if evicted.contains(&txid) {
+            // It has no descendants yet, so taking it out restores the pool exactly.
+            self.remove_entry(&txid);
+            let min = self.by_rate.keys().next().map_or(rate, |k| k.0);
+            return Err(MempoolError::Full { rate, min });
+        }
+        for victim in &evicted {
+            self.remove_entry(victim);
+        }
+        Ok(Accepted { txid, fee, evicted })
+    }
+
+    /// Removes `txid` and every pool transaction that descends from it; returns what it removed.
+    pub fn remove_with_descendants(&mut self, txid: &Txid) -> Vec<Txid> {
+        let doomed = self.descendants(txid);
+        for t in &doomed {
+            self.remove_entry(t);
+        }
+        doomed
+    }
+
+    /// Brings the pool in line with a new active chain. `connected` are the blocks that joined
+    /// it (oldest first), `disconnected` those that left it (tip first), `chain` is the coin set
+    /// of the new chain and `next_height` the height of the block after its tip.
+    ///
+    /// Without disconnected blocks, the transactions the new blocks confirm leave the pool, and
+    /// so does every transaction that spends an outpoint the new blocks spent, with its
+    /// descendants. After a reorganization the pool is rebuilt: the transactions of the
+    /// disconnected blocks (oldest first), then the previous entries (in arrival order), are
+    /// accepted again against `chain`; those that no longer fit are dropped. Entries keep their
+    /// arrival time; transactions coming back from blocks get `now`.
+    pub fn update_for_new_tip(
+        &mut self,
+        connected: &[Block],
+        disconnected: &[Block],
+        chain: &impl CoinView,
+        next_height: u64,
+        now: u64,
+    ) -> TipUpdate {
+        if disconnected.is_empty() {
+            let mut removed = Vec::new();
+            for tx in connected.iter().flat_map(|b| &b.transactions).filter(|t| !t.is_coinbase()) {
+                let txid = tx.txid();
+                if self.remove_entry(&txid).is_some() {
+                    removed.push(txid);
+                }
+                for input in &tx.inputs {
+                    if let Some(spender) = self.spender_of(&input.prevout) {
+                        removed.extend(self.remove_with_descendants(&spender));
+                    }
+                }
+            }
+            return TipUpdate { removed, added: Vec::new() };
+        }
+
+        let mut old: Vec<Node> = std::mem::take(&mut self.nodes).into_values().collect();
+        old.sort_unstable_by_key(|n| n.seq);
+        let old_ids: HashSet<Txid> = old.iter().map(|n| n.entry.txid).collect();
+        self.spenders.clear();
+        self.by_rate.clear();
+        self.by_address.clear();
+        self.bytes = 0;
+
+        let returning = disconnected.iter().rev().flat_map(|b| &b.transactions).filter(|t| !t.is_coinbase());
+        for tx in returning {
+            let _ = self.accept(tx.clone(), chain, next_height, now);
+        }
+        let mut removed = Vec::new();
+        for node in old {
+            let Entry { tx, txid, time, .. } = node.entry;
+            // Failures are expected here (confirmed, conflicting, spending a vanished coin).
+            let _ = self.accept(tx, chain, next_height, time);
+            if !self.nodes.contains_key(&txid) {
+                removed.push(txid);
+            }
+        }
+        // An entry accepted early may have been evicted by a later one.
+        removed.retain(|t| !self.nodes.contains_key(t));
+        let mut added: Vec<&Node> =
+            self.nodes.values().filter(|n| !old_ids.contains(&n.entry.txid)).collect();
+        added.sort_unstable_by_key(|n| n.seq);
+        TipUpdate { removed, added: added.into_iter().map(|n| n.entry.txid).collect() }
+    }
+
+    /// Transactions for a block template with their fees: at most `max_bytes` in total encoded
+    /// size, highest fee rate first, except that a transaction comes only after all its pool
+    /// parents, so the result is in a valid block order. A transaction that does not fit is
+    /// skipped, and with it its descendants.
+    pub fn select_for_block(&self, max_bytes: usize) -> Vec<(Transaction, Amount)> {
+        let mut waiting: HashMap<Txid, usize> = HashMap::new();
+        let mut ready = BinaryHeap::new();
+        for (txid, node) in &self.nodes {
+            if node.parents.is_empty() {
+                ready.push((node.entry.fee_rate(), Reverse(node.seq), *txid));
+            } else {
+                waiting.insert(*txid, node.parents.len());
+            }
+        }
+        let mut left = max_bytes;
+        let mut selected = Vec::new();
+        while let Some((_, _, txid)) = ready.pop() {
+            if left < MIN_SPEND_SIZE {
+                break;
+            }
+            let Some(node) = self.nodes.get(&txid) else { continue };
+            if node.entry.size > left {
+                continue;
+            }
+            left -= node.entry.size;
+            selected.push((node.entry.tx.clone(), node.entry.fee));
+            for child in &node.children {
+                let Some(count) = waiting.get_mut(child) else { continue };
+                *count = count.saturating_sub(1);
+                if *count == 0 {
+                    waiting.remove(child);
+                    if let Some(c) = self.nodes.get(child) {
+                        ready.push((c.entry.fee_rate(), Reverse(c.seq), *child));
+                    }
+                }
+            }
+        }
+        selected
+    }
+
+    /// What pool transactions do to the address `pkh`: their outputs to it that no pool
+    /// transaction spends, and per transaction touching it, what it received and sent. The
+    /// amount of a spent coin comes from the pool or, failing that, from `chain`.
+    pub fn address_activity(&self, pkh: &PubkeyHash, chain: &impl CoinView) -> AddressActivity {
+        let mut activity = AddressActivity::default();
+        let Some(txids) = self.by_address.get(pkh) else { return activity };
+        let mut nodes: Vec<&Node> = txids.iter().filter_map(|t| self.nodes.get(t)).collect();
+        nodes.sort_unstable_by_key(|n| Reverse((n.entry.time, n.seq)));
+        for node in nodes {
+            let Entry { tx, txid, time, .. } = &node.entry;
+            let mut received = Vec::new();
+            for (vout, output) in (0u32..).zip(&tx.outputs).filter(|(_, o)| o.recipient == *pkh) {
+                received.push(output.amount);
+                let outpoint = OutPoint { txid: *txid, vout };
+                if !self.spenders.contains_key(&outpoint) {
+                    activity.unspent.push((outpoint, output.amount));
+                }
+            }
+            let sent = tx.inputs.iter().filter_map(|input| {
+                let output = self
+                    .pool_output(&input.prevout)
+                    .or_else(|| chain.coin(&input.prevout).map(|c| c.output))?;
+                (output.recipient == *pkh).then_some(output.amount)
+            });
+            // Accepted transactions move at most MAX_MONEY each way.
+            let received = Amount::sum(received).unwrap_or(MAX_MONEY);
+            let sent = Amount::sum(sent).unwrap_or(MAX_MONEY);
+            activity.history.push((*txid, received, sent, *time));
+        }
+        activity
+    }
+
+    fn insert(&mut self, entry: Entry) {
+        let txid = entry.txid;
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let mut parents = HashSet::new();
+        for input in &entry.tx.inputs {
+            self.spenders.insert(input.prevout, txid);
+            if self.nodes.contains_key(&input.prevout.txid) {
+                parents.insert(input.prevout.txid);
+            }
+        }
+        for parent in &parents {
+            if let Some(p) = self.nodes.get_mut(parent) {
+                p.children.insert(txid);
+            }
+        }
+        let mut addresses: Vec<PubkeyHash> = entry.tx.outputs.iter().map(|o| o.recipient).collect();
+        addresses.extend(entry.tx.inputs.iter().map(|i| i.pubkey.pubkey_hash()));
+        addresses.sort_unstable();
+        addresses.dedup();
+        for address in &addresses {
+            self.by_address.entry(*address).or_default().insert(txid);
+        }
+        self.bytes += entry.size;
+        let node = Node { entry, seq, parents, children: HashSet::new(), addresses };
+        self.by_rate.insert(node.rate_key(), txid);
+        self.nodes.insert(txid, node);
+    }
+
+    /// Removes one entry and unlinks it from its parents and children (which stay).
+    fn remove_entry(&mut self, txid: &Txid) -> Option<Node> {
+        let node = self.nodes.remove(txid)?;
+        for input in &node.entry.tx.inputs {
+            if self.spenders.get(&input.prevout) == Some(txid) {
+                self.spenders.remove(&input.prevout);
+            }
+        }
+        for parent in &node.parents {
+            if let Some(p) = self.nodes.get_mut(parent) {
+                p.children.remove(txid);
+            }
+        }
+        for child in &node.children {
+            if let Some(c) = self.nodes.get_mut(child) {
+                c.parents.remove(txid);
+            }
+        }
+        for address in &node.addresses {
+            if let hash_map::Entry::Occupied(mut set) = self.by_address.entry(*address) {
+                set.get_mut().remove(txid);
+                if set.get().is_empty() {
+                    set.remove();
+                }
+            }
+        }
+        self.by_rate.remove(&node.rate_key());
+        self.bytes = self.bytes.saturating_sub(node.entry.size);
+        Some(node)
+    }
+
+    /// `txid` (if in the pool) and every pool transaction descending from it, parents first.
+    fn descendants(&self, txid: &Txid) -> Vec<Txid> {
+        let mut found = Vec::new();
+        let mut seen = HashSet::new();
+        self.collect_descendants(txid, &mut seen, &mut found);
+        found
+    }
+
+    fn collect_descendants(&self, txid: &Txid, seen: &mut HashSet<Txid>, found: &mut Vec<Txid>) -> usize {
+        let mut bytes = 0;
+        let mut stack = vec![*txid];
+        while let Some(t) = stack.pop() {
+            let Some(node) = self.nodes.get(&t) else { continue };
+            if seen.insert(t) {
+                found.push(t);
+                bytes += node.entry.size;
+                stack.extend(node.children.iter().copied());
+            }
+        }
+        bytes
+    }
+
+    /// What to evict to get back under the size limit: the lowest fee rates first, each with
+    /// its descendants.
+    fn eviction_plan(&self) -> Vec<Txid> {
+        let mut victims = Vec::new();
+        let mut seen = HashSet::new();
+        let mut bytes = self.bytes;
+        for txid in self.by_rate.values() {
+            if bytes <= self.max_bytes {
+                break;
+            }
+            let freed = self.collect_descendants(txid, &mut seen, &mut victims);
+            bytes = bytes.saturating_sub(freed);
+        }
+        victims
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferro_shared::tx::TX_VERSION;
+    use ferro_shared::{Network, SecretKey, TxIn};
+
+    const HEIGHT: u64 = 10;
+    const NOW: u64 = 1_000;
+
+    fn params() -> &'static Params {
+        Network::Dev.params()
+    }
+
+    fn key(n: u8) -> SecretKey {
+        SecretKey::from_bytes(&[n; 32]).unwrap()
+    }
+
+    fn pkh(n: u8) -> PubkeyHash {
+        key(n).public_key().pubkey_hash()
+    }
+
+    /// A transaction spending `inputs` (all owned by key `signer`), signed by it.
+    fn spend(signer: u8, inputs: &[OutPoint], outputs: &[(PubkeyHash, u64)]) -> Transaction {
+        let k = key(signer);
+        let pubkey = k.public_key();
+        let placeholder = k.sign_digest(&[0; 32]);
+        let mut tx = Transaction {
+            version: TX_VERSION,
+            coinbase_height: None,
+            inputs: inputs.iter().map(|&prevout| TxIn { prevout, pubkey, signature: placeholder }).collect(),
+            outputs: outputs
+                .iter()
+                .map(|&(recipient, units)| TxOut { recipient, amount: Amount::from_units(units) })
+                .collect(),
+        };
+        let sig = k.sign_digest(&tx.sighash(&Network::Dev.genesis_hash()));
+        for input in &mut tx.inputs {
+            input.signature = sig;
+        }
+        tx
+    }
+
+    /// One input, one output (186 bytes), paying `rate` units per byte from a coin of `value`.
+    fn at_rate(signer: u8, input: OutPoint, value: u64, rate: u64) -> Transaction {
+        let size = spend(signer, &[input], &[(pkh(signer), 1)]).size() as u64;
+        spend(signer, &[input], &[(pkh(signer), value - rate * size)])
+    }
+
+    fn out(tx: &Transaction, vout: u32) -> OutPoint {
+        OutPoint { txid: tx.txid(), vout }
+    }
+
+    fn block(txs: Vec<Transaction>) -> Block {
+        let coinbase =
+            Transaction::coinbase(HEIGHT, vec![TxOut { recipient: pkh(9), amount: Amount::ONE_COIN }]);
+        let mut transactions = vec![coinbase];
+        transactions.extend(txs);
+        Block { header: Network::Dev.genesis_block().header, transactions }
+    }
+
+    /// A chain where key 1 (Alice) owns coins `coin(0..n)` of 100,000 units each.
+    struct World {
+        chain: HashMap<OutPoint, Coin>,
+        pool: Mempool,
+    }
+
+    const VALUE: u64 = 100_000;
+
+    fn coin(i: u32) -> OutPoint {
+        OutPoint { txid: Txid([0xc0; 32]), vout: i }
+    }
+
+    impl World {
+        fn new(coins: u32, max_bytes: usize) -> Self {
+            let mut chain = HashMap::new();
+            let alice = pkh(1);
+            for i in 0..coins {
+                let output = TxOut { recipient: alice, amount: Amount::from_units(VALUE) };
+                chain.insert(coin(i), Coin { output, height: 1, is_coinbase: false });
+            }
+            World { chain, pool: Mempool::new(params(), max_bytes) }
+        }
+
+        fn accept(&mut self, tx: &Transaction) -> Result<Accepted, MempoolError> {
+            self.pool.accept(tx.clone(), &self.chain, HEIGHT, NOW)
+        }
+
+        fn accept_at(&mut self, tx: &Transaction, now: u64) -> Result<Accepted, MempoolError> {
+            self.pool.accept(tx.clone(), &self.chain, HEIGHT, now)
+        }
+
+        /// Applies a block to the chain's coin set.
+        fn connect(&mut self, block: &Block) {
+            for tx in &block.transactions {
+                for input in &tx.inputs {
+                    self.chain.remove(&input.prevout);
+                }
+                for (vout, output) in (0u32..).zip(&tx.outputs) {
+                    let c = Coin { output: *output, height: HEIGHT, is_coinbase: tx.is_coinbase() };
+                    self.chain.insert(out(tx, vout), c);
+                }
+            }
+        }
+
+        /// Checks that every index agrees with the entries.
+        fn check_consistent(&self) {
+            let p = &self.pool;
+            assert_eq!(p.bytes, p.nodes.values().map(|n| n.entry.size).sum::<usize>());
+            assert_eq!(p.by_rate.len(), p.nodes.len());
+            let spent: usize = p.nodes.values().map(|n| n.entry.tx.inputs.len()).sum();
+            assert_eq!(p.spenders.len(), spent);
+            for (txid, node) in &p.nodes {
+                assert_eq!(p.by_rate.get(&node.rate_key()), Some(txid));
+                for input in &node.entry.tx.inputs {
+                    assert_eq!(p.spenders.get(&input.prevout), Some(txid));
+                }
+                let parents: HashSet<Txid> = node
+                    .entry
+                    .tx
+                    .inputs
+                    .iter()
+                    .map(|i| i.prevout.txid)
+                    .filter(|t| p.nodes.contains_key(t))
+                    .collect();
+                assert_eq!(node.parents, parents);
+                for child in &node.children {
+                    assert!(p.nodes[child].parents.contains(txid));
+                }
+                for address in &node.addresses {
+                    assert!(p.by_address[address].contains(txid));
+                }
+            }
+            let indexed: usize = p.by_address.values().map(HashSet::len).sum();
+            assert_eq!(indexed, p.nodes.values().map(|n| n.addresses.len()).sum::<usize>());
+        }
+    }
+
+    #[test]
+    fn accepts_and_records_the_fee() {
+        let mut w = World::new(1, 1_000_000);
+        let tx = spend(1, &[coin(0)], &[(pkh(2), 60_000), (pkh(1), 39_000)]);
+        let accepted = w.accept(&tx).unwrap();
+        assert_eq!(accepted, Accepted { txid: tx.txid(), fee: Amount::from_units(1_000), evicted: vec![] });
+        let entry = w.pool.get(&tx.txid()).unwrap();
+        assert_eq!((entry.size, entry.time, entry.fee_rate()), (tx.size(), NOW, 1_000 / tx.size() as u64));
+        assert_eq!((w.pool.len(), w.pool.bytes()), (1, tx.size()));
+        assert!(w.pool.contains(&tx.txid()) && !w.pool.is_empty());
+        assert_eq!(w.pool.spender_of(&coin(0)), Some(tx.txid()));
+        assert_eq!(w.pool.spender_of(&out(&tx, 0)), None);
+        assert_eq!(w.pool.entries().count(), 1);
+        w.check_consistent();
+    }
+
+    #[test]
+    fn chained_spends_of_unconfirmed_outputs() {
+        let mut w = World::new(1, 1_000_000);
+        // Alice pays Bob and keeps change, then sends twice more from her change.
+        let a = spend(1, &[coin(0)], &[(pkh(2), 10_000), (pkh(1), 89_000)]);
+        let b = spend(1, &[out(&a, 1)], &[(pkh(3), 10_000), (pkh(1), 78_000)]);
+        let c = spend(1, &[out(&b, 1)], &[(pkh(3), 10_000), (pkh(1), 67_000)]);
+        // Bob spends what Alice paid him before it confirms.
+        let d = spend(2, &[out(&a, 0)], &[(pkh(4), 9_000)]);
+        for tx in [&a, &b, &c, &d] {
+            w.accept(tx).unwrap();
+        }
+        assert_eq!(w.pool.len(), 4);
+        assert_eq!(w.pool.nodes[&a.txid()].children, HashSet::from([b.txid(), d.txid()]));
+        assert_eq!(w.pool.nodes[&c.txid()].parents, HashSet::from([b.txid()]));
+        assert_eq!(w.pool.spender_of(&out(&b, 1)), Some(c.txid()));
+        w.check_consistent();
+
+        // Removing the root takes its descendants along.
+        let mut removed = w.pool.remove_with_descendants(&a.txid());
+        removed.sort();
+        let mut want = vec![a.txid(), b.txid(), c.txid(), d.txid()];
+        want.sort();
+        assert_eq!(removed, want);
+        assert!(w.pool.is_empty());
+        w.check_consistent();
+    }
+
+    /// Each case starts from a pool holding `a` (Alice's coin 0 → Bob, change to Alice) and
+    /// the case's `also` transactions, and offers one more.
+    #[test]
+    fn rejections() {
+        let a = spend(1, &[coin(0)], &[(pkh(2), 10_000), (pkh(1), 89_000)]);
+        let bob_spends_a = spend(2, &[out(&a, 0)], &[(pkh(4), 9_000)]);
+        let unknown = OutPoint { txid: Txid([0xee; 32]), vout: 0 };
+        let coinbase =
+            Transaction::coinbase(HEIGHT, vec![TxOut { recipient: pkh(1), amount: Amount::ONE_COIN }]);
+        let mut zero_output = spend(1, &[coin(1)], &[(pkh(2), 10)]);
+        zero_output.outputs[0].amount = Amount::ZERO;
+        let mut bob_signs = spend(1, &[coin(1)], &[(pkh(2), 50_000)]);
+        let bob = key(2);
+        bob_signs.inputs[0].pubkey = bob.public_key();
+        bob_signs.inputs[0].signature = bob.sign_digest(&bob_signs.sighash(&Network::Dev.genesis_hash()));
+        let cheap = spend(1, &[coin(1)], &[(pkh(2), VALUE - 100)]);
+
+        struct Case<'a> {
+            name: &'static str,
+            also: Vec<&'a Transaction>,
+            tx: Transaction,
+            want: MempoolError,
+            code: &'static str,
+            bad: bool,
+        }
+        let cases = [
+            Case {
+                name: "already known",
+                also: vec![],
+                tx: a.clone(),
+                want: MempoolError::AlreadyKnown(a.txid()),
+                code: "already_known",
+                bad: false,
+            },
+            Case {
+                name: "double spend of a chain coin",
+                also: vec![],
+                tx: spend(1, &[coin(1), coin(0)], &[(pkh(3), 1_000)]),
+                want: MempoolError::Conflict { outpoint: coin(0), existing: a.txid() },
+                code: "double_spend",
+                bad: false,
+            },
+            Case {
+                name: "double spend of a pool output",
+                also: vec![&bob_spends_a],
+                tx: spend(2, &[out(&a, 0)], &[(pkh(3), 1_000)]),
+                want: MempoolError::Conflict { outpoint: out(&a, 0), existing: bob_spends_a.txid() },
+                code: "double_spend",
+                bad: false,
+            },
+            Case {
+                name: "fee below the floor",
+                also: vec![],
+                tx: cheap.clone(),
+                want: MempoolError::FeeTooLow { rate: 100 / cheap.size() as u64, min: 1 },
+                code: "insufficient_fee",
+                bad: false,
+            },
+            Case {
+                name: "coinbase",
+                also: vec![],
+                tx: coinbase,
+                want: MempoolError::Coinbase,
+                code: "coinbase",
+                bad: true,
+            },
+            Case {
+                name: "unknown input",
+                also: vec![],
+                tx: spend(1, &[unknown], &[(pkh(2), 1_000)]),
+                want: MempoolError::Invalid(TxError::UnknownInput(unknown)),
+                code: "unknown_input",
+                bad: false,
+            },
+            Case {
+                name: "spends more than it has",
+                also: vec![],
+                tx: spend(1, &[coin(1)], &[(pkh(2), VALUE + 1)]),
+                want: MempoolError::Invalid(TxError::InputsBelowOutputs {
+                    inputs: Amount::from_units(VALUE),
+                    outputs: Amount::from_units(VALUE + 1),
+                }),
+                code: "insufficient_funds",
+                bad: true,
+            },
+            Case {
+                name: "key does not own the coin",
+                also: vec![],
+                tx: bob_signs,
+                want: MempoolError::Invalid(TxError::KeyMismatch { index: 0 }),
+                code: "key_mismatch",
+                bad: true,
+            },
+            Case {
+                name: "malformed",
+                also: vec![],
+                tx: zero_output,
+                want: MempoolError::Invalid(TxError::ZeroOutput { index: 0 }),
+                code: "invalid_transaction",
+                bad: true,
+            },
+        ];
+        for case in cases {
+            let mut w = World::new(2, 1_000_000);
+            for tx in std::iter::once(&a).chain(case.also) {
+                w.accept(tx).unwrap();
+            }
+            let before = (w.pool.len(), w.pool.bytes());
+            let got = w.accept(&case.tx).unwrap_err();
+            assert_eq!(got, case.want, "{}", case.name);
+            assert_eq!(got.code(), case.code, "{}", case.name);
+            assert_eq!(got.is_bad_transaction(), case.bad, "{}", case.name);
+            assert_eq!((w.pool.len(), w.pool.bytes()), before, "{}: pool unchanged", case.name);
+            w.check_consistent();
+        }
+    }
+
+    #[test]
+    fn error_codes_and_blame() {
+        let op = OutPoint { txid: Txid([1; 32]), vout: 0 };
+        let cases: Vec<(MempoolError, &str, bool)> = vec![
+            (MempoolError::AlreadyKnown(Txid::ZERO), "already_known", false),
+            (MempoolError::Coinbase, "coinbase", true),
+            (MempoolError::Conflict { outpoint: op, existing: Txid::ZERO }, "double_spend", false),
+            (MempoolError::FeeTooLow { rate: 0, min: 1 }, "insufficient_fee", false),
+            (MempoolError::Full { rate: 1, min: 2 }, "insufficient_fee", false),
+            (
+                TxError::InvalidSignature { index: 0, reason: ferro_shared::keys::KeyError::BadSignature }
+                    .into(),
+                "invalid_signature",
+                true,
+            ),
+            (TxError::UnknownInput(op).into(), "unknown_input", false),
+            (TxError::ImmatureCoinbase { outpoint: op, mature_at: 5 }.into(), "immature_coinbase", false),
+            (TxError::KeyMismatch { index: 0 }.into(), "key_mismatch", true),
+            (
+                TxError::InputsBelowOutputs { inputs: Amount::ZERO, outputs: Amount::ONE_UNIT }.into(),
+                "insufficient_funds",
+                true,
+            ),
+            (TxError::NoInputs.into(), "invalid_transaction", true),
+            (TxError::DuplicateInput(op).into(), "invalid_transaction", true),
+        ];
+        for (err, code, bad) in cases {
+            assert_eq!(err.code(), code, "{err}");
+            assert_eq!(err.is_bad_transaction(), bad, "{err}");
+        }
+    }
+
+    #[test]
+    fn immature_coinbase_waits() {
+        let params = Network::Test.params();
+        let mut chain = HashMap::new();
+        let cb = OutPoint { txid: Txid([0xcb; 32]), vout: 0 };
+        let output = TxOut { recipient: pkh(1), amount: Amount::from_units(VALUE) };
+        chain.insert(cb, Coin { output, height: 5, is_coinbase: true });
+        let mut pool = Mempool::new(params, 1_000_000);
+        let tx = spend(1, &[cb], &[(pkh(2), 50_000)]);
+        let err = pool.accept(tx.clone(), &chain, 15, NOW).unwrap_err();
+        assert_eq!(err, MempoolError::Invalid(TxError::ImmatureCoinbase { outpoint: cb, mature_at: 16 }));
+        assert_eq!((err.code(), err.is_bad_transaction()), ("immature_coinbase", false));
+        assert!(pool.accept(tx, &chain, 16, NOW).is_ok());
+    }
+
+    #[test]
+    fn eviction_takes_the_lowest_fee_rate_with_descendants() {
+        // Room for three one-in-one-out transactions.
+        let size = at_rate(1, coin(0), VALUE, 1).size();
+        let mut w = World::new(6, 3 * size);
+        let a = at_rate(1, coin(0), VALUE, 2);
+        let a_value = a.outputs[0].amount.units();
+        let a2 = at_rate(1, out(&a, 0), a_value, 10); // pays more than its parent
+        let b = at_rate(1, coin(1), VALUE, 5);
+        for tx in [&a, &a2, &b] {
+            assert!(w.accept(tx).unwrap().evicted.is_empty());
+        }
+        assert_eq!(w.pool.bytes(), 3 * size);
+
+        // A fourth pushes out the cheapest (a) and, with it, its child.
+        let c = at_rate(1, coin(2), VALUE, 8);
+        let mut evicted = w.accept(&c).unwrap().evicted;
+        evicted.sort();
+        let mut want = vec![a.txid(), a2.txid()];
+        want.sort();
+        assert_eq!(evicted, want);
+        assert_eq!(w.pool.len(), 2);
+        assert_eq!(w.pool.spender_of(&coin(0)), None);
+        let d = at_rate(1, coin(3), VALUE, 6);
+        assert!(w.accept(&d).unwrap().evicted.is_empty());
+        w.check_consistent();
+
+        // Pool: b (5), d (6), c (8), full. The newcomer must beat the lowest rate.
+        let snapshot = |w: &World| (w.pool.len(), w.pool.bytes(), w.pool.by_rate.clone());
+        let before = snapshot(&w);
+        let cases = [
+            ("equal to the lowest", at_rate(1, coin(4), VALUE, 5), 5),
+            ("below the lowest", at_rate(1, coin(4), VALUE, 4), 4),
+            // A rich child of the cheapest entry would go out with its parent.
+            ("child of the lowest", at_rate(1, out(&b, 0), b.outputs[0].amount.units(), 20), 20),
+        ];
+        for (name, tx, rate) in cases {
+            assert_eq!(w.accept(&tx), Err(MempoolError::Full { rate, min: 5 }), "{name}");
+            assert_eq!(snapshot(&w), before, "{name}: pool unchanged");
+            assert!(!w.pool.contains(&tx.txid()), "{name}");
+            w.check_consistent();
+        }
+        assert!(w.pool.nodes[&b.txid()].children.is_empty());
+
+        // Beating the lowest evicts it.
+        let e = at_rate(1, coin(5), VALUE, 7);
+        assert_eq!(w.accept(&e).unwrap().evicted, vec![b.txid()]);
+        w.check_consistent();
+    }
+
+    #[test]
+    fn a_transaction_larger_than_the_pool_is_full() {
+        let mut w = World::new(1, 100);
+        let tx = at_rate(1, coin(0), VALUE, 3);
+        assert_eq!(w.accept(&tx), Err(MempoolError::Full { rate: 3, min: 3 }));
+        assert!(w.pool.is_empty());
+        w.check_consistent();
+    }
+
+    #[test]
+    fn new_blocks_remove_confirmed_and_conflicting_transactions() {
+        let mut w = World::new(4, 1_000_000);
+        let a = spend(1, &[coin(0)], &[(pkh(1), 99_000)]);
+        let a2 = spend(1, &[out(&a, 0)], &[(pkh(1), 98_000)]);
+        let x = spend(1, &[coin(1)], &[(pkh(2), 99_000)]);
+        let y = spend(1, &[coin(2)], &[(pkh(1), 99_000)]);
+        let y2 = spend(1, &[out(&y, 0)], &[(pkh(2), 98_000)]);
+        for tx in [&a, &a2, &x, &y, &y2] {
+            w.accept(tx).unwrap();
+        }
+        //   chain ── [block: a, z]      z spends coin 2 like y does
+        //   pool: a ─▶ a2   x   y ─▶ y2
+        let z = spend(1, &[coin(2)], &[(pkh(3), 99_500)]);
+        let blk = block(vec![a.clone(), z]);
+        w.connect(&blk);
+        let update = w.pool.update_for_new_tip(&[blk], &[], &w.chain, HEIGHT + 1, NOW);
+        assert_eq!(update.removed[0], a.txid());
+        let mut removed = update.removed.clone();
+        removed.sort();
+        let mut want = vec![a.txid(), y.txid(), y2.txid()];
+        want.sort();
+        assert_eq!(removed, want);
+        assert!(update.added.is_empty());
+        // a2 now spends a confirmed coin and has no pool parent.
+        assert!(w.pool.contains(&a2.txid()) && w.pool.contains(&x.txid()));
+        assert!(w.pool.nodes[&a2.txid()].parents.is_empty());
+        w.check_consistent();
+        // Its output can still be spent in the pool.
+        let a3 = spend(1, &[out(&a2, 0)], &[(pkh(1), 97_000)]);
+        w.accept(&a3).unwrap();
+        w.check_consistent();
+    }
+
+    #[test]
+    fn reorg_rebuilds_the_pool() {
+        let mut w = World::new(3, 1_000_000);
+        // Old chain: block 1 with t1 (coin 0) and t2 (coin 1), and its coinbase `cb`.
+        let t1 = spend(1, &[coin(0)], &[(pkh(1), 99_000)]);
+        let t2 = spend(1, &[coin(1)], &[(pkh(1), 99_000)]);
+        let old = block(vec![t1.clone(), t2.clone()]);
+        let before_old = w.chain.clone();
+        w.connect(&old);
+        // Pool on the old chain: p spends t1's output, q spends coin 2, r the old coinbase (key 9).
+        let p = spend(1, &[out(&t1, 0)], &[(pkh(1), 98_000)]);
+        let q = spend(1, &[coin(2)], &[(pkh(1), 99_000)]);
+        let r = spend(9, &[out(&old.transactions[0], 0)], &[(pkh(9), 99_000_000)]);
+        for tx in [&p, &q, &r] {
+            w.accept_at(tx, 500).unwrap();
+        }
+        //   genesis ── old [t1, t2]            (disconnected)
+        //          └── new [t2, s]  s spends coin 2 like q
+        let s = spend(1, &[coin(2)], &[(pkh(3), 99_500)]);
+        let mut new = block(vec![t2.clone(), s]);
+        new.transactions[0].coinbase_height = Some(HEIGHT + 1); // another coinbase
+        w.chain = before_old;
+        w.connect(&new);
+
+        let update = w.pool.update_for_new_tip(&[new], &[old], &w.chain, HEIGHT + 1, NOW);
+        assert_eq!(update, TipUpdate { removed: vec![q.txid(), r.txid()], added: vec![t1.txid()] });
+        assert_eq!(w.pool.len(), 2);
+        assert_eq!(w.pool.get(&t1.txid()).map(|e| e.time), Some(NOW));
+        assert_eq!(w.pool.get(&p.txid()).map(|e| e.time), Some(500), "keeps its arrival time");
+        assert_eq!(w.pool.nodes[&p.txid()].parents, HashSet::from([t1.txid()]));
+        let order: Vec<Txid> = w.pool.select_for_block(1_000_000).iter().map(|(t, _)| t.txid()).collect();
+        assert_eq!(order, vec![t1.txid(), p.txid()]);
+        w.check_consistent();
+    }
+
+    #[test]
+    fn block_selection_orders_by_fee_rate_parents_first() {
+        let mut w = World::new(3, 1_000_000);
+        let parent = at_rate(1, coin(0), VALUE, 2);
+        let child = at_rate(1, out(&parent, 0), parent.outputs[0].amount.units(), 50);
+        let mid = at_rate(1, coin(1), VALUE, 10);
+        let low = at_rate(1, coin(2), VALUE, 1);
+        for tx in [&parent, &child, &mid, &low] {
+            w.accept(tx).unwrap();
+        }
+        let size = parent.size();
+        let cases: [(&str, usize, Vec<&Transaction>); 5] = [
+            ("everything", 1_000_000, vec![&mid, &parent, &child, &low]),
+            ("three fit", 3 * size, vec![&mid, &parent, &child]),
+            ("two fit", 2 * size, vec![&mid, &parent]),
+            ("one fits", 2 * size - 1, vec![&mid]),
+            ("none fits", size - 1, vec![]),
+        ];
+        for (name, max, want) in cases {
+            let got = w.pool.select_for_block(max);
+            let got_ids: Vec<Txid> = got.iter().map(|(t, _)| t.txid()).collect();
+            let want_ids: Vec<Txid> = want.iter().map(|t| t.txid()).collect();
+            assert_eq!(got_ids, want_ids, "{name}");
+            for (tx, fee) in &got {
+                assert_eq!(Some(*fee), w.pool.get(&tx.txid()).map(|e| e.fee), "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn block_selection_skips_what_does_not_fit() {
+        let mut w = World::new(2, 1_000_000);
+        // A big transaction paying the most, then a small one.
+        let outputs: Vec<(PubkeyHash, u64)> = (0..20).map(|_| (pkh(2), 1_000)).collect();
+        let big = spend(1, &[coin(0)], &outputs);
+        let small = at_rate(1, coin(1), VALUE, 3);
+        w.accept(&big).unwrap();
+        w.accept(&small).unwrap();
+        assert!(w.pool.get(&big.txid()).unwrap().fee_rate() > 3);
+        let got: Vec<Txid> = w.pool.select_for_block(big.size() - 1).iter().map(|(t, _)| t.txid()).collect();
+        assert_eq!(got, vec![small.txid()]);
+    }
+
+    #[test]
+    fn address_activity_of_pending_transactions() {
+        let mut w = World::new(1, 1_000_000);
+        // Alice pays Bob 10,000 with change; Bob then pays Carol 4,000 out of it with change.
+        let a = spend(1, &[coin(0)], &[(pkh(2), 10_000), (pkh(1), 89_000)]);
+        let b = spend(2, &[out(&a, 0)], &[(pkh(3), 4_000), (pkh(2), 5_000)]);
+        w.accept_at(&a, 100).unwrap();
+        w.accept_at(&b, 200).unwrap();
+        let units = Amount::from_units;
+        let cases = [
+            (
+                "alice",
+                pkh(1),
+                AddressActivity {
+                    unspent: vec![(out(&a, 1), units(89_000))],
+                    history: vec![(a.txid(), units(89_000), units(VALUE), 100)],
+                },
+            ),
+            (
+                "bob",
+                pkh(2),
+                AddressActivity {
+                    unspent: vec![(out(&b, 1), units(5_000))],
+                    history: vec![
+                        (b.txid(), units(5_000), units(10_000), 200),
+                        (a.txid(), units(10_000), Amount::ZERO, 100),
+                    ],
+                },
+            ),
+            (
+                "carol",
+                pkh(3),
+                AddressActivity {
+                    unspent: vec![(out(&b, 0), units(4_000))],
+                    history: vec![(b.txid(), units(4_000), Amount::ZERO, 200)],
+                },
+            ),
+            ("nobody", pkh(4), AddressActivity::default()),
+        ];
+        for (name, who, want) in cases {
+            assert_eq!(w.pool.address_activity(&who, &w.chain), want, "{name}");
+        }
+        w.pool.remove_with_descendants(&a.txid());
+        assert_eq!(w.pool.address_activity(&pkh(2), &w.chain), AddressActivity::default());
+        assert!(w.pool.by_address.is_empty());
+    }
+
+    /// 50,000 entries, a tight size limit, a block and a reorganization: every step uses the
+    /// indexes, so this runs in seconds even unoptimized.
+    #[test]
+    fn fifty_thousand_entries() {
+        const N: u32 = 50_000;
+        let k = key(1);
+        let pubkey = k.public_key();
+        let signature = k.sign_digest(&[0; 32]); // the pool does not check signatures
+        let bob = pkh(2);
+        let mut w = World::new(N, 0);
+        let tx = |i: u32| Transaction {
+            version: TX_VERSION,
+            coinbase_height: None,
+            inputs: vec![TxIn { prevout: coin(i), pubkey, signature }],
+            outputs: vec![TxOut {
+                recipient: bob,
+                amount: Amount::from_units(VALUE - 186 * (1 + u64::from(i % 97))),
+            }],
+        };
+        let size = tx(0).size();
+        w.pool = Mempool::new(params(), 40_000 * size);
+        let mut evicted = 0;
+        for i in 0..N {
+            match w.accept(&tx(i)) {
+                Ok(a) => evicted += a.evicted.len(),
+                Err(MempoolError::Full { .. }) => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!(w.pool.len(), 40_000);
+        assert!(evicted > 0);
+        let selected = w.pool.select_for_block(params().max_block_bytes);
+        assert_eq!(selected.len(), params().max_block_bytes / size);
+        let blk = block(selected.into_iter().map(|(t, _)| t).collect());
+        w.connect(&blk);
+        let update = w.pool.update_for_new_tip(std::slice::from_ref(&blk), &[], &w.chain, HEIGHT, NOW);
+        assert_eq!(update.removed.len(), blk.transactions.len() - 1);
+        let len = w.pool.len();
+        let update = w.pool.update_for_new_tip(&[], std::slice::from_ref(&blk), &w.chain, HEIGHT, NOW);
+        // The chain view was not rolled back, so the block's transactions stay confirmed.
+        assert_eq!((update.removed.len(), update.added.len(), w.pool.len()), (0, 0, len));
+        w.check_consistent();
+    }
+}

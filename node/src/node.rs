@@ -1,0 +1,467 @@
+//! The node: chain and mempool behind one lock, the miner, and the events that the HTTP API and
+//! the peer network listen to.
+//!
+//! ```text
+//!  API / peers ──submit_transaction──▶ verify signatures (blocking pool, no lock)
+//!                                      └─▶ lock ─▶ mempool.accept ─▶ NodeEvent::Tx
+//!  API / peers / miner ──submit_block──▶ (blocking pool) lock ─▶ chain.process_block
+//!                                      └─▶ mempool.update_for_new_tip ─▶ NodeEvent::Block, ::Tip
+//! ```
+//! The lock is a `std::sync::Mutex`, held only inside blocking tasks or for brief reads, never
+//! across an `.await`.
+
+use crate::chain::{BlockOutcome, Chain, ChainError, Store, StoreError, Tip};
+use crate::mempool::{Accepted, Mempool, MempoolError};
+use crate::metrics::Metrics;
+use crate::miner;
+use ferro_shared::consensus::{check_tx_shape, verify_tx_signatures};
+use ferro_shared::hash::{PubkeyHash, Txid};
+use ferro_shared::{Address, Amount, Block, Network, Transaction};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::{broadcast, watch};
+
+/// How a node is set up.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    pub network: Network,
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    /// Peer URLs to dial at start, like `ws://127.0.0.1:8081/p2p`.
+    pub peers: Vec<String>,
+    /// Mine continuously, paying rewards to this address.
+    pub mine_to: Option<Address>,
+    /// Folder of the built browser wallet.
+    pub web_dir: PathBuf,
+    /// Whether `POST /api/mine` is available (on by default on `dev` only).
+    pub mine_api: bool,
+    /// Whether endpoints that change the node accept callers from outside loopback.
+    pub allow_remote_admin: bool,
+    pub mempool_max_bytes: usize,
+    /// Largest accepted HTTP request body.
+    pub max_body_bytes: usize,
+}
+
+impl NodeConfig {
+    /// Defaults for `network`, with data under `data_dir`.
+    pub fn new(network: Network, data_dir: PathBuf) -> Self {
+        NodeConfig {
+            network,
+            data_dir,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            peers: vec![],
+            mine_to: None,
+            web_dir: PathBuf::from("dist"),
+            mine_api: network == Network::Dev,
+            allow_remote_admin: false,
+            mempool_max_bytes: 64 * 1024 * 1024,
+            max_body_bytes: 2 * 1024 * 1024,
+        }
+    }
+}
+
+/// Where an item came from, so it is not relayed back to its sender.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Origin {
+    Local,
+    Peer(u64),
+}
+
+/// What happened inside the node, for the API's event stream and for relay to peers.
+#[derive(Debug, Clone)]
+pub enum NodeEvent {
+    /// A valid block was stored: it joined the active chain or sits on a side chain.
+    Block { block: Arc<Block>, origin: Origin },
+    /// The active chain's tip moved.
+    Tip { tip: Tip, reorg_depth: u64 },
+    /// A transaction entered the mempool.
+    Tx { tx: Arc<Transaction>, txid: Txid, fee: Amount, size: usize, origin: Origin },
+}
+
+/// Failures of the node's own machinery (not of the input).
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir { path: PathBuf, source: std::io::Error },
+    #[error("a background task failed: {0}")]
+    Task(String),
+}
+
+/// Why a transaction was not admitted.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitTxError {
+    #[error(transparent)]
+    Rejected(#[from] MempoolError),
+    #[error(transparent)]
+    Node(#[from] NodeError),
+}
+
+/// Why a block was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitBlockError {
+    #[error(transparent)]
+    Rejected(#[from] ChainError),
+    #[error(transparent)]
+    Node(#[from] NodeError),
+}
+
+/// Why mining stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum MineError {
+    #[error("the node is shutting down")]
+    Stopped,
+    #[error("a mined block was refused: {0}")]
+    Refused(ChainError),
+    #[error(transparent)]
+    Node(#[from] NodeError),
+}
+
+pub(crate) struct State {
+    pub chain: Chain,
+    pub mempool: Mempool,
+}
+
+struct Inner {
+    config: NodeConfig,
+    state: Mutex<State>,
+    store: Store,
+    events: broadcast::Sender<NodeEvent>,
+    tip: watch::Sender<Tip>,
+    metrics: Metrics,
+    started: Instant,
+    peer_count: AtomicUsize,
+    best_peer_height: AtomicU64,
+    mining: AtomicBool,
+}
+
+/// A handle to a running node. Cheap to clone; every clone talks to the same node.
+#[derive(Clone)]
+pub struct Node {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node").field("network", &self.network()).finish()
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+fn task_error(e: tokio::task::JoinError) -> NodeError {
+    NodeError::Task(e.to_string())
+}
+
+impl Node {
+    /// Opens the node's store under `config.data_dir` (creating it) and loads the chain.
+    pub fn open(config: NodeConfig) -> Result<Node, NodeError> {
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|source| NodeError::DataDir { path: config.data_dir.clone(), source })?;
+        let store = Store::open(&config.data_dir.join("chain.redb"), config.network)?;
+        let chain = Chain::open(store.clone(), config.network)?;
+        let mempool = Mempool::new(config.network.params(), config.mempool_max_bytes);
+        let tip = chain.tip();
+        let metrics = Metrics::default();
+        metrics.height.set(tip.height as i64);
+        let (events, _) = broadcast::channel(4096);
+        let (tip_tx, _) = watch::channel(tip);
+        Ok(Node {
+            inner: Arc::new(Inner {
+                config,
+                state: Mutex::new(State { chain, mempool }),
+                store,
+                events,
+                tip: tip_tx,
+                metrics,
+                started: Instant::now(),
+                peer_count: AtomicUsize::new(0),
+                best_peer_height: AtomicU64::new(0),
+                mining: AtomicBool::new(false),
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &NodeConfig {
+        &self.inner.config
+    }
+
+    pub fn network(&self) -> Network {
+        self.inner.config.network
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    pub fn uptime_secs(&self) -> u64 {
+        self.inner.started.elapsed().as_secs()
+    }
+
+    /// Locks the chain and mempool. Never hold the guard across an `.await`.
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves the in-memory state possibly half-updated;
+        // the store is transactional, so continuing with the guard is the lesser evil only
+        // for reads. Writers go through the store, which stays consistent.
+        self.inner.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn tip(&self) -> Tip {
+        *self.inner.tip.borrow()
+    }
+
+    /// A receiver that sees every change of the tip.
+    pub fn watch_tip(&self) -> watch::Receiver<Tip> {
+        self.inner.tip.subscribe()
+    }
+
+    /// Every node event from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<NodeEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// The peer network reports its size here.
+    pub fn set_peer_stats(&self, peers: usize, best_height: u64) {
+        self.inner.peer_count.store(peers, Ordering::Relaxed);
+        self.inner.best_peer_height.store(best_height, Ordering::Relaxed);
+        self.inner.metrics.peers.set(peers as i64);
+    }
+
+    pub fn peer_count(&self) -> usize {
+        self.inner.peer_count.load(Ordering::Relaxed)
+    }
+
+    pub fn best_peer_height(&self) -> u64 {
+        self.inner.best_peer_height.load(Ordering::Relaxed)
+    }
+
+    pub fn is_mining(&self) -> bool {
+        self.inner.mining.load(Ordering::Relaxed)
+    }
+
+    /// Validates a transaction and adds it to the mempool. Signatures are verified on the
+    /// blocking pool before the lock is taken.
+    pub async fn submit_transaction(
+        &self,
+        tx: Transaction,
+        origin: Origin,
+    ) -> Result<Accepted, SubmitTxError> {
+        let params = self.network().params();
+        if let Err(e) = check_tx_shape(&tx, params) {
+            self.inner.metrics.transactions_rejected.inc();
+            return Err(MempoolError::Invalid(e).into());
+        }
+        let txid = tx.txid();
+        if self.state().mempool.contains(&txid) {
+            return Err(MempoolError::AlreadyKnown(txid).into());
+        }
+        let genesis = self.network().genesis_hash();
+        let (tx, verified) = tokio::task::spawn_blocking(move || {
+            let result = verify_tx_signatures(&tx, &genesis);
+            (tx, result)
+        })
+        .await
+        .map_err(task_error)?;
+        if let Err(e) = verified {
+            self.inner.metrics.transactions_rejected.inc();
+            return Err(MempoolError::Invalid(e).into());
+        }
+        let tx = Arc::new(tx);
+        let accepted = {
+            let mut state = self.state();
+            let view = self.inner.store.coin_view().map_err(NodeError::from)?;
+            let next_height = state.chain.height() + 1;
+            let result = state.mempool.accept((*tx).clone(), &view, next_height, unix_now());
+            self.update_mempool_gauges(&state);
+            result
+        };
+        match accepted {
+            Ok(accepted) => {
+                self.inner.metrics.transactions_accepted.inc();
+                let size = tx.size();
+                let _ = self.inner.events.send(NodeEvent::Tx { tx, txid, fee: accepted.fee, size, origin });
+                Ok(accepted)
+            }
+            Err(e) => {
+                if !matches!(e, MempoolError::AlreadyKnown(_)) {
+                    self.inner.metrics.transactions_rejected.inc();
+                }
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Validates a block and adds it to the chain; on a new tip the mempool follows.
+    pub async fn submit_block(&self, block: Block, origin: Origin) -> Result<BlockOutcome, SubmitBlockError> {
+        let node = self.clone();
+        tokio::task::spawn_blocking(move || node.process_block_blocking(block, origin))
+            .await
+            .map_err(task_error)?
+    }
+
+    fn process_block_blocking(&self, block: Block, origin: Origin) -> Result<BlockOutcome, SubmitBlockError> {
+        let shared = Arc::new(block.clone());
+        let mut state = self.state();
+        let outcome = match state.chain.process_block(block, unix_now()) {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                drop(state);
+                if e.is_peer_fault() {
+                    self.inner.metrics.blocks_rejected.inc();
+                }
+                return Err(e.into());
+            }
+        };
+        if let BlockOutcome::NewTip { tip, connected, disconnected } = &outcome {
+            let view = self.inner.store.coin_view().map_err(NodeError::from)?;
+            state.mempool.update_for_new_tip(connected, disconnected, &view, tip.height + 1, unix_now());
+            self.update_mempool_gauges(&state);
+        }
+        drop(state);
+        match &outcome {
+            BlockOutcome::AlreadyKnown => {}
+            BlockOutcome::SideChain { .. } => {
+                self.inner.metrics.blocks_accepted.inc();
+                let _ = self.inner.events.send(NodeEvent::Block { block: shared, origin });
+            }
+            BlockOutcome::NewTip { tip, disconnected, .. } => {
+                let m = &self.inner.metrics;
+                m.blocks_accepted.inc();
+                m.height.set(tip.height as i64);
+                if !disconnected.is_empty() {
+                    m.reorganizations.inc();
+                    tracing::info!(depth = disconnected.len(), tip = %tip.hash, height = tip.height, "reorganized");
+                }
+                tracing::debug!(height = tip.height, hash = %tip.hash, "new tip");
+                let _ = self.inner.events.send(NodeEvent::Block { block: shared, origin });
+                let _ = self
+                    .inner
+                    .events
+                    .send(NodeEvent::Tip { tip: *tip, reorg_depth: disconnected.len() as u64 });
+                self.inner.tip.send_replace(*tip);
+            }
+        }
+        Ok(outcome)
+    }
+
+    fn update_mempool_gauges(&self, state: &State) {
+        self.inner.metrics.mempool_transactions.set(state.mempool.len() as i64);
+        self.inner.metrics.mempool_bytes.set(state.mempool.bytes() as i64);
+    }
+
+    /// A block template on the current tip paying `to`, with mempool transactions by fee rate.
+    pub fn block_template(&self, to: PubkeyHash) -> Block {
+        let params = self.network().params();
+        let state = self.state();
+        let next = state.chain.next_block();
+        // Room for the header, the transaction count and a one-output coinbase.
+        let reserved = ferro_shared::block::HEADER_SIZE + 4 + 64;
+        let txs = state.mempool.select_for_block(params.max_block_bytes - reserved);
+        drop(state);
+        let time = unix_now().max(next.median_time_past + 1);
+        miner::build_template(params, next.height, next.prev, next.bits, time, to, txs)
+    }
+
+    /// Mines one block on the current tip, retrying when another block takes the tip first.
+    /// `stop` ends the search early.
+    pub async fn mine_one(&self, to: PubkeyHash, stop: &watch::Receiver<bool>) -> Result<Block, MineError> {
+        loop {
+            if *stop.borrow() {
+                return Err(MineError::Stopped);
+            }
+            let mut block = self.block_template(to);
+            let flag = Arc::new(AtomicBool::new(false));
+            // Stop the search when the tip moves or the caller stops.
+            let watcher = {
+                let flag = flag.clone();
+                let mut tip = self.watch_tip();
+                let mut stop = stop.clone();
+                tokio::spawn(async move {
+                    tokio::select! {
+                        _ = tip.changed() => {}
+                        _ = stop.changed() => {}
+                    }
+                    flag.store(true, Ordering::Relaxed);
+                })
+            };
+            let started = Instant::now();
+            let search_flag = flag.clone();
+            let (block, found) = tokio::task::spawn_blocking(move || {
+                let found = miner::mine_block(&mut block, &search_flag);
+                (block, found)
+            })
+            .await
+            .map_err(task_error)?;
+            watcher.abort();
+            if !found {
+                continue;
+            }
+            let secs = started.elapsed().as_secs_f64();
+            if secs > 0.5 {
+                let hashes = ferro_shared::pow::Target::from_compact(block.header.bits)
+                    .map(|t| t.work().low_u64() as f64)
+                    .unwrap_or(0.0);
+                self.inner.metrics.hash_rate.set(hashes / secs);
+            }
+            match self.submit_block(block.clone(), Origin::Local).await {
+                Ok(BlockOutcome::NewTip { .. }) => return Ok(block),
+                Ok(_) => continue,
+                Err(SubmitBlockError::Rejected(e)) => return Err(MineError::Refused(e)),
+                Err(SubmitBlockError::Node(e)) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Mines `count` blocks paying `to`, one after another.
+    pub async fn mine_blocks(&self, to: PubkeyHash, count: u32) -> Result<Vec<Block>, MineError> {
+        let (_keep, stop) = watch::channel(false);
+        let mut out = Vec::with_capacity(count as usize);
+        for _ in 0..count {
+            out.push(self.mine_one(to, &stop).await?);
+        }
+        Ok(out)
+    }
+
+    /// Mines continuously to `to` until `shutdown` turns true. On a network without difficulty
+    /// adjustment (dev), where a block takes microseconds, it paces itself to one block per
+    /// target interval instead of filling the disk.
+    pub async fn run_miner(self, to: PubkeyHash, mut shutdown: watch::Receiver<bool>) {
+        self.inner.mining.store(true, Ordering::Relaxed);
+        tracing::info!(address = %Address::new(self.network(), to), "mining");
+        let params = self.network().params();
+        let pace = params
+            .retarget_interval
+            .is_none()
+            .then(|| std::time::Duration::from_secs(params.target_block_secs));
+        loop {
+            match self.mine_one(to, &shutdown).await {
+                Ok(block) => {
+                    tracing::info!(height = block.header.height, hash = %block.hash(), "mined a block");
+                    if let Some(pace) = pace {
+                        tokio::select! {
+                            _ = tokio::time::sleep(pace) => {}
+                            _ = shutdown.wait_for(|stop| *stop) => break,
+                        }
+                    }
+                }
+                Err(MineError::Stopped) => break,
+                Err(e) => {
+                    tracing::error!(error = %e, "mining failed; retrying in a second");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+            }
+        }
+        self.inner.mining.store(false, Ordering::Relaxed);
+    }
+}

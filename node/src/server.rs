@@ -1,0 +1,116 @@
+//! Running a node: open it, serve the API, the wallet and the peer endpoint on one port, run the
+//! miner when asked, and stop everything cleanly on shutdown.
+
+use crate::node::{Node, NodeConfig, NodeError};
+use std::future::Future;
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Runs a node on `listener` until `shutdown` completes. Every task it starts is stopped and
+/// awaited before it returns.
+pub async fn run(
+    config: NodeConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), NodeError> {
+    let node = Node::open(config)?;
+    serve(node, listener, shutdown).await
+}
+
+/// Serves an opened node; see [`run`].
+pub async fn serve(
+    node: Node,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), NodeError> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let local = listener.local_addr().map_err(|e| NodeError::Task(e.to_string()))?;
+    let tip = node.tip();
+    tracing::info!(
+        network = %node.network(),
+        address = %local,
+        height = tip.height,
+        tip = %tip.hash,
+        "node listening: wallet at http://{local}/, API at http://{local}/api"
+    );
+
+    let miner = node
+        .config()
+        .mine_to
+        .map(|address| tokio::spawn(node.clone().run_miner(address.hash, stop_rx.clone())));
+
+    let app = crate::api::router(node.clone());
+    let mut stop_for_server = stop_rx.clone();
+    let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move {
+            let _ = stop_for_server.wait_for(|stop| *stop).await;
+        });
+    let server: JoinHandle<std::io::Result<()>> = tokio::spawn(async move { server.await });
+
+    shutdown.await;
+    tracing::info!("shutting down");
+    let _ = stop_tx.send(true);
+    if let Some(miner) = miner {
+        let _ = miner.await;
+    }
+    match server.await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(NodeError::Task(format!("HTTP server: {e}"))),
+        Err(e) => Err(NodeError::Task(e.to_string())),
+    }
+}
+
+/// A node running inside this process, for tests and tools: started on its own port, stopped
+/// by `shutdown`.
+#[derive(Debug)]
+pub struct RunningNode {
+    pub node: Node,
+    pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), NodeError>>>,
+}
+
+impl RunningNode {
+    /// Opens and serves a node on `config.listen` (port 0 picks a free port).
+    pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
+        let listener = TcpListener::bind(config.listen).await.map_err(|e| NodeError::Task(e.to_string()))?;
+        let addr = listener.local_addr().map_err(|e| NodeError::Task(e.to_string()))?;
+        let node = Node::open(config)?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(serve(node.clone(), listener, async move {
+            let _ = stopped.await;
+        }));
+        Ok(RunningNode { node, addr, stop: Some(stop), task: Some(task) })
+    }
+
+    /// `http://ADDR`
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// `ws://ADDR/p2p`
+    pub fn p2p_url(&self) -> String {
+        format!("ws://{}/p2p", self.addr)
+    }
+
+    /// Stops the node and waits until every task has ended.
+    pub async fn shutdown(mut self) -> Result<(), NodeError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.task.take() {
+            Some(task) => task.await.map_err(|e| NodeError::Task(e.to_string()))?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for RunningNode {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}

@@ -1,0 +1,233 @@
+//! Read-only views of the node for the HTTP API: status, blocks, transactions, addresses, the
+//! mempool. Chain data comes from the store's own snapshots; the lock is taken only briefly for
+//! the tip and the mempool.
+
+use crate::chain::{StoreError, Undo};
+use crate::node::Node;
+use ferro_shared::api::{
+    AddressView, BlockSummary, BlockView, BlocksQuery, HistoryEntry, MempoolEntryView, MempoolView,
+    StatusResponse, SyncStatus, TxState, TxView, UtxoView,
+};
+use ferro_shared::encode::from_bytes;
+use ferro_shared::hash::{BlockHash, Txid};
+use ferro_shared::pow::Target;
+use ferro_shared::{Address, Amount, Block, Transaction};
+
+/// How a block is named in a URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockId {
+    Hash(BlockHash),
+    Height(u64),
+}
+
+impl std::str::FromStr for BlockId {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s.len() == 64 {
+            s.parse().map(BlockId::Hash).map_err(|e| format!("{e}"))
+        } else {
+            s.parse()
+                .map(BlockId::Height)
+                .map_err(|_| "a block is named by its 64-hex-digit hash or its height".into())
+        }
+    }
+}
+
+/// Most blocks one `GET /api/blocks` returns.
+pub const MAX_BLOCKS_PER_PAGE: u32 = 500;
+/// Most entries listed by `GET /api/mempool`.
+pub const MAX_MEMPOOL_LISTED: usize = 1000;
+/// Most history entries of an address.
+pub const MAX_HISTORY: usize = 100;
+
+impl Node {
+    pub fn status(&self) -> StatusResponse {
+        let (tip, next_bits, mempool, mempool_bytes) = {
+            let state = self.state();
+            (state.chain.tip(), state.chain.next_block().bits, state.mempool.len(), state.mempool.bytes())
+        };
+        let params = self.network().params();
+        let best = self.best_peer_height().max(tip.height);
+        StatusResponse {
+            network: self.network(),
+            genesis: self.network().genesis_hash(),
+            height: tip.height,
+            tip: tip.hash,
+            tip_time: tip.time,
+            bits: next_bits,
+            difficulty: difficulty(params.pow_limit, next_bits),
+            chain_work: tip.work,
+            peers: self.peer_count(),
+            mempool,
+            mempool_bytes,
+            sync: SyncStatus {
+                syncing: best > tip.height,
+                best_peer_height: best,
+                progress: if best == 0 { 1.0 } else { tip.height as f64 / best as f64 },
+            },
+            mining: self.is_mining(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+
+    /// A page of the active chain, ascending.
+    pub fn blocks(&self, query: &BlocksQuery) -> Result<Vec<BlockSummary>, StoreError> {
+        let limit = query.limit.unwrap_or(20).clamp(1, MAX_BLOCKS_PER_PAGE) as u64;
+        let height = self.store().height()?;
+        let from = query.from.unwrap_or_else(|| (height + 1).saturating_sub(limit));
+        let mut out = Vec::new();
+        for h in from..(from.saturating_add(limit)).min(height + 1) {
+            let Some(hash) = self.store().hash_at(h)? else { break };
+            if let Some(block) = self.store().block(&hash)? {
+                out.push(BlockSummary::of(&block));
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn block(&self, id: BlockId) -> Result<Option<BlockView>, StoreError> {
+        let hash = match id {
+            BlockId::Hash(h) => h,
+            BlockId::Height(h) => match self.store().hash_at(h)? {
+                Some(hash) => hash,
+                None => return Ok(None),
+            },
+        };
+        let Some(block) = self.store().block(&hash)? else { return Ok(None) };
+        let tip_height = self.store().height()?;
+        let in_active_chain = self.store().hash_at(block.header.height)? == Some(hash);
+        let confirmations = if in_active_chain { tip_height - block.header.height + 1 } else { 0 };
+        let fees = if in_active_chain {
+            self.input_totals(&block, &hash)?
+        } else {
+            vec![None; block.transactions.len()]
+        };
+        let transactions = block
+            .transactions
+            .iter()
+            .zip(fees)
+            .map(|(tx, inputs)| TxView {
+                txid: tx.txid(),
+                transaction: tx.clone(),
+                size: tx.size(),
+                fee: fee_of(tx, inputs),
+                status: if in_active_chain { TxState::Confirmed } else { TxState::Pending },
+                block: Some(hash),
+                block_height: Some(block.header.height),
+                confirmations,
+            })
+            .collect();
+        Ok(Some(BlockView {
+            summary: BlockSummary::of(&block),
+            confirmations,
+            in_active_chain,
+            transactions,
+        }))
+    }
+
+    /// Per transaction of an active block, the sum of the coins it spent (from undo data).
+    fn input_totals(&self, block: &Block, hash: &BlockHash) -> Result<Vec<Option<Amount>>, StoreError> {
+        let Some(undo) = self.store().undo(hash)? else { return Ok(vec![None; block.transactions.len()]) };
+        let mut spent = undo.0.iter();
+        Ok(block
+            .transactions
+            .iter()
+            .map(|tx| {
+                let coins: Vec<Amount> =
+                    spent.by_ref().take(tx.inputs.len()).map(|(_, c)| c.output.amount).collect();
+                (!tx.is_coinbase()).then(|| Amount::sum(coins).ok()).flatten()
+            })
+            .collect())
+    }
+
+    pub fn transaction(&self, txid: &Txid) -> Result<Option<TxView>, StoreError> {
+        if let Some(entry) = self.state().mempool.get(txid) {
+            return Ok(Some(TxView {
+                txid: *txid,
+                transaction: entry.tx.clone(),
+                size: entry.size,
+                fee: Some(entry.fee),
+                status: TxState::Pending,
+                block: None,
+                block_height: None,
+                confirmations: 0,
+            }));
+        }
+        let Some(location) = self.store().tx_location(txid)? else { return Ok(None) };
+        let Some(view) = self.block(BlockId::Hash(location.block))? else { return Ok(None) };
+        Ok(view.transactions.into_iter().nth(location.position as usize))
+    }
+
+    pub fn address(&self, address: &Address) -> Result<AddressView, StoreError> {
+        let pkh = address.hash;
+        let confirmed = self.store().address_utxos(&pkh)?;
+        let mut history = Vec::new();
+        let mut utxos = Vec::new();
+        {
+            let state = self.state();
+            let view = self.store().coin_view()?;
+            let activity = state.mempool.address_activity(&pkh, &view);
+            for (outpoint, coin) in &confirmed {
+                if state.mempool.spender_of(outpoint).is_none() {
+                    utxos.push(UtxoView {
+                        outpoint: *outpoint,
+                        amount: coin.output.amount,
+                        height: Some(coin.height),
+                        coinbase: coin.is_coinbase,
+                    });
+                }
+            }
+            for (outpoint, amount) in activity.unspent {
+                utxos.push(UtxoView { outpoint, amount, height: None, coinbase: false });
+            }
+            for (txid, received, sent, time) in activity.history {
+                history.push(HistoryEntry { txid, height: None, time: Some(time), received, sent });
+            }
+        }
+        history.extend(self.store().address_history(&pkh, MAX_HISTORY)?);
+        history.truncate(MAX_HISTORY);
+        let balance = Amount::sum(confirmed.iter().map(|(_, c)| c.output.amount)).unwrap_or(Amount::ZERO);
+        let pending = Amount::sum(utxos.iter().map(|u| u.amount)).unwrap_or(Amount::ZERO);
+        Ok(AddressView { address: address.to_string(), balance, pending, utxos, history })
+    }
+
+    pub fn mempool_view(&self) -> MempoolView {
+        let state = self.state();
+        MempoolView {
+            count: state.mempool.len(),
+            bytes: state.mempool.bytes(),
+            transactions: state
+                .mempool
+                .entries_by_fee_rate()
+                .take(MAX_MEMPOOL_LISTED)
+                .map(|e| MempoolEntryView {
+                    txid: e.txid,
+                    size: e.size,
+                    fee: e.fee,
+                    fee_rate: e.fee_rate(),
+                    time: e.time,
+                })
+                .collect(),
+        }
+    }
+}
+
+fn fee_of(tx: &Transaction, inputs: Option<Amount>) -> Option<Amount> {
+    inputs.and_then(|i| i.checked_sub(tx.output_total()?).ok())
+}
+
+/// How many times harder `bits` is than `limit`, as a float for display.
+fn difficulty(limit: ferro_shared::pow::CompactTarget, bits: ferro_shared::pow::CompactTarget) -> f64 {
+    let (Ok(limit), Ok(target)) = (Target::from_compact(limit), Target::from_compact(bits)) else {
+        return 0.0;
+    };
+    let as_f64 = |t: Target| t.to_be_bytes().iter().fold(0.0f64, |acc, &b| acc * 256.0 + b as f64);
+    as_f64(limit) / as_f64(target)
+}
+
+impl crate::chain::Store {
+    /// Undo data of an active block.
+    pub fn undo(&self, hash: &BlockHash) -> Result<Option<Undo>, StoreError> {
+        self.undo_bytes(hash)?.map(|b| from_bytes(&b).map_err(StoreError::from)).transpose()
+    }
+}

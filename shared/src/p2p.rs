@@ -1,0 +1,260 @@
+//! The peer-to-peer wire protocol: one typed, versioned message enum, sent as binary WebSocket
+//! frames.
+//!
+//! A frame is the postcard encoding of a [`Message`]. Blocks and transactions inside it are
+//! carried as their canonical bytes (the same bytes that are hashed), so a peer receives exactly
+//! what it validates, and a chain costs about its own size to download. Decoding happens once, at
+//! the boundary, into typed values; anything that fails to decode or exceeds
+//! [`MAX_MESSAGE_BYTES`] is a protocol violation.
+
+use crate::block::Block;
+use crate::encode::{from_bytes, to_bytes};
+use crate::hash::{BlockHash, Txid};
+use crate::params::Network;
+use crate::pow::Work;
+use crate::tx::Transaction;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// The protocol version this build speaks.
+pub const PROTOCOL_VERSION: u32 = 1;
+/// The oldest version it still accepts.
+pub const MIN_PROTOCOL_VERSION: u32 = 1;
+/// The largest frame a peer may send: room for the largest block with headroom.
+pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+/// Most blocks in one `Blocks` answer, and most hashes or ids in one message.
+pub const MAX_BLOCKS_PER_MESSAGE: usize = 500;
+pub const MAX_ITEMS_PER_MESSAGE: usize = 5_000;
+/// Most listen addresses in one `Addrs` message.
+pub const MAX_ADDRS_PER_MESSAGE: usize = 100;
+
+/// The first message on every connection, from both sides.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    pub version: u32,
+    pub network: Network,
+    pub genesis: BlockHash,
+    pub height: u64,
+    pub tip: BlockHash,
+    pub work: Work,
+    /// Where this node accepts peers, e.g. `ws://127.0.0.1:8080/p2p`.
+    pub listen_url: Option<String>,
+    /// Random per process; a node that reaches itself, or a peer already connected, is dropped.
+    pub node_id: u64,
+    pub agent: String,
+}
+
+/// A peer-to-peer message. Requests carry an `id` that their answer repeats.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Message {
+    Hello(Hello),
+    Ping(u64),
+    Pong(u64),
+    /// Asks for listen addresses of other nodes.
+    GetAddrs,
+    /// Listen addresses of nodes the sender knows.
+    Addrs(Vec<String>),
+    /// New transactions the sender has, by id.
+    InvTxs(Vec<Txid>),
+    /// New blocks the sender has, by hash, with the height of the sender's tip.
+    InvBlocks {
+        hashes: Vec<BlockHash>,
+        tip_height: u64,
+    },
+    GetTxs {
+        id: u64,
+        txids: Vec<Txid>,
+    },
+    Txs {
+        id: u64,
+        txs: Vec<WireTx>,
+    },
+    GetBlocks {
+        id: u64,
+        hashes: Vec<BlockHash>,
+    },
+    /// Active-chain blocks after the first locator hash the receiver shares, oldest first.
+    GetBlocksAfter {
+        id: u64,
+        locator: Vec<BlockHash>,
+        limit: u32,
+    },
+    /// Answer to `GetBlocks` or `GetBlocksAfter`; `tip_height` is the sender's.
+    Blocks {
+        id: u64,
+        blocks: Vec<WireBlock>,
+        tip_height: u64,
+    },
+    /// A block pushed whole, unrequested, right after it was mined.
+    NewBlock(WireBlock),
+}
+
+/// Why a frame is not a valid message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WireError {
+    #[error("message of {0} bytes exceeds the {MAX_MESSAGE_BYTES}-byte limit")]
+    TooLarge(usize),
+    #[error("undecodable message: {0}")]
+    Malformed(String),
+    #[error("message carries {count} items, more than the limit of {max}")]
+    TooManyItems { count: usize, max: usize },
+}
+
+impl Message {
+    /// The frame bytes of this message.
+    pub fn to_frame(&self) -> Vec<u8> {
+        postcard::to_allocvec(self).expect("every message serializes")
+    }
+
+    /// Parses a frame, enforcing size and item limits.
+    pub fn from_frame(frame: &[u8]) -> Result<Message, WireError> {
+        if frame.len() > MAX_MESSAGE_BYTES {
+            return Err(WireError::TooLarge(frame.len()));
+        }
+        let (message, rest): (Message, _) =
+            postcard::take_from_bytes(frame).map_err(|e| WireError::Malformed(e.to_string()))?;
+        if !rest.is_empty() {
+            return Err(WireError::Malformed(format!("{} trailing bytes", rest.len())));
+        }
+        let (count, max) = match &message {
+            Message::Addrs(a) => (a.len(), MAX_ADDRS_PER_MESSAGE),
+            Message::InvTxs(t) | Message::GetTxs { txids: t, .. } => (t.len(), MAX_ITEMS_PER_MESSAGE),
+            Message::InvBlocks { hashes, .. } | Message::GetBlocks { hashes, .. } => {
+                (hashes.len(), MAX_ITEMS_PER_MESSAGE)
+            }
+            Message::GetBlocksAfter { locator, .. } => (locator.len(), 200),
+            Message::Txs { txs, .. } => (txs.len(), MAX_ITEMS_PER_MESSAGE),
+            Message::Blocks { blocks, .. } => (blocks.len(), MAX_BLOCKS_PER_MESSAGE),
+            _ => (0, 0),
+        };
+        if count > max {
+            return Err(WireError::TooManyItems { count, max });
+        }
+        Ok(message)
+    }
+
+    /// A short name for logs and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Message::Hello(_) => "hello",
+            Message::Ping(_) => "ping",
+            Message::Pong(_) => "pong",
+            Message::GetAddrs => "get_addrs",
+            Message::Addrs(_) => "addrs",
+            Message::InvTxs(_) => "inv_txs",
+            Message::InvBlocks { .. } => "inv_blocks",
+            Message::GetTxs { .. } => "get_txs",
+            Message::Txs { .. } => "txs",
+            Message::GetBlocks { .. } => "get_blocks",
+            Message::GetBlocksAfter { .. } => "get_blocks_after",
+            Message::Blocks { .. } => "blocks",
+            Message::NewBlock(_) => "new_block",
+        }
+    }
+}
+
+macro_rules! canonical_wire {
+    ($(#[$meta:meta])* $name:ident, $inner:ty, $what:literal) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct $name(pub $inner);
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_bytes(&to_bytes(&self.0))
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> serde::de::Visitor<'de> for V {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                        f.write_str(concat!("the canonical bytes of a ", $what))
+                    }
+                    fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<$name, E> {
+                        from_bytes(v).map($name).map_err(|e| E::custom(format_args!(concat!("bad ", $what, ": {}"), e)))
+                    }
+                }
+                d.deserialize_bytes(V)
+            }
+        }
+    };
+}
+
+canonical_wire!(
+    /// A block on the wire: its canonical bytes.
+    WireBlock,
+    Block,
+    "block"
+);
+canonical_wire!(
+    /// A transaction on the wire: its canonical bytes.
+    WireTx,
+    Transaction,
+    "transaction"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encode::Encode;
+
+    fn hello() -> Hello {
+        Hello {
+            version: PROTOCOL_VERSION,
+            network: Network::Dev,
+            genesis: Network::Dev.genesis_hash(),
+            height: 7,
+            tip: BlockHash([1; 32]),
+            work: Work::ZERO,
+            listen_url: Some("ws://127.0.0.1:8080/p2p".into()),
+            node_id: 42,
+            agent: "ferro/0.1.0".into(),
+        }
+    }
+
+    #[test]
+    fn messages_round_trip() {
+        let genesis = Network::Dev.genesis_block().clone();
+        let cases = vec![
+            Message::Hello(hello()),
+            Message::Ping(9),
+            Message::GetAddrs,
+            Message::Addrs(vec!["ws://a/p2p".into()]),
+            Message::InvTxs(vec![Txid([3; 32])]),
+            Message::InvBlocks { hashes: vec![BlockHash([4; 32])], tip_height: 3 },
+            Message::GetBlocksAfter { id: 1, locator: vec![BlockHash([5; 32])], limit: 10 },
+            Message::Blocks { id: 1, blocks: vec![WireBlock(genesis.clone())], tip_height: 0 },
+            Message::NewBlock(WireBlock(genesis)),
+        ];
+        for m in cases {
+            assert_eq!(Message::from_frame(&m.to_frame()).unwrap(), m, "{}", m.kind());
+        }
+    }
+
+    #[test]
+    fn blocks_cost_about_their_canonical_size() {
+        let genesis = Network::Dev.genesis_block().clone();
+        let frame = Message::NewBlock(WireBlock(genesis.clone())).to_frame();
+        assert!(frame.len() <= genesis.encoded_len() + 4, "{} vs {}", frame.len(), genesis.encoded_len());
+    }
+
+    #[test]
+    fn bad_frames_are_errors() {
+        assert!(matches!(Message::from_frame(&[0xff, 0xff, 0xff]), Err(WireError::Malformed(_))));
+        assert!(matches!(Message::from_frame(&vec![0; MAX_MESSAGE_BYTES + 1]), Err(WireError::TooLarge(_))));
+        let many = Message::InvTxs(vec![Txid([0; 32]); MAX_ITEMS_PER_MESSAGE + 1]);
+        assert!(matches!(Message::from_frame(&many.to_frame()), Err(WireError::TooManyItems { .. })));
+        // A block whose canonical bytes claim four billion transactions is a decode error.
+        let genesis = Network::Dev.genesis_block().clone();
+        let mut frame = Message::NewBlock(WireBlock(genesis.clone())).to_frame();
+        let tx_count_at = frame.len() - genesis.encoded_len() + crate::block::HEADER_SIZE;
+        frame[tx_count_at..tx_count_at + 4].copy_from_slice(&[0xff; 4]);
+        assert!(matches!(Message::from_frame(&frame), Err(WireError::Malformed(_))));
+        // Trailing bytes after a message are refused.
+        let mut frame = Message::Ping(1).to_frame();
+        frame.push(0);
+        assert!(matches!(Message::from_frame(&frame), Err(WireError::Malformed(_))));
+    }
+}
