@@ -3,4 +3,13 @@
 
 pub mod chain;
 pub mod mempool;
+pub mod metrics;
 pub mod miner;
+pub mod node;
+pub mod p2p;
+pub mod views;
+
+pub use node::{Node, NodeConfig, NodeEvent, Origin};
+pub mod api;
+pub mod cli;
+pub mod server;

@@ -20,7 +20,7 @@ use ferro_shared::{Address, Amount, Block, Network, Transaction};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{broadcast, watch};
 
@@ -41,6 +41,8 @@ pub struct NodeConfig {
     /// Whether endpoints that change the node accept callers from outside loopback.
     pub allow_remote_admin: bool,
     pub mempool_max_bytes: usize,
+    /// Whether to dial addresses learned from peers (off: only `peers` and `POST /api/peers`).
+    pub discover: bool,
     /// Largest accepted HTTP request body.
     pub max_body_bytes: usize,
 }
@@ -58,6 +60,7 @@ impl NodeConfig {
             mine_api: network == Network::Dev,
             allow_remote_admin: false,
             mempool_max_bytes: 64 * 1024 * 1024,
+            discover: true,
             max_body_bytes: 2 * 1024 * 1024,
         }
     }
@@ -137,6 +140,7 @@ struct Inner {
     peer_count: AtomicUsize,
     best_peer_height: AtomicU64,
     mining: AtomicBool,
+    p2p: OnceLock<crate::p2p::P2pHandle>,
 }
 
 /// A handle to a running node. Cheap to clone; every clone talks to the same node.
@@ -185,6 +189,7 @@ impl Node {
                 peer_count: AtomicUsize::new(0),
                 best_peer_height: AtomicU64::new(0),
                 mining: AtomicBool::new(false),
+                p2p: OnceLock::new(),
             }),
         })
     }
@@ -244,6 +249,15 @@ impl Node {
 
     pub fn best_peer_height(&self) -> u64 {
         self.inner.best_peer_height.load(Ordering::Relaxed)
+    }
+
+    /// The peer network, once started.
+    pub fn p2p(&self) -> Option<&crate::p2p::P2pHandle> {
+        self.inner.p2p.get()
+    }
+
+    pub(crate) fn set_p2p(&self, handle: crate::p2p::P2pHandle) {
+        let _ = self.inner.p2p.set(handle);
     }
 
     pub fn is_mining(&self) -> bool {
@@ -323,12 +337,24 @@ impl Node {
                 return Err(e.into());
             }
         };
+        let mut returned = Vec::new();
         if let BlockOutcome::NewTip { tip, connected, disconnected } = &outcome {
             let view = self.inner.store.coin_view().map_err(NodeError::from)?;
-            state.mempool.update_for_new_tip(connected, disconnected, &view, tip.height + 1, unix_now());
+            let update =
+                state.mempool.update_for_new_tip(connected, disconnected, &view, tip.height + 1, unix_now());
+            // Transactions back from disconnected blocks are news to peers on the new branch.
+            returned = update
+                .added
+                .iter()
+                .filter_map(|txid| state.mempool.get(txid))
+                .map(|e| (Arc::new(e.tx.clone()), e.txid, e.fee, e.size))
+                .collect();
             self.update_mempool_gauges(&state);
         }
         drop(state);
+        for (tx, txid, fee, size) in returned {
+            let _ = self.inner.events.send(NodeEvent::Tx { tx, txid, fee, size, origin: Origin::Local });
+        }
         match &outcome {
             BlockOutcome::AlreadyKnown => {}
             BlockOutcome::SideChain { .. } => {

@@ -36,6 +36,16 @@ pub async fn serve(
         "node listening: wallet at http://{local}/, API at http://{local}/api"
     );
 
+    let listen_url = (!local.ip().is_unspecified()).then(|| format!("ws://{local}/p2p"));
+    let p2p_config = crate::p2p::P2pConfig {
+        listen_url,
+        discover: node.config().discover,
+        ..crate::p2p::P2pConfig::default()
+    };
+    let (p2p, p2p_task) =
+        crate::p2p::start(node.clone(), p2p_config, node.config().peers.clone(), stop_rx.clone());
+    node.set_p2p(p2p);
+
     let miner = node
         .config()
         .mine_to
@@ -55,6 +65,7 @@ pub async fn serve(
     if let Some(miner) = miner {
         let _ = miner.await;
     }
+    let _ = p2p_task.await;
     match server.await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(NodeError::Task(format!("HTTP server: {e}"))),

@@ -151,12 +151,7 @@ mod tests {
         let last = fes.len() - 1;
         fes[last] = bech32::Fe32::try_from(fes[last].to_u8() ^ 1).unwrap();
         let hrp = Hrp::parse("fdev").unwrap();
-        let twin: String = fes
-            .iter()
-            .copied()
-            .with_checksum::<Bech32m>(&hrp)
-            .chars()
-            .collect();
+        let twin: String = fes.iter().copied().with_checksum::<Bech32m>(&hrp).chars().collect();
         assert_ne!(twin, s);
         assert_eq!(Address::parse(&twin, Network::Dev), Err(AddressError::NonCanonical));
     }

@@ -123,7 +123,11 @@ pub fn check_block_body(block: &Block, params: &Params) -> Result<Vec<Txid>, Blo
         if index > 0 && tx.is_coinbase() {
             return Err(BlockError::ExtraCoinbase { index });
         }
-        check_tx_shape(tx, params).map_err(|error| BlockError::InvalidTransaction { index, txid: *txid, error })?;
+        check_tx_shape(tx, params).map_err(|error| BlockError::InvalidTransaction {
+            index,
+            txid: *txid,
+            error,
+        })?;
         if !seen.insert(*txid) {
             return Err(BlockError::DuplicateTransaction(*txid));
         }

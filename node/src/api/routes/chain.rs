@@ -1,0 +1,114 @@
+//! The chain: `GET /api/status`, `GET /api/blocks?from=H&limit=N`, `GET /api/blocks/{id}`.
+
+use crate::api::error::ApiError;
+use crate::api::extract::Json;
+use crate::node::Node;
+use crate::views::BlockId;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::routing::get;
+use axum::Router;
+use ferro_shared::api::{BlockSummary, BlockView, BlocksQuery, StatusResponse};
+
+pub fn routes() -> Router<Node> {
+    Router::new()
+        .route("/status", get(status))
+        .route("/blocks", get(blocks))
+        .route("/blocks/{id}", get(block))
+}
+
+async fn status(State(node): State<Node>) -> Json<StatusResponse> {
+    Json(node.status())
+}
+
+async fn blocks(
+    State(node): State<Node>,
+    query: Result<Query<BlocksQuery>, QueryRejection>,
+) -> Result<Json<Vec<BlockSummary>>, ApiError> {
+    let Query(query) = query?;
+    Ok(Json(node.blocks(&query)?))
+}
+
+async fn block(
+    State(node): State<Node>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<BlockView>, ApiError> {
+    let Path(id) = id?;
+    let parsed: BlockId =
+        id.parse().map_err(|e| ApiError::bad_request(format!("bad block id {id:?}: {e}")))?;
+    match node.block(parsed)? {
+        Some(view) => Ok(Json(view)),
+        None => Err(ApiError::not_found(format!("no block {id}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::api::testkit::*;
+    use axum::http::StatusCode;
+    use ferro_shared::api::{AddressView, BlockSummary, BlockView, MineResponse, StatusResponse};
+    use ferro_shared::{Amount, Network};
+
+    #[tokio::test]
+    async fn status_of_a_fresh_node() {
+        let t = TestNode::dev();
+        let status: StatusResponse = get_ok(&t.app(), "/api/status").await;
+        assert_eq!(status.network, Network::Dev);
+        assert_eq!(status.height, 0);
+        assert_eq!(status.genesis, Network::Dev.genesis_hash());
+        assert_eq!(status.tip, status.genesis);
+        assert_eq!(status.mempool, 0);
+    }
+
+    /// ```text
+    ///  genesis ── 1 ── 2      both mined to `address` through POST /api/mine
+    /// ```
+    #[tokio::test]
+    async fn mined_blocks_are_visible_by_height_hash_and_address() {
+        let t = TestNode::dev();
+        let app = t.app();
+        let address = address_of(&key(1)).to_string();
+        let mined: MineResponse =
+            post_ok(&app, "/api/mine", &serde_json::json!({"address": address, "blocks": 2})).await;
+        assert_eq!(mined.blocks.iter().map(|b| b.height).collect::<Vec<_>>(), [1, 2]);
+
+        let all: Vec<BlockSummary> = get_ok(&app, "/api/blocks").await;
+        assert_eq!(all.iter().map(|b| b.height).collect::<Vec<_>>(), [0, 1, 2]);
+        let page: Vec<BlockSummary> = get_ok(&app, "/api/blocks?from=1&limit=1").await;
+        assert_eq!(page, [mined.blocks[0].clone()]);
+
+        let by_height: BlockView = get_ok(&app, "/api/blocks/2").await;
+        assert_eq!(by_height.summary, mined.blocks[1]);
+        assert_eq!((by_height.confirmations, by_height.in_active_chain), (1, true));
+        assert_eq!(by_height.summary.reward, Amount::from_units(5_000_000_000));
+        let by_hash: BlockView = get_ok(&app, &format!("/api/blocks/{}", mined.blocks[0].hash)).await;
+        assert_eq!(by_hash.summary.height, 1);
+        assert_eq!(by_hash.confirmations, 2);
+
+        let view: AddressView = get_ok(&app, &format!("/api/addresses/{address}")).await;
+        assert_eq!(view.balance, Amount::from_units(10_000_000_000));
+        assert_eq!(view.pending, Amount::from_units(10_000_000_000));
+        assert_eq!(view.utxos.len(), 2);
+        assert_eq!(view.history.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn missing_and_malformed_block_ids() {
+        let t = TestNode::dev();
+        let app = t.app();
+        let unknown_hash = format!("/api/blocks/{}", "ab".repeat(32));
+        let not_hex = format!("/api/blocks/{}", "zz".repeat(32));
+        let cases = [
+            ("height above the tip", "/api/blocks/7", StatusCode::NOT_FOUND, "not_found"),
+            ("unknown hash", unknown_hash.as_str(), StatusCode::NOT_FOUND, "not_found"),
+            ("words", "/api/blocks/tip", StatusCode::BAD_REQUEST, "bad_request"),
+            ("negative height", "/api/blocks/-1", StatusCode::BAD_REQUEST, "bad_request"),
+            ("64 chars, not hex", not_hex.as_str(), StatusCode::BAD_REQUEST, "bad_request"),
+            ("bad query", "/api/blocks?from=abc", StatusCode::BAD_REQUEST, "bad_request"),
+        ];
+        for (name, uri, status, code) in cases {
+            let (got, body) = get_error(&app, uri).await;
+            assert_eq!((got, body.error.code.as_str()), (status, code), "{name}: {}", body.error.message);
+        }
+    }
+}

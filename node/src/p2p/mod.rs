@@ -1,0 +1,672 @@
+//! The peer-to-peer network: WebSocket connections at `/p2p`, a handshake, relay of new
+//! transactions and blocks by announcement, sync in bounded batches from a locator, address
+//! gossip with a dialer, and misbehaviour scores with bans.
+//!
+//! ```text
+//!   axum /p2p ──┐                      ┌── node events (new tx, new block) ──┐
+//!   dialer ─────┼─▶ peer task (per     │                                     ▼
+//!               │   connection):       │      Manager (one task, owns the peer set):
+//!               │   hello, read loop ──┼─▶   register, known-item sets, relay,
+//!               │   + writer task ◀────┴──── scores and bans, address book, dialing
+//!   P2pHandle ──┴──────────────── Command over mpsc, answers over oneshot ───▶
+//! ```
+//! Peer tasks validate what they receive through the `Node`; the manager decides what goes to
+//! which peer and never waits on validation.
+
+mod book;
+mod peer;
+mod wire;
+
+pub use book::valid_peer_url;
+
+use crate::node::{Node, NodeEvent, Origin};
+use book::AddressBook;
+use bytes::Bytes;
+use ferro_shared::api::{Direction, PeerView};
+use ferro_shared::hash::{BlockHash, Txid};
+use ferro_shared::p2p::{Hello, Message, WireBlock, MAX_ADDRS_PER_MESSAGE};
+use lru::LruCache;
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+use tokio_util::task::TaskTracker;
+
+/// How the peer network behaves.
+#[derive(Debug, Clone)]
+pub struct P2pConfig {
+    /// The URL other nodes reach us at, if we accept peers.
+    pub listen_url: Option<String>,
+    pub max_inbound: usize,
+    pub max_outbound: usize,
+    pub ping_interval: Duration,
+    /// A peer silent for this long is dropped.
+    pub idle_timeout: Duration,
+    pub handshake_timeout: Duration,
+    pub ban_duration: Duration,
+    /// How often the dialer looks for addresses to connect to.
+    pub dial_interval: Duration,
+    /// Whether to dial addresses learned from peers.
+    pub discover: bool,
+}
+
+impl Default for P2pConfig {
+    fn default() -> Self {
+        P2pConfig {
+            listen_url: None,
+            max_inbound: 32,
+            max_outbound: 8,
+            ping_interval: Duration::from_secs(15),
+            idle_timeout: Duration::from_secs(45),
+            handshake_timeout: Duration::from_secs(10),
+            ban_duration: Duration::from_secs(3600),
+            dial_interval: Duration::from_secs(1),
+            discover: true,
+        }
+    }
+}
+
+/// Why the peer set did not take a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    Duplicate,
+    Banned,
+    Full,
+    Stopping,
+}
+
+/// What a peer told us about itself in its handshake, and what we observed.
+#[derive(Debug, Clone)]
+pub(crate) struct PeerInfo {
+    pub node_id: u64,
+    pub direction: Direction,
+    pub remote: SocketAddr,
+    pub listen_url: Option<String>,
+    pub best_height: u64,
+    pub connected_at: Instant,
+}
+
+pub(crate) enum Command {
+    Connect {
+        url: String,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+    Peers {
+        reply: oneshot::Sender<Vec<PeerView>>,
+    },
+    Register {
+        info: PeerInfo,
+        sender: mpsc::Sender<Bytes>,
+        /// Dropped by the manager to end the connection.
+        close: oneshot::Sender<()>,
+        reply: oneshot::Sender<Result<u64, Refusal>>,
+    },
+    Closed {
+        peer: u64,
+    },
+    DialFailed {
+        url: String,
+        permanent: bool,
+    },
+    KnownTxs {
+        peer: u64,
+        txids: Vec<Txid>,
+    },
+    KnownBlocks {
+        peer: u64,
+        hashes: Vec<BlockHash>,
+        tip_height: u64,
+    },
+    PeerHeight {
+        peer: u64,
+        height: u64,
+    },
+    Misbehaved {
+        peer: u64,
+        score: u32,
+        reason: String,
+    },
+    AddAddrs {
+        peer: u64,
+        urls: Vec<String>,
+    },
+    GetAddrs {
+        peer: u64,
+        reply: oneshot::Sender<Vec<String>>,
+    },
+}
+
+/// What peer tasks share: the node, the way to the manager, our identity.
+#[derive(Clone)]
+pub(crate) struct Context {
+    node: Node,
+    commands: mpsc::Sender<Command>,
+    node_id: u64,
+    config: Arc<P2pConfig>,
+    tasks: TaskTracker,
+}
+
+impl Context {
+    fn hello(&self) -> Hello {
+        let tip = self.node.tip();
+        Hello {
+            version: ferro_shared::p2p::PROTOCOL_VERSION,
+            network: self.node.network(),
+            genesis: self.node.network().genesis_hash(),
+            height: tip.height,
+            tip: tip.hash,
+            work: tip.work,
+            listen_url: self.config.listen_url.clone(),
+            node_id: self.node_id,
+            agent: concat!("ferro/", env!("CARGO_PKG_VERSION")).to_string(),
+        }
+    }
+}
+
+/// Talks to the peer network. Cheap to clone. It does not own the node (the node owns it), so
+/// the node can close its store once every task has ended.
+#[derive(Clone)]
+pub struct P2pHandle {
+    commands: mpsc::Sender<Command>,
+    node_id: u64,
+    config: Arc<P2pConfig>,
+    tasks: TaskTracker,
+}
+
+impl std::fmt::Debug for P2pHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("P2pHandle").field("node_id", &self.node_id).finish()
+    }
+}
+
+impl P2pHandle {
+    /// Dials `url` and waits for the handshake.
+    pub async fn connect(&self, url: &str) -> Result<(), String> {
+        if !valid_peer_url(url) {
+            return Err(format!("{url:?} is not a peer URL like ws://host:port/p2p"));
+        }
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(Command::Connect { url: url.to_string(), reply })
+            .await
+            .map_err(|_| "the peer network is stopped".to_string())?;
+        answer.await.map_err(|_| "the peer network is stopped".to_string())?
+    }
+
+    /// The connected peers.
+    pub async fn peers(&self) -> Vec<PeerView> {
+        let (reply, answer) = oneshot::channel();
+        if self.commands.send(Command::Peers { reply }).await.is_err() {
+            return vec![];
+        }
+        answer.await.unwrap_or_default()
+    }
+
+    /// Runs an inbound WebSocket from `remote` as a peer connection of `node`.
+    pub async fn accept(&self, node: Node, socket: axum::extract::ws::WebSocket, remote: SocketAddr) {
+        if self.tasks.is_closed() {
+            return;
+        }
+        let ctx = Context {
+            node,
+            commands: self.commands.clone(),
+            node_id: self.node_id,
+            config: self.config.clone(),
+            tasks: self.tasks.clone(),
+        };
+        let (sink, stream) = wire::from_axum(socket);
+        self.tasks.track_future(peer::run(ctx, sink, stream, Direction::Inbound, remote, None)).await;
+    }
+
+    pub fn node_id(&self) -> u64 {
+        self.node_id
+    }
+}
+
+/// The largest WebSocket message the `/p2p` endpoint accepts.
+pub const MAX_WS_MESSAGE: usize = ferro_shared::p2p::MAX_MESSAGE_BYTES;
+
+struct PeerEntry {
+    info: PeerInfo,
+    sender: mpsc::Sender<Bytes>,
+    _close: oneshot::Sender<()>,
+    known_txs: LruCache<Txid, ()>,
+    known_blocks: LruCache<BlockHash, ()>,
+    score: u32,
+}
+
+/// Items remembered per peer as already known to it.
+const KNOWN_TXS: usize = 32_768;
+const KNOWN_BLOCKS: usize = 4_096;
+
+struct Manager {
+    ctx: Context,
+    peers: HashMap<u64, PeerEntry>,
+    next_id: u64,
+    book: AddressBook,
+    bans: HashMap<String, Instant>,
+    dialing: HashSet<String>,
+    stopping: bool,
+}
+
+/// Starts the peer network for `node`: dials `initial` peers and remembered ones, and runs until
+/// `shutdown` turns true. The returned task ends after every connection it started has ended.
+pub fn start(
+    node: Node,
+    config: P2pConfig,
+    initial: Vec<String>,
+    shutdown: watch::Receiver<bool>,
+) -> (P2pHandle, JoinHandle<()>) {
+    let (commands, rx) = mpsc::channel(4096);
+    let node_id = rand_core::RngCore::next_u64(&mut rand_core::OsRng);
+    let tasks = TaskTracker::new();
+    let config = Arc::new(config);
+    let ctx = Context {
+        node: node.clone(),
+        commands: commands.clone(),
+        node_id,
+        config: config.clone(),
+        tasks: tasks.clone(),
+    };
+    let handle = P2pHandle { commands, node_id, config, tasks };
+    let mut manager = Manager {
+        ctx,
+        peers: HashMap::new(),
+        next_id: 1,
+        book: AddressBook::default(),
+        bans: HashMap::new(),
+        dialing: HashSet::new(),
+        stopping: false,
+    };
+    let now = Instant::now();
+    match node.store().peers() {
+        Ok(remembered) => {
+            for (url, _) in remembered {
+                manager.book.mark_good(&url, now);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "could not load remembered peers"),
+    }
+    for url in initial {
+        if valid_peer_url(&url) {
+            manager.book.add(&url, now);
+        } else {
+            tracing::warn!(%url, "ignoring a peer URL that is not like ws://host:port/p2p");
+        }
+    }
+    let events = node.subscribe();
+    let task = tokio::spawn(async move { manager.run(rx, events, shutdown).await });
+    (handle, task)
+}
+
+impl Manager {
+    async fn run(
+        &mut self,
+        mut commands: mpsc::Receiver<Command>,
+        mut events: broadcast::Receiver<NodeEvent>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let mut dial_tick = tokio::time::interval(self.ctx.config.dial_interval);
+        loop {
+            tokio::select! {
+                Some(command) = commands.recv() => self.on_command(command),
+                event = events.recv() => match event {
+                    Ok(event) => self.on_event(event),
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::warn!(missed = n, "relay fell behind the node's events");
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break,
+                },
+                _ = dial_tick.tick() => self.dial_due(),
+                _ = shutdown.wait_for(|stop| *stop) => break,
+            }
+        }
+        // Dropping every entry signals every connection to close; then wait for them all.
+        self.stopping = true;
+        self.peers.clear();
+        self.ctx.node.set_peer_stats(0, 0);
+        self.ctx.tasks.close();
+        drop(commands);
+        if tokio::time::timeout(Duration::from_secs(5), self.ctx.tasks.wait()).await.is_err() {
+            tracing::warn!("peer connections did not end within 5 seconds");
+        }
+    }
+
+    fn on_command(&mut self, command: Command) {
+        match command {
+            Command::Connect { url, reply } => {
+                let now = Instant::now();
+                self.book.add(&url, now);
+                if self.peers.values().any(|p| p.info.listen_url.as_deref() == Some(&url)) {
+                    let _ = reply.send(Ok(()));
+                } else {
+                    self.dial(url, Some(reply));
+                }
+            }
+            Command::Peers { reply } => {
+                let mut list: Vec<PeerView> = self
+                    .peers
+                    .values()
+                    .map(|p| PeerView {
+                        id: format!("{:016x}", p.info.node_id),
+                        direction: p.info.direction,
+                        address: p.info.remote.to_string(),
+                        listen_url: p.info.listen_url.clone(),
+                        best_height: p.info.best_height,
+                        connected_secs: p.info.connected_at.elapsed().as_secs(),
+                    })
+                    .collect();
+                list.sort_by(|a, b| a.address.cmp(&b.address));
+                let _ = reply.send(list);
+            }
+            Command::Register { info, sender, close, reply } => {
+                let result = self.register(info, sender, close);
+                let _ = reply.send(result);
+            }
+            Command::Closed { peer } => {
+                if let Some(entry) = self.peers.remove(&peer) {
+                    if let (Direction::Outbound, Some(url)) = (entry.info.direction, &entry.info.listen_url) {
+                        self.book.mark_failed(url, Instant::now());
+                    }
+                }
+                self.report_stats();
+            }
+            Command::DialFailed { url, permanent } => {
+                self.dialing.remove(&url);
+                if permanent {
+                    self.book.mark_never(&url);
+                } else {
+                    self.book.mark_failed(&url, Instant::now());
+                }
+            }
+            Command::KnownTxs { peer, txids } => {
+                if let Some(p) = self.peers.get_mut(&peer) {
+                    for t in txids {
+                        p.known_txs.put(t, ());
+                    }
+                }
+            }
+            Command::KnownBlocks { peer, hashes, tip_height } => {
+                if let Some(p) = self.peers.get_mut(&peer) {
+                    for h in hashes {
+                        p.known_blocks.put(h, ());
+                    }
+                    p.info.best_height = p.info.best_height.max(tip_height);
+                }
+                self.report_stats();
+            }
+            Command::PeerHeight { peer, height } => {
+                if let Some(p) = self.peers.get_mut(&peer) {
+                    p.info.best_height = p.info.best_height.max(height);
+                }
+                self.report_stats();
+            }
+            Command::Misbehaved { peer, score, reason } => self.misbehaved(peer, score, &reason),
+            Command::AddAddrs { peer, urls } => {
+                let now = Instant::now();
+                let own = self.ctx.config.listen_url.clone();
+                let mut count = 0;
+                for url in urls.into_iter().take(MAX_ADDRS_PER_MESSAGE) {
+                    if !valid_peer_url(&url) {
+                        count += 1;
+                        continue;
+                    }
+                    if Some(&url) != own.as_ref() && self.ctx.config.discover {
+                        self.book.add(&url, now);
+                    }
+                }
+                if count > 0 {
+                    self.misbehaved(peer, 10, "sent malformed addresses");
+                }
+            }
+            Command::GetAddrs { peer, reply } => {
+                let asker = self.peers.get(&peer).and_then(|p| p.info.listen_url.clone());
+                let mut urls: Vec<String> = self
+                    .peers
+                    .values()
+                    .filter_map(|p| p.info.listen_url.clone())
+                    .filter(|u| Some(u) != asker.as_ref())
+                    .collect();
+                for url in self.book.shareable(MAX_ADDRS_PER_MESSAGE) {
+                    if urls.len() >= MAX_ADDRS_PER_MESSAGE {
+                        break;
+                    }
+                    if !urls.contains(&url) && Some(&url) != asker.as_ref() {
+                        urls.push(url);
+                    }
+                }
+                let _ = reply.send(urls);
+            }
+        }
+    }
+
+    /// The key a ban is kept under: the IP address, except on loopback where many nodes share
+    /// one address and the peer's own listen URL names it instead.
+    fn ban_key(info: &PeerInfo) -> Option<String> {
+        match info.remote.ip() {
+            IpAddr::V4(ip) if ip.is_loopback() => info.listen_url.clone(),
+            IpAddr::V6(ip) if ip.is_loopback() => info.listen_url.clone(),
+            ip => Some(ip.to_string()),
+        }
+    }
+
+    fn is_banned(&mut self, info: &PeerInfo) -> bool {
+        let now = Instant::now();
+        self.bans.retain(|_, until| *until > now);
+        Self::ban_key(info).is_some_and(|k| self.bans.contains_key(&k))
+    }
+
+    fn register(
+        &mut self,
+        info: PeerInfo,
+        sender: mpsc::Sender<Bytes>,
+        close: oneshot::Sender<()>,
+    ) -> Result<u64, Refusal> {
+        if self.stopping {
+            return Err(Refusal::Stopping);
+        }
+        if let Some(url) = &info.listen_url {
+            self.dialing.remove(url);
+        }
+        if self.is_banned(&info) {
+            return Err(Refusal::Banned);
+        }
+        if self.peers.values().any(|p| p.info.node_id == info.node_id) {
+            return Err(Refusal::Duplicate);
+        }
+        let count = self.peers.values().filter(|p| p.info.direction == info.direction).count();
+        let cap = match info.direction {
+            Direction::Inbound => self.ctx.config.max_inbound,
+            Direction::Outbound => self.ctx.config.max_outbound,
+        };
+        if count >= cap {
+            return Err(Refusal::Full);
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        if let Some(url) = &info.listen_url {
+            let now = Instant::now();
+            let new = !self.book.contains(url);
+            self.book.mark_good(url, now);
+            if let Err(e) = self.ctx.node.store().put_peer(url, &[]) {
+                tracing::warn!(error = %e, "could not remember a peer");
+            }
+            if new {
+                // Tell the others about the newcomer, as they would tell us.
+                let frame = Bytes::from(Message::Addrs(vec![url.clone()]).to_frame());
+                for p in self.peers.values() {
+                    let _ = p.sender.try_send(frame.clone());
+                }
+            }
+        }
+        self.peers.insert(
+            id,
+            PeerEntry {
+                info,
+                sender,
+                _close: close,
+                known_txs: LruCache::new(NonZeroUsize::new(KNOWN_TXS).expect("nonzero")),
+                known_blocks: LruCache::new(NonZeroUsize::new(KNOWN_BLOCKS).expect("nonzero")),
+                score: 0,
+            },
+        );
+        self.report_stats();
+        Ok(id)
+    }
+
+    fn misbehaved(&mut self, peer: u64, score: u32, reason: &str) {
+        let Some(entry) = self.peers.get_mut(&peer) else { return };
+        entry.score = entry.score.saturating_add(score);
+        tracing::warn!(peer, remote = %entry.info.remote, score = entry.score, %reason, "peer misbehaved");
+        if entry.score >= peer::BAN_SCORE {
+            let entry = self.peers.remove(&peer).expect("present");
+            if let Some(key) = Self::ban_key(&entry.info) {
+                tracing::warn!(peer, %key, "banned peer for {:?}", self.ctx.config.ban_duration);
+                self.bans.insert(key, Instant::now() + self.ctx.config.ban_duration);
+            }
+            if let Some(url) = &entry.info.listen_url {
+                self.book.mark_failed(url, Instant::now());
+            }
+            self.report_stats();
+        }
+    }
+
+    fn report_stats(&self) {
+        let best = self.peers.values().map(|p| p.info.best_height).max().unwrap_or(0);
+        self.ctx.node.set_peer_stats(self.peers.len(), best);
+    }
+
+    /// Sends `frame` to every peer that lacks the item, except `origin`; drops peers too slow
+    /// to keep up.
+    fn relay(&mut self, origin: Origin, frame: Bytes, mut mark_known: impl FnMut(&mut PeerEntry) -> bool) {
+        let mut slow = vec![];
+        for (id, p) in self.peers.iter_mut() {
+            if origin == Origin::Peer(*id) {
+                mark_known(p);
+                continue;
+            }
+            if !mark_known(p) {
+                continue;
+            }
+            if let Err(mpsc::error::TrySendError::Full(_)) = p.sender.try_send(frame.clone()) {
+                slow.push(*id);
+            }
+        }
+        for id in slow {
+            tracing::warn!(peer = id, "dropping a peer that does not keep up");
+            self.peers.remove(&id);
+        }
+        if !self.peers.is_empty() {
+            self.report_stats();
+        }
+    }
+
+    fn on_event(&mut self, event: NodeEvent) {
+        match event {
+            NodeEvent::Tx { txid, origin, .. } => {
+                let frame = Bytes::from(Message::InvTxs(vec![txid]).to_frame());
+                self.relay(origin, frame, |p| p.known_txs.put(txid, ()).is_none());
+            }
+            NodeEvent::Block { block, origin } => {
+                let hash = block.hash();
+                let frame = if origin == Origin::Local {
+                    // Freshly mined here: push it whole, saving every peer a round trip.
+                    Message::NewBlock(WireBlock((*block).clone())).to_frame()
+                } else {
+                    let tip_height = self.ctx.node.tip().height;
+                    Message::InvBlocks { hashes: vec![hash], tip_height }.to_frame()
+                };
+                self.relay(origin, Bytes::from(frame), |p| p.known_blocks.put(hash, ()).is_none());
+            }
+            NodeEvent::Tip { .. } => {}
+        }
+    }
+
+    fn outbound_count(&self) -> usize {
+        self.peers.values().filter(|p| p.info.direction == Direction::Outbound).count()
+    }
+
+    fn dial_due(&mut self) {
+        if self.stopping {
+            return;
+        }
+        let connected: HashSet<String> =
+            self.peers.values().filter_map(|p| p.info.listen_url.clone()).collect();
+        let mut room =
+            self.ctx.config.max_outbound.saturating_sub(self.outbound_count() + self.dialing.len());
+        for url in self.book.due(Instant::now()) {
+            if room == 0 {
+                break;
+            }
+            if connected.contains(&url) || self.dialing.contains(&url) {
+                continue;
+            }
+            if self.bans.get(&url).is_some_and(|until| *until > Instant::now()) {
+                continue;
+            }
+            self.dial(url, None);
+            room -= 1;
+        }
+    }
+
+    fn dial(&mut self, url: String, reply: Option<oneshot::Sender<Result<(), String>>>) {
+        if Some(&url) == self.ctx.config.listen_url.as_ref() {
+            self.book.mark_never(&url);
+            if let Some(reply) = reply {
+                let _ = reply.send(Err("that is this node's own address".into()));
+            }
+            return;
+        }
+        self.dialing.insert(url.clone());
+        // Keep the dialing entry from blocking retries forever: it clears on register or failure.
+        self.book.mark_failed(&url, Instant::now());
+        let ctx = self.ctx.clone();
+        self.ctx.tasks.spawn(async move {
+            let timeout = ctx.config.handshake_timeout;
+            let attempt = tokio::time::timeout(
+                timeout,
+                tokio_tungstenite::connect_async_with_config(
+                    url.as_str(),
+                    Some(wire::client_config()),
+                    false,
+                ),
+            )
+            .await;
+            let (socket, remote) = match attempt {
+                Ok(Ok((socket, _))) => {
+                    let remote = match socket.get_ref() {
+                        tokio_tungstenite::MaybeTlsStream::Plain(tcp) => tcp.peer_addr().ok(),
+                        _ => None,
+                    };
+                    (socket, remote.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0))))
+                }
+                Ok(Err(e)) => {
+                    let reason = format!("cannot connect to {url}: {e}");
+                    return fail(&ctx, url, reply, reason).await;
+                }
+                Err(_) => {
+                    let reason = format!("connecting to {url} timed out");
+                    return fail(&ctx, url, reply, reason).await;
+                }
+            };
+            let (sink, stream) = wire::from_tungstenite(socket);
+            peer::run(ctx, sink, stream, Direction::Outbound, remote, Some((url, reply))).await;
+        });
+    }
+}
+
+async fn fail(
+    ctx: &Context,
+    url: String,
+    reply: Option<oneshot::Sender<Result<(), String>>>,
+    reason: String,
+) {
+    tracing::debug!(%reason, "dial failed");
+    if let Some(reply) = reply {
+        let _ = reply.send(Err(reason));
+    }
+    let _ = ctx.commands.send(Command::DialFailed { url, permanent: false }).await;
+}

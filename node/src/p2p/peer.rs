@@ -1,0 +1,481 @@
+//! One peer connection: the handshake, then a reader that handles the peer's messages (validating
+//! what it sends through the node) and a writer that drains a bounded outbound queue. Whichever
+//! of the two ends first ends the other.
+
+use super::wire::{Frame, FrameSink, FrameStream};
+use super::{Command, Context, PeerInfo, Refusal};
+use crate::chain::ChainError;
+use crate::node::{Origin, SubmitBlockError, SubmitTxError};
+use bytes::Bytes;
+use ferro_shared::api::Direction;
+use ferro_shared::encode::Encode;
+use ferro_shared::hash::{BlockHash, Txid};
+use ferro_shared::p2p::{
+    Hello, Message, WireBlock, WireTx, MAX_BLOCKS_PER_MESSAGE, MAX_MESSAGE_BYTES, MIN_PROTOCOL_VERSION,
+};
+use ferro_shared::Block;
+use futures_util::{SinkExt, StreamExt};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+
+/// Misbehaviour that gets a peer disconnected and banned at once.
+pub const BAN_SCORE: u32 = 100;
+/// Outbound messages queued for one peer before it counts as too slow and is dropped.
+pub const OUTBOUND_QUEUE: usize = 1024;
+/// Blocks asked for per sync round trip.
+pub const SYNC_BATCH: u32 = 250;
+/// Bytes of blocks put in one answer, below the message limit.
+const ANSWER_BYTES: usize = MAX_MESSAGE_BYTES * 3 / 4;
+/// Messages per second above which a peer is flooding.
+const FLOOD_PER_SECOND: u32 = 5_000;
+
+/// Where a dialer hears whether the handshake worked.
+pub(crate) type DialReport = oneshot::Sender<Result<(), String>>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Request {
+    Txs,
+    Blocks,
+    Sync,
+}
+
+/// Runs a connection to the end. `dial` is the URL we dialed (outbound) and, when given, the
+/// place to report whether the handshake worked.
+pub(crate) async fn run(
+    ctx: Context,
+    sink: FrameSink,
+    stream: FrameStream,
+    direction: Direction,
+    remote: SocketAddr,
+    dial: Option<(String, Option<DialReport>)>,
+) {
+    let (url, mut report) = match dial {
+        Some((url, report)) => (Some(url), report),
+        None => (None, None),
+    };
+    let result = connect(ctx.clone(), sink, stream, direction, remote, url.clone(), &mut report).await;
+    if let Err(reason) = result {
+        tracing::debug!(%remote, %reason, "peer connection ended before it was established");
+        if let Some(report) = report.take() {
+            let _ = report.send(Err(reason.clone()));
+        }
+        if let Some(url) = url {
+            // Another network or ourselves will not change; anything else may.
+            let permanent = reason.starts_with("refused: peer is on network")
+                || reason.starts_with("refused: connected to ourselves");
+            let _ = ctx.commands.send(Command::DialFailed { url, permanent }).await;
+        }
+    }
+}
+
+async fn connect(
+    ctx: Context,
+    mut sink: FrameSink,
+    mut stream: FrameStream,
+    direction: Direction,
+    remote: SocketAddr,
+    dial_url: Option<String>,
+    report: &mut Option<DialReport>,
+) -> Result<(), String> {
+    // Both sides speak first: send our hello, then expect theirs before anything else.
+    let ours = ctx.hello();
+    sink.send(Bytes::from(Message::Hello(ours).to_frame())).await.map_err(|e| format!("send failed: {e}"))?;
+    let theirs = match tokio::time::timeout(ctx.config.handshake_timeout, stream.next()).await {
+        Err(_) => return Err("no hello in time".into()),
+        Ok(None) => return Err("closed during handshake".into()),
+        Ok(Some(Frame::Data(bytes))) => match Message::from_frame(&bytes) {
+            Ok(Message::Hello(h)) => h,
+            Ok(other) => return Err(format!("first message was {}, not hello", other.kind())),
+            Err(e) => return Err(format!("undecodable hello: {e}")),
+        },
+        Ok(Some(other)) => return Err(format!("bad first frame: {other:?}")),
+    };
+    check_hello(&ctx, &theirs, remote)?;
+
+    let (out_tx, out_rx) = mpsc::channel::<Bytes>(OUTBOUND_QUEUE);
+    let info = PeerInfo {
+        node_id: theirs.node_id,
+        direction,
+        remote,
+        listen_url: theirs.listen_url.clone().or(dial_url),
+        best_height: theirs.height,
+        connected_at: Instant::now(),
+    };
+    let (reply_tx, reply_rx) = oneshot::channel();
+    let (close_tx, close_rx) = oneshot::channel();
+    ctx.commands
+        .send(Command::Register {
+            info: info.clone(),
+            sender: out_tx.clone(),
+            close: close_tx,
+            reply: reply_tx,
+        })
+        .await
+        .map_err(|_| "peer set stopped".to_string())?;
+    let id = match reply_rx.await {
+        Ok(Ok(id)) => id,
+        Ok(Err(refusal)) => return Err(format!("refused: {refusal}")),
+        Err(_) => return Err("peer set stopped".into()),
+    };
+    if let Some(report) = report.take() {
+        let _ = report.send(Ok(()));
+    }
+    tracing::info!(peer = id, %remote, ?direction, height = theirs.height, "peer connected");
+
+    let writer = tokio::spawn(write_loop(sink, out_rx));
+    let mut peer = Peer {
+        ctx: ctx.clone(),
+        id,
+        out: out_tx,
+        pending: HashMap::new(),
+        next_request: 1,
+        syncing: false,
+        peer_height: theirs.height,
+        window_start: Instant::now(),
+        window_count: 0,
+    };
+    let reason = peer.read_loop(stream, &theirs, close_rx).await;
+    writer.abort();
+    tracing::info!(peer = id, %remote, %reason, "peer disconnected");
+    let _ = ctx.commands.send(Command::Closed { peer: id }).await;
+    Ok(())
+}
+
+fn check_hello(ctx: &Context, hello: &Hello, remote: SocketAddr) -> Result<(), String> {
+    let network = ctx.node.network();
+    if hello.network != network || hello.genesis != network.genesis_hash() {
+        tracing::warn!(
+            %remote,
+            their_network = %hello.network,
+            their_genesis = %hello.genesis,
+            "refused peer of another network (ours is {network}, genesis {})",
+            network.genesis_hash()
+        );
+        return Err(format!("refused: peer is on network {} with genesis {}", hello.network, hello.genesis));
+    }
+    if hello.version < MIN_PROTOCOL_VERSION {
+        return Err(format!("refused: protocol version {} is too old", hello.version));
+    }
+    if hello.node_id == ctx.node_id {
+        return Err("refused: connected to ourselves".into());
+    }
+    Ok(())
+}
+
+async fn write_loop(mut sink: FrameSink, mut queue: mpsc::Receiver<Bytes>) {
+    while let Some(frame) = queue.recv().await {
+        if sink.send(frame).await.is_err() {
+            break;
+        }
+    }
+    let _ = sink.close().await;
+}
+
+struct Peer {
+    ctx: Context,
+    id: u64,
+    out: mpsc::Sender<Bytes>,
+    pending: HashMap<u64, Request>,
+    next_request: u64,
+    syncing: bool,
+    peer_height: u64,
+    window_start: Instant,
+    window_count: u32,
+}
+
+impl Peer {
+    async fn read_loop(
+        &mut self,
+        mut stream: FrameStream,
+        hello: &Hello,
+        mut close: oneshot::Receiver<()>,
+    ) -> String {
+        self.send(&Message::GetAddrs);
+        if hello.work > self.ctx.node.tip().work {
+            self.request_sync();
+        }
+        let mut ping = tokio::time::interval(self.ctx.config.ping_interval);
+        ping.tick().await;
+        let mut last_heard = Instant::now();
+        loop {
+            tokio::select! {
+                frame = stream.next() => {
+                    let Some(frame) = frame else { return "connection closed".into() };
+                    last_heard = Instant::now();
+                    match frame {
+                        Frame::Data(bytes) => {
+                            if let Err(reason) = self.on_frame(&bytes).await {
+                                return reason;
+                            }
+                        }
+                        Frame::Skip => {}
+                        Frame::Close => return "closed by peer".into(),
+                        Frame::Text => {
+                            self.misbehaved(BAN_SCORE, "sent a text frame").await;
+                            return "protocol violation: text frame".into();
+                        }
+                        Frame::Oversized => {
+                            self.misbehaved(BAN_SCORE, "sent an oversized message").await;
+                            return "protocol violation: oversized message".into();
+                        }
+                        Frame::Broken(e) => return format!("connection failed: {e}"),
+                    }
+                }
+                _ = &mut close => return "disconnected by this node".into(),
+                _ = ping.tick() => {
+                    if last_heard.elapsed() > self.ctx.config.idle_timeout {
+                        return "not answering".into();
+                    }
+                    self.send(&Message::Ping(rand_core::RngCore::next_u64(&mut rand_core::OsRng)));
+                }
+            }
+        }
+    }
+
+    /// Queues a message; a peer whose queue is full is too slow and is dropped by closing it.
+    fn send(&self, message: &Message) {
+        self.send_bytes(Bytes::from(message.to_frame()));
+    }
+
+    fn send_bytes(&self, frame: Bytes) {
+        if self.out.try_send(frame).is_err() {
+            tracing::debug!(peer = self.id, "outbound queue full");
+        }
+    }
+
+    async fn misbehaved(&self, score: u32, reason: &str) {
+        let _ = self
+            .ctx
+            .commands
+            .send(Command::Misbehaved { peer: self.id, score, reason: reason.to_string() })
+            .await;
+    }
+
+    fn request(&mut self, kind: Request) -> u64 {
+        let id = self.next_request;
+        self.next_request += 1;
+        self.pending.insert(id, kind);
+        id
+    }
+
+    fn request_sync(&mut self) {
+        if self.syncing {
+            return;
+        }
+        self.syncing = true;
+        let locator = self.ctx.node.state().chain.locator();
+        let id = self.request(Request::Sync);
+        self.send(&Message::GetBlocksAfter { id, locator, limit: SYNC_BATCH });
+    }
+
+    async fn on_frame(&mut self, bytes: &[u8]) -> Result<(), String> {
+        self.count_message().await?;
+        let message = match Message::from_frame(bytes) {
+            Ok(m) => m,
+            Err(e) => {
+                self.misbehaved(BAN_SCORE, &format!("sent an invalid message: {e}")).await;
+                return Err(format!("protocol violation: {e}"));
+            }
+        };
+        match message {
+            Message::Hello(_) => {
+                self.misbehaved(BAN_SCORE, "sent a second hello").await;
+                return Err("protocol violation: second hello".into());
+            }
+            Message::Ping(n) => self.send(&Message::Pong(n)),
+            Message::Pong(_) => {}
+            Message::GetAddrs => {
+                let (reply, answer) = oneshot::channel();
+                let _ = self.ctx.commands.send(Command::GetAddrs { peer: self.id, reply }).await;
+                if let Ok(urls) = answer.await {
+                    self.send(&Message::Addrs(urls));
+                }
+            }
+            Message::Addrs(urls) => {
+                let _ = self.ctx.commands.send(Command::AddAddrs { peer: self.id, urls }).await;
+            }
+            Message::InvTxs(txids) => self.on_inv_txs(txids).await,
+            Message::InvBlocks { hashes, tip_height } => self.on_inv_blocks(hashes, tip_height).await,
+            Message::GetTxs { id, txids } => self.answer_txs(id, &txids),
+            Message::Txs { id, txs } => {
+                if self.pending.remove(&id) != Some(Request::Txs) {
+                    self.misbehaved(20, "sent unrequested transactions").await;
+                }
+                for WireTx(tx) in txs {
+                    self.on_tx(tx).await?;
+                }
+            }
+            Message::GetBlocks { id, hashes } => self.answer_blocks(id, &hashes),
+            Message::GetBlocksAfter { id, locator, limit } => self.answer_blocks_after(id, &locator, limit),
+            Message::Blocks { id, blocks, tip_height } => {
+                self.set_height(tip_height).await;
+                let Some(kind) = self.pending.remove(&id) else {
+                    self.misbehaved(20, "sent unrequested blocks").await;
+                    return Ok(());
+                };
+                let full = blocks.len() as u32 >= SYNC_BATCH;
+                for WireBlock(block) in blocks {
+                    self.on_block(block).await?;
+                }
+                if kind == Request::Sync {
+                    self.syncing = false;
+                    if full || tip_height > self.ctx.node.tip().height {
+                        self.request_sync();
+                    }
+                }
+            }
+            Message::NewBlock(WireBlock(block)) => {
+                let height = block.header.height;
+                let _ = self
+                    .ctx
+                    .commands
+                    .send(Command::KnownBlocks {
+                        peer: self.id,
+                        hashes: vec![block.hash()],
+                        tip_height: height,
+                    })
+                    .await;
+                self.on_block(block).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn count_message(&mut self) -> Result<(), String> {
+        if self.window_start.elapsed() >= Duration::from_secs(1) {
+            self.window_start = Instant::now();
+            self.window_count = 0;
+        }
+        self.window_count += 1;
+        if self.window_count == FLOOD_PER_SECOND {
+            self.misbehaved(50, "flooding").await;
+        }
+        Ok(())
+    }
+
+    async fn set_height(&mut self, height: u64) {
+        if height > self.peer_height {
+            self.peer_height = height;
+            let _ = self.ctx.commands.send(Command::PeerHeight { peer: self.id, height }).await;
+        }
+    }
+
+    async fn on_inv_txs(&mut self, txids: Vec<Txid>) {
+        let _ = self.ctx.commands.send(Command::KnownTxs { peer: self.id, txids: txids.clone() }).await;
+        let wanted: Vec<Txid> = {
+            let state = self.ctx.node.state();
+            txids.into_iter().filter(|t| !state.mempool.contains(t)).collect()
+        };
+        let wanted: Vec<Txid> =
+            wanted.into_iter().filter(|t| matches!(self.ctx.node.store().tx_location(t), Ok(None))).collect();
+        if !wanted.is_empty() {
+            let id = self.request(Request::Txs);
+            self.send(&Message::GetTxs { id, txids: wanted });
+        }
+    }
+
+    async fn on_inv_blocks(&mut self, hashes: Vec<BlockHash>, tip_height: u64) {
+        self.set_height(tip_height).await;
+        let _ = self
+            .ctx
+            .commands
+            .send(Command::KnownBlocks { peer: self.id, hashes: hashes.clone(), tip_height })
+            .await;
+        let wanted: Vec<BlockHash> = {
+            let state = self.ctx.node.state();
+            hashes
+                .into_iter()
+                .filter(|h| !state.chain.contains(h) && !state.chain.is_known_invalid(h))
+                .collect()
+        };
+        if !wanted.is_empty() {
+            let id = self.request(Request::Blocks);
+            self.send(&Message::GetBlocks { id, hashes: wanted });
+        }
+    }
+
+    async fn on_tx(&mut self, tx: ferro_shared::Transaction) -> Result<(), String> {
+        match self.ctx.node.submit_transaction(tx, Origin::Peer(self.id)).await {
+            Ok(_) => Ok(()),
+            Err(SubmitTxError::Rejected(e)) if e.is_bad_transaction() => {
+                self.misbehaved(BAN_SCORE, &format!("sent an invalid transaction: {e}")).await;
+                Err(format!("invalid transaction: {e}"))
+            }
+            Err(SubmitTxError::Rejected(_)) => Ok(()),
+            Err(SubmitTxError::Node(e)) => {
+                tracing::error!(error = %e, "could not process a peer's transaction");
+                Ok(())
+            }
+        }
+    }
+
+    async fn on_block(&mut self, block: Block) -> Result<(), String> {
+        match self.ctx.node.submit_block(block, Origin::Peer(self.id)).await {
+            Ok(_) => Ok(()),
+            Err(SubmitBlockError::Rejected(ChainError::UnknownParent { .. })) => {
+                self.request_sync();
+                Ok(())
+            }
+            Err(SubmitBlockError::Rejected(e)) if e.is_peer_fault() => {
+                self.misbehaved(BAN_SCORE, &format!("sent an invalid block: {e}")).await;
+                Err(format!("invalid block: {e}"))
+            }
+            Err(SubmitBlockError::Rejected(e)) => {
+                tracing::debug!(peer = self.id, error = %e, "block not accepted");
+                Ok(())
+            }
+            Err(SubmitBlockError::Node(e)) => {
+                tracing::error!(error = %e, "could not process a peer's block");
+                Ok(())
+            }
+        }
+    }
+
+    fn answer_txs(&self, id: u64, txids: &[Txid]) {
+        let txs: Vec<WireTx> = {
+            let state = self.ctx.node.state();
+            txids.iter().filter_map(|t| state.mempool.get(t)).map(|e| WireTx(e.tx.clone())).collect()
+        };
+        self.send(&Message::Txs { id, txs });
+    }
+
+    fn answer_blocks(&self, id: u64, hashes: &[BlockHash]) {
+        let blocks = self.load_blocks(hashes.iter().copied());
+        self.send(&Message::Blocks { id, blocks, tip_height: self.ctx.node.tip().height });
+    }
+
+    fn answer_blocks_after(&self, id: u64, locator: &[BlockHash], limit: u32) {
+        let limit = (limit as usize).min(MAX_BLOCKS_PER_MESSAGE);
+        let hashes = self.ctx.node.state().chain.hashes_after_locator(locator, limit);
+        let blocks = self.load_blocks(hashes.into_iter());
+        self.send(&Message::Blocks { id, blocks, tip_height: self.ctx.node.tip().height });
+    }
+
+    /// Stored blocks by hash, stopping before the answer would get too large.
+    fn load_blocks(&self, hashes: impl Iterator<Item = BlockHash>) -> Vec<WireBlock> {
+        let mut out = Vec::new();
+        let mut bytes = 0;
+        for hash in hashes.take(MAX_BLOCKS_PER_MESSAGE) {
+            let Ok(Some(block)) = self.ctx.node.store().block(&hash) else { continue };
+            bytes += block.encoded_len();
+            if bytes > ANSWER_BYTES && !out.is_empty() {
+                break;
+            }
+            out.push(WireBlock(block));
+        }
+        out
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::Duplicate => f.write_str("already connected to that node"),
+            Refusal::Banned => f.write_str("banned"),
+            Refusal::Full => f.write_str("no room for more peers"),
+            Refusal::Stopping => f.write_str("shutting down"),
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! A hostile peer, played by a raw WebSocket client: every kind of bad input gets it
+//! disconnected (or banned), and the node keeps serving its honest peers.
+
+use anyhow::{bail, Result};
+use ferro_shared::block::BLOCK_VERSION;
+use ferro_shared::consensus::block_subsidy;
+use ferro_shared::p2p::{Hello, Message, WireBlock, WireTx, PROTOCOL_VERSION};
+use ferro_shared::pow::Work;
+use ferro_shared::{Block, BlockHeader, Network, Transaction, TxOut};
+use ferro_tests::{TestNode, TestWallet};
+use futures_util::{SinkExt, StreamExt};
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message as Ws;
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+fn hello(network: Network, listen_url: Option<String>) -> Hello {
+    Hello {
+        version: PROTOCOL_VERSION,
+        network,
+        genesis: network.genesis_hash(),
+        height: 0,
+        tip: network.genesis_hash(),
+        work: Work::ZERO,
+        listen_url,
+        node_id: rand_id(),
+        agent: "hostile/1".into(),
+    }
+}
+
+fn rand_id() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(7)
+}
+
+async fn open(node: &TestNode) -> Result<Socket> {
+    let (socket, _) = tokio_tungstenite::connect_async(node.p2p_url()).await?;
+    Ok(socket)
+}
+
+async fn send(socket: &mut Socket, message: &Message) -> Result<()> {
+    socket.send(Ws::Binary(message.to_frame().into())).await?;
+    Ok(())
+}
+
+/// Completes a handshake and returns the node's hello.
+async fn handshake(socket: &mut Socket, ours: Hello) -> Result<Hello> {
+    send(socket, &Message::Hello(ours)).await?;
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), socket.next()).await? {
+            Some(Ok(Ws::Binary(b))) => match Message::from_frame(&b)? {
+                Message::Hello(h) => return Ok(h),
+                other => bail!("expected hello, got {}", other.kind()),
+            },
+            Some(Ok(_)) => continue,
+            other => bail!("connection ended during the handshake: {other:?}"),
+        }
+    }
+}
+
+/// Reads until the node closes the connection; fails if it stays open.
+async fn expect_disconnect(socket: &mut Socket, what: &str) -> Result<()> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match tokio::time::timeout_at(deadline, socket.next()).await {
+            Err(_) => bail!("{what}: the node kept the connection open"),
+            Ok(None) | Ok(Some(Err(_))) | Ok(Some(Ok(Ws::Close(_)))) => return Ok(()),
+            Ok(Some(Ok(_))) => continue,
+        }
+    }
+}
+
+fn block_with_bad_proof_of_work(network: Network) -> Block {
+    let genesis = network.genesis_block();
+    let params = network.params();
+    let coinbase = Transaction::coinbase(
+        1,
+        vec![TxOut { recipient: Default::default(), amount: block_subsidy(params, 1) }],
+    );
+    let mut block = Block {
+        header: BlockHeader {
+            version: BLOCK_VERSION,
+            height: 1,
+            prev: genesis.hash(),
+            merkle_root: Default::default(),
+            time: genesis.header.time + 1,
+            bits: params.pow_limit,
+            nonce: 0,
+        },
+        transactions: vec![coinbase],
+    };
+    block.header.merkle_root = block.compute_merkle_root();
+    let target = ferro_shared::pow::Target::from_compact(block.header.bits).expect("valid");
+    while target.is_met_by(&block.hash()) {
+        block.header.nonce += 1;
+    }
+    block
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_peers_are_cut_off_and_honest_ones_served() -> Result<()> {
+    let node = TestNode::start().await?;
+    let honest = TestNode::start().await?;
+    honest.connect(&node).await?;
+    let net = Network::Dev;
+
+    // Garbage instead of a hello.
+    let mut s = open(&node).await?;
+    s.send(Ws::Binary(vec![0xde, 0xad, 0xbe, 0xef].into())).await?;
+    expect_disconnect(&mut s, "garbage before hello").await?;
+
+    // Garbage after a good hello.
+    let mut s = open(&node).await?;
+    handshake(&mut s, hello(net, None)).await?;
+    s.send(Ws::Binary(vec![0xff; 64].into())).await?;
+    expect_disconnect(&mut s, "garbage after hello").await?;
+
+    // A text frame.
+    let mut s = open(&node).await?;
+    handshake(&mut s, hello(net, None)).await?;
+    s.send(Ws::Text("{\"type\":\"hello\"}".into())).await?;
+    expect_disconnect(&mut s, "text frame").await?;
+
+    // An oversized frame.
+    let mut s = open(&node).await?;
+    handshake(&mut s, hello(net, None)).await?;
+    let _ = s.send(Ws::Binary(vec![0u8; 5 * 1024 * 1024].into())).await;
+    expect_disconnect(&mut s, "oversized frame").await?;
+
+    // A peer of another network (the test network's genesis).
+    let mut s = open(&node).await?;
+    send(&mut s, &Message::Hello(hello(Network::Test, None))).await?;
+    expect_disconnect(&mut s, "wrong genesis").await?;
+    let mut forged = hello(net, None);
+    forged.genesis = Network::Test.genesis_hash();
+    let mut s = open(&node).await?;
+    send(&mut s, &Message::Hello(forged)).await?;
+    expect_disconnect(&mut s, "right network name, wrong genesis").await?;
+
+    // A block with bad proof of work, from a peer that names itself: it is banned, so the same
+    // peer coming back is refused right after its hello.
+    let liar = Some("ws://127.0.0.1:9/p2p".to_string());
+    let mut s = open(&node).await?;
+    handshake(&mut s, hello(net, liar.clone())).await?;
+    send(&mut s, &Message::NewBlock(WireBlock(block_with_bad_proof_of_work(net)))).await?;
+    expect_disconnect(&mut s, "bad proof of work").await?;
+    let mut s = open(&node).await?;
+    let _ = handshake(&mut s, hello(net, liar)).await;
+    expect_disconnect(&mut s, "banned peer returning").await?;
+
+    // An invalid transaction (a signature over other outputs), pushed as an answer nobody asked
+    // for, and again as a proper answer to the node's request.
+    let alice = TestWallet::new(net, 31);
+    node.mine(&alice.address, 1).await?;
+    let mut bad =
+        alice.pay(&node, &TestWallet::new(net, 32).address, ferro_shared::Amount::ONE_COIN, 2).await?.tx;
+    bad.outputs[0].amount = ferro_shared::Amount::from_units(bad.outputs[0].amount.units() + 1);
+    let mut s = open(&node).await?;
+    handshake(&mut s, hello(net, None)).await?;
+    send(&mut s, &Message::InvTxs(vec![bad.txid()])).await?;
+    let request_id = loop {
+        match tokio::time::timeout(Duration::from_secs(5), s.next()).await? {
+            Some(Ok(Ws::Binary(b))) => {
+                if let Message::GetTxs { id, txids } = Message::from_frame(&b)? {
+                    assert_eq!(txids, vec![bad.txid()]);
+                    break id;
+                }
+            }
+            Some(Ok(_)) => continue,
+            other => bail!("no request for the announced transaction: {other:?}"),
+        }
+    };
+    send(&mut s, &Message::Txs { id: request_id, txs: vec![WireTx(bad.clone())] }).await?;
+    expect_disconnect(&mut s, "invalid transaction").await?;
+
+    // The node is unharmed: it answers, kept its honest peer, and relays to it.
+    assert_eq!(node.height().await?, 1);
+    assert_eq!(node.mempool().await?.count, 0);
+    let peers = node.peers().await?;
+    assert_eq!(peers.len(), 1, "only the honest peer remains: {peers:?}");
+    let b = node.mine(&alice.address, 1).await?.blocks[0].hash;
+    honest.wait_for_tip(&b).await?;
+    Ok(())
+}

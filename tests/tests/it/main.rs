@@ -1,0 +1,6 @@
+//! End-to-end tests with real nodes: one integration binary keeps link time down.
+
+mod crash;
+mod hostile;
+mod network;
+mod single_node;
