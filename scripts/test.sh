@@ -17,5 +17,8 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "ferro-shared builds for the browser (wasm32-unknown-unknown)"
 cargo build -p ferro-shared --target wasm32-unknown-unknown --locked
 
+step "build (the end-to-end tests run the ferro binary)"
+cargo build --workspace --bins --locked
+
 step "unit, property and integration tests"
 cargo test --workspace --locked
