@@ -1,0 +1,143 @@
+//! The command-line wallet against a real node: create and restore wallets, send, check
+//! balances, and clear failures for a wrong password or too little money.
+
+use anyhow::{bail, Context, Result};
+use ferro_shared::api::TxState;
+use ferro_shared::{Address, Amount, Network, Txid};
+use ferro_tests::TestNode;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+const PASSWORD: &str = "correct horse battery staple";
+const PHRASE: &str = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon \
+                      abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon \
+                      abandon art";
+
+fn ferro_binary() -> Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let dir = exe.parent().and_then(Path::parent).context("no profile directory")?;
+    let bin = dir.join(format!("ferro{}", std::env::consts::EXE_SUFFIX));
+    if !bin.exists() {
+        bail!("{} is missing: build it with `cargo build -p ferro-node --bin ferro`", bin.display());
+    }
+    Ok(bin)
+}
+
+/// Runs `ferro` on a blocking thread (the node under test lives in this process's runtime).
+async fn ferro(args: &[&str], envs: &[(&str, &str)]) -> Result<Output> {
+    let bin = ferro_binary()?;
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let envs: Vec<(String, String)> = envs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    Ok(tokio::task::spawn_blocking(move || {
+        std::process::Command::new(bin)
+            .args(&args)
+            .env_remove("FERRO_WALLET_PASSWORD")
+            .env_remove("FERRO_WALLET_MNEMONIC")
+            .envs(envs)
+            .stdin(std::process::Stdio::null())
+            .output()
+    })
+    .await??)
+}
+
+fn last_line(output: &Output) -> Result<String> {
+    if !output.status.success() {
+        bail!("ferro failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    let stdout = String::from_utf8(output.stdout.clone())?;
+    Ok(stdout.lines().last().context("no output")?.trim().to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn command_line_wallet_sends_between_two_accounts() -> Result<()> {
+    let node = TestNode::start().await?;
+    let dir = tempfile::TempDir::new()?;
+    let alice_file = dir.path().join("alice.json");
+    let bob_file = dir.path().join("bob.json");
+    let alice_path = alice_file.to_str().context("utf-8 path")?;
+    let bob_path = bob_file.to_str().context("utf-8 path")?;
+    let url = node.url();
+    let pw = [("FERRO_WALLET_PASSWORD", PASSWORD)];
+
+    let out = ferro(&["wallet", "new", "--wallet", alice_path], &pw).await?;
+    let alice = Address::parse(&last_line(&out)?, Network::Dev)?;
+    let words = String::from_utf8(out.stdout.clone())?;
+    assert!(words.split_whitespace().filter(|w| w.chars().all(|c| c.is_ascii_lowercase())).count() >= 24);
+    let saved = std::fs::read_to_string(&alice_file)?;
+    assert!(!saved.contains(words.lines().find(|l| l.contains("1.")).unwrap_or("none").trim()));
+
+    let out = ferro(
+        &["wallet", "restore", "--wallet", bob_path],
+        &[("FERRO_WALLET_PASSWORD", PASSWORD), ("FERRO_WALLET_MNEMONIC", PHRASE)],
+    )
+    .await?;
+    let bob = Address::parse(&last_line(&out)?, Network::Dev)?;
+    let again = ferro(&["wallet", "address", "--wallet", bob_path], &[]).await?;
+    assert_eq!(last_line(&again)?, bob.to_string());
+
+    node.mine(&alice, 2).await?;
+    let out = ferro(
+        &[
+            "wallet",
+            "send",
+            "--wallet",
+            alice_path,
+            "--to",
+            &bob.to_string(),
+            "--amount",
+            "1.5",
+            "--node",
+            &url,
+        ],
+        &pw,
+    )
+    .await?;
+    let txid: Txid = last_line(&out)?.parse()?;
+    assert_eq!(node.transaction(&txid).await?.status, TxState::Pending);
+    node.mine(&alice, 1).await?;
+    assert_eq!(node.address(&bob).await?.balance, Amount::parse_coins("1.5")?);
+    let out = ferro(&["wallet", "balance", "--wallet", bob_path, "--node", &url], &[]).await?;
+    assert!(String::from_utf8(out.stdout)?.contains("balance: 1.5 FRC"));
+
+    // Failures are clear and change nothing.
+    let before = node.status().await?;
+    let out = ferro(
+        &[
+            "wallet",
+            "send",
+            "--wallet",
+            alice_path,
+            "--to",
+            &bob.to_string(),
+            "--amount",
+            "1",
+            "--node",
+            &url,
+        ],
+        &[("FERRO_WALLET_PASSWORD", "not the password")],
+    )
+    .await?;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wrong password"));
+    let out = ferro(
+        &[
+            "wallet",
+            "send",
+            "--wallet",
+            bob_path,
+            "--to",
+            &alice.to_string(),
+            "--amount",
+            "5",
+            "--node",
+            &url,
+        ],
+        &pw,
+    )
+    .await?;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("insufficient funds"), "{out:?}");
+    let after = node.status().await?;
+    assert_eq!((after.height, after.mempool), (before.height, before.mempool));
+    Ok(())
+}
