@@ -1,0 +1,155 @@
+//! The node's HTTP API, as the browser sees it, and its event stream.
+
+use ferro_shared::api::{
+    AddressView, BlockSummary, BlockView, ErrorBody, Event, MempoolView, MineRequest, MineResponse, PeerView,
+    StatusResponse, SubmitTxResponse, TxView,
+};
+use ferro_shared::Transaction;
+use gloo_net::http::{Request, Response};
+use serde::de::DeserializeOwned;
+use std::rc::Rc;
+
+/// A failed API call.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// The node answered with an error body.
+    #[error("{message}")]
+    Node { status: u16, code: String, message: String },
+    /// The node could not be reached, or answered something unreadable.
+    #[error("cannot reach the node: {0}")]
+    Network(String),
+}
+
+impl ApiError {
+    /// The node's error code, if it gave one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ApiError::Node { code, .. } => Some(code),
+            ApiError::Network(_) => None,
+        }
+    }
+}
+
+/// A client for one node, named by its base URL (like `http://127.0.0.1:8080`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Api {
+    base: Rc<str>,
+}
+
+impl Api {
+    pub fn new(base: &str) -> Self {
+        Api { base: Rc::from(base.trim_end_matches('/')) }
+    }
+
+    /// The page's own origin: the node that served the wallet.
+    pub fn page_origin() -> String {
+        web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_else(|| "http://127.0.0.1:8080".into())
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn read<T: DeserializeOwned>(response: Result<Response, gloo_net::Error>) -> Result<T, ApiError> {
+        let response = response.map_err(|e| ApiError::Network(e.to_string()))?;
+        if response.ok() {
+            return response.json().await.map_err(|e| ApiError::Network(e.to_string()));
+        }
+        let status = response.status();
+        match response.json::<ErrorBody>().await {
+            Ok(body) => Err(ApiError::Node { status, code: body.error.code, message: body.error.message }),
+            Err(_) => Err(ApiError::Network(format!("HTTP {status}"))),
+        }
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
+        Self::read(Request::get(&self.url(path)).send().await).await
+    }
+
+    async fn post<B: serde::Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, ApiError> {
+        let request = Request::post(&self.url(path)).json(body).map_err(|e| ApiError::Network(e.to_string()))?;
+        Self::read(request.send().await).await
+    }
+
+    pub async fn status(&self) -> Result<StatusResponse, ApiError> {
+        self.get("/api/status").await
+    }
+
+    /// Blocks of the active chain: from `from` upward, or the newest `limit`.
+    pub async fn blocks(&self, from: Option<u64>, limit: u32) -> Result<Vec<BlockSummary>, ApiError> {
+        match from {
+            Some(from) => self.get(&format!("/api/blocks?from={from}&limit={limit}")).await,
+            None => self.get(&format!("/api/blocks?limit={limit}")).await,
+        }
+    }
+
+    /// A block by hash or height.
+    pub async fn block(&self, id: &str) -> Result<BlockView, ApiError> {
+        self.get(&format!("/api/blocks/{id}")).await
+    }
+
+    pub async fn transaction(&self, txid: &str) -> Result<TxView, ApiError> {
+        self.get(&format!("/api/transactions/{txid}")).await
+    }
+
+    pub async fn address(&self, address: &str) -> Result<AddressView, ApiError> {
+        self.get(&format!("/api/addresses/{address}")).await
+    }
+
+    pub async fn mempool(&self) -> Result<MempoolView, ApiError> {
+        self.get("/api/mempool").await
+    }
+
+    pub async fn peers(&self) -> Result<Vec<PeerView>, ApiError> {
+        self.get("/api/peers").await
+    }
+
+    /// Posts a signed transaction. The body holds signatures and public keys, never secrets.
+    pub async fn submit(&self, tx: &Transaction) -> Result<SubmitTxResponse, ApiError> {
+        self.post("/api/transactions", tx).await
+    }
+
+    pub async fn mine(&self, address: &str, blocks: u32) -> Result<MineResponse, ApiError> {
+        self.post("/api/mine", &MineRequest { address: address.to_string(), blocks }).await
+    }
+
+    /// `ws://…/api/events` (or `wss://`).
+    pub fn events_url(&self) -> String {
+        let base = self.base.replacen("https://", "wss://", 1).replacen("http://", "ws://", 1);
+        format!("{base}/api/events")
+    }
+}
+
+/// Opens the node's event stream and calls `on_event` for each event until the stream ends.
+pub async fn follow_events(api: Api, mut on_event: impl FnMut(Event)) -> Result<(), ApiError> {
+    use futures_util::StreamExt;
+    use gloo_net::websocket::{futures::WebSocket, Message};
+    let mut socket = WebSocket::open(&api.events_url()).map_err(|e| ApiError::Network(e.to_string()))?;
+    while let Some(message) = socket.next().await {
+        match message {
+            Ok(Message::Text(text)) => {
+                if let Ok(event) = serde_json::from_str::<Event>(&text) {
+                    on_event(event);
+                }
+            }
+            Ok(Message::Bytes(_)) => {}
+            Err(e) => return Err(ApiError::Network(e.to_string())),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_urls_follow_the_scheme() {
+        assert_eq!(Api::new("http://127.0.0.1:8080/").events_url(), "ws://127.0.0.1:8080/api/events");
+        assert_eq!(Api::new("https://node.example").events_url(), "wss://node.example/api/events");
+    }
+}

@@ -1,0 +1,243 @@
+//! Routes, layout, and the node context every page reads: which node, its status, and a tick
+//! that advances on every event the node pushes (new tip, new transaction).
+
+use crate::api::{follow_events, Api};
+use crate::pages;
+use ferro_shared::api::{Event, StatusResponse};
+use gloo_storage::{LocalStorage, Storage};
+use std::cell::Cell;
+use std::rc::Rc;
+use yew::prelude::*;
+use yew_router::prelude::*;
+
+/// Every page has a real URL, so a reload lands where the user was.
+#[derive(Clone, Routable, PartialEq, Debug)]
+pub enum Route {
+    #[at("/")]
+    Wallet,
+    #[at("/send")]
+    Send,
+    #[at("/settings")]
+    Settings,
+    #[at("/explorer")]
+    Explorer,
+    #[at("/blocks/:id")]
+    Block { id: String },
+    #[at("/tx/:txid")]
+    Tx { txid: String },
+    #[at("/address/:address")]
+    Address { address: String },
+    #[at("/mempool")]
+    Mempool,
+    #[at("/peers")]
+    Peers,
+    #[not_found]
+    #[at("/404")]
+    NotFound,
+}
+
+fn switch(route: Route) -> Html {
+    match route {
+        Route::Wallet => html! { <pages::wallet::WalletHome /> },
+        Route::Send => html! { <pages::wallet::SendPage /> },
+        Route::Settings => html! { <pages::settings::SettingsPage /> },
+        Route::Explorer => html! { <pages::explorer::ExplorerHome /> },
+        Route::Block { id } => html! { <pages::explorer::BlockPage {id} /> },
+        Route::Tx { txid } => html! { <pages::explorer::TxPage {txid} /> },
+        Route::Address { address } => html! { <pages::explorer::AddressPage {address} /> },
+        Route::Mempool => html! { <pages::explorer::MempoolPage /> },
+        Route::Peers => html! { <pages::explorer::PeersPage /> },
+        Route::NotFound => html! {
+            <section class="card"><h2>{ "Not found" }</h2><Link<Route> to={Route::Wallet}>{ "Back to the wallet" }</Link<Route>></section>
+        },
+    }
+}
+
+/// Where the wallet remembers a node the user chose instead of the page's own.
+const NODE_KEY: &str = "ferro.node";
+
+/// What every page knows about the node.
+#[derive(Clone, PartialEq, Debug)]
+pub struct NodeCtx {
+    pub api: Api,
+    /// The latest status, `None` until the node first answers.
+    pub status: Option<StatusResponse>,
+    /// Advances on every event from the node; pages refetch when it changes.
+    pub tick: u64,
+    pub last_event: Option<Event>,
+    /// Set while the node cannot be reached.
+    pub error: Option<String>,
+    /// Points the wallet at another node (an empty string means the page's own).
+    pub set_node: Callback<String>,
+}
+
+#[derive(Clone, PartialEq, Default)]
+struct Live {
+    status: Option<StatusResponse>,
+    tick: u64,
+    last_event: Option<Event>,
+    error: Option<String>,
+}
+
+enum LiveAction {
+    Status(StatusResponse),
+    Event(Event),
+    Down(String),
+}
+
+impl Reducible for Live {
+    type Action = LiveAction;
+    fn reduce(self: Rc<Self>, action: LiveAction) -> Rc<Self> {
+        let mut next = (*self).clone();
+        match action {
+            LiveAction::Status(s) => {
+                next.status = Some(s);
+                next.error = None;
+            }
+            LiveAction::Event(e) => {
+                next.tick += 1;
+                next.last_event = Some(e);
+            }
+            LiveAction::Down(e) => next.error = Some(e),
+        }
+        Rc::new(next)
+    }
+}
+
+fn initial_node() -> String {
+    LocalStorage::get::<String>(NODE_KEY).ok().filter(|s| !s.is_empty()).unwrap_or_else(Api::page_origin)
+}
+
+#[derive(Properties, PartialEq)]
+pub struct ProviderProps {
+    pub children: Html,
+}
+
+/// Follows the chosen node: fetches its status, listens to its events, reconnects when the
+/// connection drops.
+#[function_component]
+pub fn NodeProvider(props: &ProviderProps) -> Html {
+    let base = use_state(initial_node);
+    let live = use_reducer(Live::default);
+    let api = Api::new(&base);
+
+    {
+        let live = live.dispatcher();
+        use_effect_with(api.clone(), move |api| {
+            let alive = Rc::new(Cell::new(true));
+            let running = alive.clone();
+            let api = api.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                while running.get() {
+                    match api.status().await {
+                        Ok(status) => live.dispatch(LiveAction::Status(status)),
+                        Err(e) => live.dispatch(LiveAction::Down(e.to_string())),
+                    }
+                    let events_api = api.clone();
+                    let on_event = {
+                        let live = live.clone();
+                        let api = api.clone();
+                        let running = running.clone();
+                        move |event: Event| {
+                            if !running.get() {
+                                return;
+                            }
+                            let is_tip = matches!(event, Event::Tip { .. });
+                            live.dispatch(LiveAction::Event(event));
+                            if is_tip {
+                                let live = live.clone();
+                                let api = api.clone();
+                                wasm_bindgen_futures::spawn_local(async move {
+                                    if let Ok(status) = api.status().await {
+                                        live.dispatch(LiveAction::Status(status));
+                                    }
+                                });
+                            }
+                        }
+                    };
+                    if let Err(e) = follow_events(events_api, on_event).await {
+                        live.dispatch(LiveAction::Down(e.to_string()));
+                    }
+                    gloo_timers::future::sleep(std::time::Duration::from_secs(2)).await;
+                }
+            });
+            move || alive.set(false)
+        });
+    }
+
+    let set_node = {
+        let base = base.clone();
+        Callback::from(move |url: String| {
+            let url = url.trim().trim_end_matches('/').to_string();
+            if url.is_empty() {
+                LocalStorage::delete(NODE_KEY);
+                base.set(Api::page_origin());
+            } else {
+                let _ = LocalStorage::set(NODE_KEY, &url);
+                base.set(url);
+            }
+        })
+    };
+    let ctx = NodeCtx {
+        api,
+        status: live.status.clone(),
+        tick: live.tick,
+        last_event: live.last_event.clone(),
+        error: live.error.clone(),
+        set_node,
+    };
+    html! {
+        <ContextProvider<NodeCtx> context={ctx}>
+            { props.children.clone() }
+        </ContextProvider<NodeCtx>>
+    }
+}
+
+/// The node context; every page is inside the provider.
+#[hook]
+pub fn use_node() -> NodeCtx {
+    use_context::<NodeCtx>().expect("pages render inside NodeProvider")
+}
+
+#[function_component]
+fn Header() -> Html {
+    let node = use_node();
+    let status = match (&node.status, &node.error) {
+        (_, Some(e)) => html! { <span class="badge bad" title={e.clone()}>{ "node unreachable" }</span> },
+        (Some(s), None) => html! {
+            <span class="badge" data-testid="node-status">
+                { format!("{} · height {} · {} peers", s.network, s.height, s.peers) }
+                if s.sync.syncing { { format!(" · syncing {:.0}%", s.sync.progress * 100.0) } }
+            </span>
+        },
+        (None, None) => html! { <span class="badge">{ "connecting…" }</span> },
+    };
+    html! {
+        <header class="top">
+            <Link<Route> to={Route::Wallet} classes="brand">{ "Ferrocoin" }</Link<Route>>
+            <nav>
+                <Link<Route> to={Route::Wallet}>{ "Wallet" }</Link<Route>>
+                <Link<Route> to={Route::Send}>{ "Send" }</Link<Route>>
+                <Link<Route> to={Route::Explorer}>{ "Explorer" }</Link<Route>>
+                <Link<Route> to={Route::Settings}>{ "Node" }</Link<Route>>
+            </nav>
+            { status }
+        </header>
+    }
+}
+
+#[function_component]
+pub fn App() -> Html {
+    html! {
+        <BrowserRouter>
+            <NodeProvider>
+                <pages::wallet::WalletProvider>
+                    <Header />
+                    <main>
+                        <Switch<Route> render={switch} />
+                    </main>
+                </pages::wallet::WalletProvider>
+            </NodeProvider>
+        </BrowserRouter>
+    }
+}

@@ -1,0 +1,1 @@
+//! Wallet logic with no browser in it, so it is tested natively.

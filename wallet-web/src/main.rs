@@ -1,0 +1,3 @@
+fn main() {
+    yew::Renderer::<ferro_wallet_web::app::App>::new().render();
+}

@@ -1,0 +1,5 @@
+//! Pages of the wallet and the explorer.
+
+pub mod explorer;
+pub mod settings;
+pub mod wallet;
