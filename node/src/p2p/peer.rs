@@ -11,7 +11,8 @@ use ferro_shared::api::Direction;
 use ferro_shared::encode::Encode;
 use ferro_shared::hash::{BlockHash, Txid};
 use ferro_shared::p2p::{
-    Hello, Message, WireBlock, WireTx, MAX_BLOCKS_PER_MESSAGE, MAX_MESSAGE_BYTES, MIN_PROTOCOL_VERSION,
+    Hello, Message, WireBlock, WireTx, MAX_BLOCKS_PER_MESSAGE, MAX_ITEMS_PER_MESSAGE, MAX_MESSAGE_BYTES,
+    MIN_PROTOCOL_VERSION,
 };
 use ferro_shared::Block;
 use futures_util::{SinkExt, StreamExt};
@@ -195,6 +196,13 @@ impl Peer {
         self.send(&Message::GetAddrs);
         if hello.work > self.ctx.node.tip().work {
             self.request_sync();
+        }
+        // What is pending here is news to a peer that just arrived (or just came back).
+        let pending: Vec<Txid> =
+            self.ctx.node.state().mempool.entries().map(|e| e.txid).take(MAX_ITEMS_PER_MESSAGE).collect();
+        if !pending.is_empty() {
+            let _ = self.ctx.commands.send(Command::KnownTxs { peer: self.id, txids: pending.clone() }).await;
+            self.send(&Message::InvTxs(pending));
         }
         let mut ping = tokio::time::interval(self.ctx.config.ping_interval);
         ping.tick().await;

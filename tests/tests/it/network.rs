@@ -176,3 +176,22 @@ async fn partition_heals_to_the_heaviest_chain() -> Result<()> {
     }
     Ok(())
 }
+
+/// A node that joins after a payment was made still learns about it, and mines it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newcomer_receives_pending_transactions() -> Result<()> {
+    let one = TestNode::start().await?;
+    let alice = TestWallet::new(Network::Dev, 41);
+    let bob = TestWallet::new(Network::Dev, 42);
+    one.mine(&alice.address, 1).await?;
+    let payment = alice.pay(&one, &bob.address, Amount::ONE_COIN, 2).await?;
+    let txid = one.submit(&payment.tx).await?.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let two = TestNode::start().await?;
+    two.connect(&one).await?;
+    two.wait_for_mempool_tx(&txid).await?;
+    let block = two.mine(&miner().address, 1).await?.blocks[0].clone();
+    assert_eq!(block.tx_count, 2);
+    one.wait_for_tip(&block.hash).await?;
+    assert_eq!(one.address(&bob.address).await?.balance, Amount::ONE_COIN);
+    Ok(())
+}
