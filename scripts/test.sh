@@ -22,3 +22,12 @@ cargo build --workspace --bins --locked
 
 step "unit, property and integration tests"
 cargo test --workspace --locked
+
+step "browser tools: Trunk, wasm-bindgen, wasm-opt, playwright-core, Chromium"
+bash scripts/setup-browser.sh
+
+step "browser wallet build (dist/)"
+FERRO_SKIP_SETUP=1 bash scripts/build-wallet.sh
+
+step "browser wallet end to end: two nodes, headless Chromium (screenshots in target/browser/)"
+FERRO_BIN="$PWD/target/debug/ferro" node --test tests/browser/

@@ -43,7 +43,9 @@ impl Api {
 
     /// The page's own origin: the node that served the wallet.
     pub fn page_origin() -> String {
-        web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_else(|| "http://127.0.0.1:8080".into())
+        web_sys::window()
+            .and_then(|w| w.location().origin().ok())
+            .unwrap_or_else(|| "http://127.0.0.1:8080".into())
     }
 
     pub fn base(&self) -> &str {
@@ -70,8 +72,13 @@ impl Api {
         Self::read(Request::get(&self.url(path)).send().await).await
     }
 
-    async fn post<B: serde::Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, ApiError> {
-        let request = Request::post(&self.url(path)).json(body).map_err(|e| ApiError::Network(e.to_string()))?;
+    async fn post<B: serde::Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ApiError> {
+        let request =
+            Request::post(&self.url(path)).json(body).map_err(|e| ApiError::Network(e.to_string()))?;
         Self::read(request.send().await).await
     }
 

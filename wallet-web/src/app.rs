@@ -142,9 +142,9 @@ pub fn NodeProvider(props: &ProviderProps) -> Html {
                             if !running.get() {
                                 return;
                             }
-                            let is_tip = matches!(event, Event::Tip { .. });
                             live.dispatch(LiveAction::Event(event));
-                            if is_tip {
+                            // Height, mempool size and peers all move with events.
+                            {
                                 let live = live.clone();
                                 let api = api.clone();
                                 wasm_bindgen_futures::spawn_local(async move {

@@ -1,1 +1,10 @@
 //! Wallet logic with no browser in it, so it is tested natively.
+
+pub mod chart;
+pub mod format;
+pub mod search;
+
+pub mod account;
+pub mod forms;
+pub mod messages;
+pub mod vault;

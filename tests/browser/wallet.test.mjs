@@ -1,0 +1,612 @@
+// End-to-end test of the browser wallet: two real `ferro node` processes, headless Chromium
+// driven by playwright-core, and the user's whole path through the wallet.
+//
+//   node 1 ◀──p2p── node 2
+//     ▲                ▲
+//   page 1 (A)       page 2 (B)
+//
+// 1. Page 1 creates account A, confirms a word of its backup, mines: balance "50 FRC".
+// 2. Page 2 restores account B from the documented phrase (abandon ×23 art) and shows the
+//    documented address (docs/protocol.md, "Mnemonic" test vectors).
+// 3. Page 1 sends 1.5 FRC to B (receipt "pending"), then mines it into a block.
+// 4. Page 2 shows "1.5 FRC" live (from node 2's events); the explorer shows the transaction
+//    confirmed.
+// Throughout, every request and WebSocket frame the pages send is recorded; none may carry
+// A's words, B's phrase, B's secret key, the password or a sealed vault's ciphertext.
+//
+// Run: `node --test tests/browser/` after `bash scripts/build-wallet.sh` and a cargo build of
+// the ferro binary (target/debug/ferro or target/release/ferro, whichever is newer;
+// FERRO_BIN overrides). Screenshots of every step and both nodes' logs go to target/browser/.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const DIST = path.join(ROOT, 'dist');
+const OUT = path.join(ROOT, 'target', 'browser');
+const CHROMIUM = process.env.FERRO_CHROMIUM ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless=new',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+const PASSWORD_A = 'correct horse battery';
+const PASSWORD_B = 'battery staple horse';
+const PHRASE_B = `${'abandon '.repeat(23)}art`;
+
+// Timeouts, generous: Argon2id with 19 MiB in wasm takes a second or two per seal or unlock on
+// a slow machine, and the debug node is not fast either.
+const APPEAR = 30_000; // a control that should be on screen
+const CRYPTO = 120_000; // anything behind a seal or unlock
+const CHAIN = 60_000; // a balance or status that follows a block
+const LIVE = 20_000; // how long B's balance may take to follow a block without a reload
+
+fs.mkdirSync(OUT, { recursive: true });
+// Screenshots of an earlier run would mislead: keep only this run's.
+for (const f of fs.readdirSync(OUT)) if (f.endsWith('.png')) fs.rmSync(path.join(OUT, f));
+
+// ---------------------------------------------------------------------------------------------
+// Documented vectors
+
+function docVectors() {
+  const doc = fs.readFileSync(path.join(ROOT, 'docs', 'protocol.md'), 'utf8');
+  const line = (label) => {
+    const escaped = label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const m = doc.match(new RegExp(`^${escaped} = (\\S+)$`, 'm'));
+    assert.ok(m, `docs/protocol.md has no line "${label} = ..."`);
+    return m[1];
+  };
+  return {
+    addressB: line('account(0).address.dev'),
+    secretKeyB: line('account(0).secret_key').toLowerCase(),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Nodes
+
+function ferroBinary() {
+  if (process.env.FERRO_BIN) {
+    assert.ok(fs.existsSync(process.env.FERRO_BIN), `FERRO_BIN=${process.env.FERRO_BIN} does not exist`);
+    return process.env.FERRO_BIN;
+  }
+  const candidates = ['debug', 'release']
+    .map((profile) => path.join(ROOT, 'target', profile, 'ferro'))
+    .filter((p) => fs.existsSync(p))
+    .sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
+  assert.ok(
+    candidates.length > 0,
+    'no ferro binary: run `cargo build -p ferro-node --bin ferro` (or set FERRO_BIN)',
+  );
+  return candidates[0];
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+class Node {
+  constructor(name, bin, port) {
+    this.name = name;
+    this.port = port;
+    this.url = `http://127.0.0.1:${port}`;
+    this.dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `ferro-browser-${name}-`));
+    this.logPath = path.join(OUT, `${name}.log`);
+    const log = fs.openSync(this.logPath, 'w');
+    const args = ['node', '--network', 'dev', '--data-dir', this.dataDir,
+      '--listen', `127.0.0.1:${port}`, '--web-dir', DIST];
+    fs.writeSync(log, `$ ${bin} ${args.join(' ')}\n`);
+    this.exit = null;
+    this.child = spawn(bin, args, { stdio: ['ignore', log, log], env: { ...process.env, NO_COLOR: '1' } });
+    fs.closeSync(log);
+    // Should the test process end without reaching `stop` (a runner timeout), take the node along.
+    process.once('exit', () => {
+      if (this.exit === null) this.child.kill('SIGKILL');
+    });
+    this.exited = new Promise((resolve) => {
+      this.child.on('exit', (code, signal) => {
+        this.exit = { code, signal };
+        resolve();
+      });
+      this.child.on('error', (err) => {
+        this.exit = { error: err.message };
+        resolve();
+      });
+    });
+  }
+
+  logTail(lines = 30) {
+    try {
+      return fs.readFileSync(this.logPath, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    } catch {
+      return '(no log)';
+    }
+  }
+
+  async api(method, route, body) {
+    const response = await fetch(`${this.url}${route}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(10_000),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${this.name}: ${method} ${route} -> ${response.status} ${text}`);
+    return text ? JSON.parse(text) : null;
+  }
+
+  async ready(timeout = 60_000) {
+    const deadline = Date.now() + timeout;
+    let last = '';
+    while (Date.now() < deadline) {
+      if (this.exit) {
+        throw new Error(`${this.name} exited (${JSON.stringify(this.exit)}) before answering:\n${this.logTail()}`);
+      }
+      try {
+        return await this.api('GET', '/api/status');
+      } catch (e) {
+        last = e.message;
+      }
+      await sleep(200);
+    }
+    throw new Error(`${this.name} did not answer /api/status within ${timeout} ms (${last}):\n${this.logTail()}`);
+  }
+
+  async stop() {
+    if (this.exit === null) {
+      this.child.kill('SIGTERM');
+      let timer;
+      const stopped = await Promise.race([
+        this.exited.then(() => true),
+        new Promise((resolve) => { timer = setTimeout(() => resolve(false), 10_000); }),
+      ]);
+      clearTimeout(timer); // a pending timer would keep the test process alive
+      if (!stopped) {
+        this.child.kill('SIGKILL');
+        await this.exited;
+      }
+    }
+    fs.rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+async function waitFor(what, probe, timeout) {
+  const deadline = Date.now() + timeout;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value) return value;
+      last = value;
+    } catch (e) {
+      last = e.message;
+    }
+    await sleep(250);
+  }
+  throw new Error(`timed out after ${timeout} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pages
+
+const tid = (id) => `[data-testid="${id}"]`;
+
+/** Waits until the element with data-testid `id` is visible; fails naming it if it never is. */
+async function visible(page, id, timeout = APPEAR) {
+  const locator = page.locator(tid(id)).first();
+  try {
+    await locator.waitFor({ state: 'visible', timeout });
+  } catch {
+    throw new Error(`[data-testid=${id}] did not appear within ${timeout} ms on ${page.url()}`);
+  }
+  return locator;
+}
+
+const clean = (s) => (s ?? '').replace(/\s+/g, ' ').trim();
+
+async function text(page, id, timeout = APPEAR) {
+  return clean(await (await visible(page, id, timeout)).textContent());
+}
+
+/** Waits until [data-testid=id]'s text satisfies `ok`; fails showing the last text seen. */
+async function textMatching(page, id, ok, what, timeout = APPEAR) {
+  const locator = await visible(page, id, timeout);
+  const deadline = Date.now() + timeout;
+  let last = '';
+  for (;;) {
+    last = clean(await locator.textContent().catch(() => ''));
+    if (ok(last)) return last;
+    if (Date.now() > deadline) {
+      throw new Error(`[data-testid=${id}] on ${page.url()} never showed ${what} within ${timeout} ms; last text: "${last}"`);
+    }
+    await sleep(200);
+  }
+}
+
+/** The first of the testids to become visible; fails naming them all if none does. */
+async function firstVisible(page, ids, timeout = APPEAR) {
+  const deadline = Date.now() + timeout;
+  while (Date.now() < deadline) {
+    for (const id of ids) {
+      if (await page.locator(tid(id)).first().isVisible().catch(() => false)) return id;
+    }
+    await sleep(150);
+  }
+  throw new Error(`none of ${ids.map((i) => `[data-testid=${i}]`).join(', ')} appeared within ${timeout} ms on ${page.url()}`);
+}
+
+async function fill(page, id, value) {
+  await (await visible(page, id)).fill(value);
+}
+
+async function click(page, id, timeout = APPEAR) {
+  await (await visible(page, id, timeout)).click();
+}
+
+/** Fails with the text of the error element if one is on screen. */
+async function noError(page, id) {
+  const locator = page.locator(tid(id)).first();
+  if (await locator.isVisible().catch(() => false)) {
+    const message = clean(await locator.textContent());
+    if (message) throw new Error(`[data-testid=${id}] on ${page.url()} says: "${message}"`);
+  }
+}
+
+/** "50 FRC", but not "150 FRC" or "0.50 FRC". */
+const showsAmount = (amount) => {
+  const re = new RegExp(`(^|[^\\d.])${amount.replace('.', '\\.')} FRC\\b`);
+  return (s) => re.test(s);
+};
+
+/**
+ * Goes to a wallet route: through an in-app link when the page shows one (no reload, the
+ * wallet stays unlocked and keeps its event stream), else by loading the URL. Unlocks the
+ * wallet if it asks, then waits for `expect`.
+ */
+async function navigate(page, origin, route, expect, password) {
+  const link = page.locator(`a[href="${route}"]`).first();
+  if (await link.isVisible().catch(() => false)) {
+    await link.click();
+  } else {
+    await page.goto(`${origin}${route}`);
+  }
+  await unlockIfAsked(page, expect, password);
+}
+
+async function unlockIfAsked(page, expect, password) {
+  const seen = await firstVisible(page, [expect, 'unlock-password'], CRYPTO);
+  if (seen === 'unlock-password') {
+    await fill(page, 'unlock-password', password);
+    await click(page, 'unlock');
+    const next = await firstVisible(page, [expect, 'unlock-error'], CRYPTO);
+    if (next === 'unlock-error') await noError(page, 'unlock-error');
+    await visible(page, expect, CRYPTO);
+  }
+}
+
+async function mine(page) {
+  await click(page, 'mine');
+  const seen = await firstVisible(page, ['mine-result', 'mine-error'], CHAIN);
+  if (seen === 'mine-error') await noError(page, 'mine-error');
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the pages send
+
+/** Lowercase letters-only words of a text, as one space-padded string. */
+function wordsOf(s) {
+  let decoded = s;
+  try {
+    decoded = decodeURIComponent(s.replace(/\+/g, ' '));
+  } catch {
+    // not URL-encoded
+  }
+  return ` ${`${s} ${decoded}`.toLowerCase().split(/[^a-z]+/).filter(Boolean).join(' ')} `;
+}
+
+function triples(words) {
+  const out = [];
+  for (let i = 0; i + 3 <= words.length; i++) out.push(words.slice(i, i + 3).join(' '));
+  return [...new Set(out)];
+}
+
+/** The "ciphertext" values of every sealed vault in the page's storage. */
+async function vaultCiphertexts(page) {
+  const stored = await page.evaluate(() => {
+    const all = [];
+    for (const storage of [window.localStorage, window.sessionStorage]) {
+      for (let i = 0; i < storage.length; i++) all.push(storage.getItem(storage.key(i)) ?? '');
+    }
+    return all;
+  });
+  const found = new Set();
+  for (const value of stored) {
+    for (const m of value.matchAll(/\\*"ciphertext\\*"\s*:\s*\\*"([^"\\]+)/g)) found.add(m[1]);
+  }
+  return [...found];
+}
+
+// ---------------------------------------------------------------------------------------------
+
+test('browser wallet: create, mine, restore, send, confirm across two nodes', { timeout: 15 * 60_000 }, async (t) => {
+  const started = Date.now();
+  const log = (msg) => {
+    const line = `[${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}`;
+    console.log(line);
+  };
+
+  assert.ok(
+    fs.existsSync(path.join(DIST, 'index.html')),
+    `${DIST}/index.html is missing: build the wallet first (bash scripts/build-wallet.sh)`,
+  );
+  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: run bash scripts/setup-browser.sh`);
+  const { addressB, secretKeyB } = docVectors();
+  const bin = ferroBinary();
+  log(`ferro binary: ${path.relative(ROOT, bin)}; screenshots and node logs: ${path.relative(ROOT, OUT)}/`);
+
+  const nodes = [];
+  let browser;
+  const pages = {};
+  const consoleLines = [];
+  const sent = []; // every request and WebSocket frame the pages sent
+  let shot = 0;
+  const screenshot = async (page, name) => {
+    shot += 1;
+    const file = path.join(OUT, `${String(shot).padStart(2, '0')}-${name}.png`);
+    await page.screenshot({ path: file, fullPage: true });
+  };
+  let stepName = '';
+  const step = async (name, fn) => {
+    stepName = name;
+    log(`step: ${name}`);
+    await fn();
+  };
+
+  try {
+    await step('start two nodes and connect them', async () => {
+      const [p1, p2] = [await freePort(), await freePort()];
+      nodes.push(new Node('node1', bin, p1), new Node('node2', bin, p2));
+      await Promise.all(nodes.map((n) => n.ready()));
+      const home = await fetch(`${nodes[0].url}/`).then((r) => r.text());
+      assert.ok(
+        !home.includes('browser wallet is not built'),
+        `node 1 serves the "not built" page: is ${DIST} a Trunk build?`,
+      );
+      await nodes[1].api('POST', '/api/peers', { url: `ws://127.0.0.1:${p1}/p2p` });
+      await waitFor('the two nodes to see each other', async () => {
+        const [a, b] = await Promise.all(nodes.map((n) => n.api('GET', '/api/peers')));
+        return a.length >= 1 && b.length >= 1;
+      }, 30_000);
+    });
+    const [node1, node2] = nodes;
+
+    // playwright-core launches with a fresh temporary profile (its own --user-data-dir), and
+    // each page gets its own context: no state from earlier runs or from the other page.
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 60_000 });
+    const open = async (label) => {
+      const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+      context.on('request', (request) => {
+        let body = null;
+        try {
+          body = request.postData();
+        } catch {
+          body = request.postDataBuffer()?.toString('latin1') ?? null;
+        }
+        sent.push({ page: label, kind: 'request', url: request.url(), method: request.method(), body });
+      });
+      const page = await context.newPage();
+      page.on('websocket', (ws) => {
+        sent.push({ page: label, kind: 'websocket', url: ws.url(), body: null });
+        ws.on('framesent', (frame) => {
+          const payload = typeof frame.payload === 'string' ? frame.payload : frame.payload.toString('latin1');
+          sent.push({ page: label, kind: 'ws-frame', url: ws.url(), body: payload });
+        });
+      });
+      page.on('console', (m) => consoleLines.push(`${label} console.${m.type()}: ${m.text()}`));
+      page.on('pageerror', (e) => consoleLines.push(`${label} page error: ${e.message}`));
+      pages[label] = page;
+      return page;
+    };
+    const page1 = await open('page1');
+    const page2 = await open('page2');
+
+    let wordsA = [];
+    let addressA = '';
+    await step('page 1: create account A and confirm a backup word', async () => {
+      await page1.goto(`${node1.url}/`);
+      await fill(page1, 'account-name', 'Alice');
+      await fill(page1, 'new-password', PASSWORD_A);
+      await fill(page1, 'new-password-repeat', PASSWORD_A);
+      await screenshot(page1, 'create-form');
+      await click(page1, 'create-account');
+      const mnemonic = await text(page1, 'mnemonic', CRYPTO);
+      wordsA = mnemonic.toLowerCase().match(/[a-z]+/g) ?? [];
+      assert.equal(wordsA.length, 24, `[data-testid=mnemonic] should show 24 words, shows: "${mnemonic}"`);
+      await screenshot(page1, 'mnemonic');
+      await click(page1, 'mnemonic-saved');
+
+      // One or more rounds of "type word N"; done when the account's address shows.
+      for (let round = 1; ; round++) {
+        assert.ok(round <= 24, 'the backup check never ends');
+        const indexText = await text(page1, 'mnemonic-check-index');
+        const n = Number(indexText.match(/\d+/)?.[0]);
+        assert.ok(n >= 1 && n <= 24, `[data-testid=mnemonic-check-index] should name a word 1..24, shows "${indexText}"`);
+        await fill(page1, 'mnemonic-check-input', wordsA[n - 1]);
+        if (round === 1) await screenshot(page1, 'mnemonic-check');
+        await click(page1, 'mnemonic-check-submit');
+        const deadline = Date.now() + CRYPTO;
+        let next = null;
+        while (!next) {
+          if (await page1.locator(tid('address')).first().isVisible().catch(() => false)) next = 'done';
+          else if (await page1.locator(tid('mnemonic-check-error')).first().isVisible().catch(() => false)) {
+            await noError(page1, 'mnemonic-check-error');
+          } else if (
+            await page1.locator(tid('mnemonic-check-index')).first().isVisible().catch(() => false) &&
+            clean(await page1.locator(tid('mnemonic-check-index')).first().textContent().catch(() => '')) !== indexText
+          ) next = 'again';
+          else if (Date.now() > deadline) {
+            throw new Error(`after typing word ${n}, neither [data-testid=address] nor another check appeared within ${CRYPTO} ms`);
+          } else await sleep(200);
+        }
+        if (next === 'done') break;
+      }
+      addressA = await text(page1, 'address');
+      assert.match(addressA, /^fdev1[02-9ac-hj-np-z]+$/, `account A's address "${addressA}" is not a dev address`);
+      await screenshot(page1, 'account-a');
+      log(`account A: ${addressA}`);
+    });
+
+    await step('page 1: mine a block to A, balance "50 FRC"', async () => {
+      await mine(page1);
+      await textMatching(page1, 'balance', showsAmount('50'), '"50 FRC"', CHAIN);
+      await screenshot(page1, 'mined-a');
+    });
+
+    const ciphertexts = [];
+    ciphertexts.push(...(await vaultCiphertexts(page1)));
+    assert.ok(
+      ciphertexts.length > 0,
+      'page 1 keeps no sealed vault (JSON with "ciphertext") in localStorage or sessionStorage',
+    );
+
+    await step('page 2: restore account B from "abandon ×23 art"', async () => {
+      await page2.goto(`${node2.url}/`);
+      await click(page2, 'show-restore');
+      await fill(page2, 'restore-name', 'Bob');
+      await fill(page2, 'restore-words', PHRASE_B);
+      await fill(page2, 'restore-password', PASSWORD_B);
+      await fill(page2, 'restore-password-repeat', PASSWORD_B);
+      await screenshot(page2, 'restore-form');
+      await click(page2, 'restore-account');
+      const seen = await firstVisible(page2, ['address', 'restore-error'], CRYPTO);
+      if (seen === 'restore-error') await noError(page2, 'restore-error');
+      const shown = await text(page2, 'address', CRYPTO);
+      assert.equal(shown, addressB, 'account B\'s address should be docs/protocol.md account(0).address.dev');
+      await visible(page2, 'balance', CHAIN);
+      await screenshot(page2, 'account-b');
+      ciphertexts.push(...(await vaultCiphertexts(page2)));
+    });
+
+    let txid = '';
+    await step('page 1: send 1.5 FRC to B, receipt "pending"', async () => {
+      await navigate(page1, node1.url, '/send', 'send-to', PASSWORD_A);
+      await fill(page1, 'send-to', addressB);
+      await fill(page1, 'send-amount', '1.5');
+      await textMatching(page1, 'send-fee', (s) => /\d/.test(s), 'a fee', APPEAR);
+      await screenshot(page1, 'send-form');
+      await click(page1, 'send-submit');
+      const seen = await firstVisible(page1, ['receipt-txid', 'send-error'], CRYPTO);
+      if (seen === 'send-error') await noError(page1, 'send-error');
+      const shown = await text(page1, 'receipt-txid', CRYPTO);
+      txid = shown.match(/[0-9a-f]{64}/)?.[0] ?? '';
+      assert.ok(txid, `[data-testid=receipt-txid] should show a 64-hex txid, shows "${shown}"`);
+      await textMatching(page1, 'receipt-status', (s) => /pending/i.test(s), '"pending"');
+      await screenshot(page1, 'receipt');
+      const view = await node1.api('GET', `/api/transactions/${txid}`);
+      assert.equal(view.status, 'pending', 'node 1 should hold the transaction in its mempool');
+      log(`txid ${txid}`);
+    });
+
+    await step('page 1: mine the transaction into a block', async () => {
+      await navigate(page1, node1.url, '/', 'mine', PASSWORD_A);
+      await mine(page1);
+      await screenshot(page1, 'mined-tx');
+    });
+
+    await step('page 2: B\'s balance becomes "1.5 FRC" (live)', async () => {
+      try {
+        await textMatching(page2, 'balance', showsAmount('1.5'), '"1.5 FRC"', LIVE);
+        log('B\'s balance followed the block live');
+      } catch (e) {
+        const message = `B's balance did not follow the block live within ${LIVE} ms (${e.message}); reloading`;
+        log(`WARNING: ${message}`);
+        t.diagnostic(message);
+        await screenshot(page2, 'balance-b-not-live');
+        await page2.reload();
+        await unlockIfAsked(page2, 'balance', PASSWORD_B);
+        await textMatching(page2, 'balance', showsAmount('1.5'), '"1.5 FRC"', CHAIN);
+      }
+      await screenshot(page2, 'balance-b');
+    });
+
+    await step('the explorer on node 1 shows the transaction confirmed', async () => {
+      await navigate(page1, node1.url, `/tx/${txid}`, 'tx-status', PASSWORD_A);
+      await textMatching(page1, 'tx-status', (s) => /confirmed/i.test(s), '"confirmed"', CHAIN);
+      await textMatching(page1, 'tx-confirmations', (s) => /[1-9]/.test(s), 'at least 1 confirmation', CHAIN);
+      await screenshot(page1, 'tx-confirmed');
+      const view = await node2.api('GET', `/api/transactions/${txid}`);
+      assert.equal(view.status, 'confirmed', 'node 2 should have the transaction in a block');
+    });
+
+    await step('no request carried a secret', async () => {
+      const secrets = [
+        ...triples(wordsA).map((w) => ({ what: `3 consecutive words of A's backup ("${w}")`, words: w })),
+        ...triples(PHRASE_B.split(' ')).map((w) => ({ what: `B's phrase in sequence ("${w}")`, words: w })),
+        { what: 'B\'s secret key (hex)', raw: secretKeyB },
+        { what: 'B\'s secret key (base64)', raw: Buffer.from(secretKeyB, 'hex').toString('base64') },
+        { what: 'B\'s secret key (base64url)', raw: Buffer.from(secretKeyB, 'hex').toString('base64url') },
+        { what: 'A\'s password', raw: PASSWORD_A },
+        { what: 'B\'s password', raw: PASSWORD_B },
+        ...ciphertexts.map((c) => ({ what: `a vault ciphertext (${c.slice(0, 12)}…)`, raw: c })),
+      ];
+      const leaks = [];
+      for (const item of sent) {
+        const blob = `${item.url}\n${item.body ?? ''}`;
+        const lower = blob.toLowerCase();
+        let decoded = lower;
+        try {
+          decoded = decodeURIComponent(lower.replace(/\+/g, ' '));
+        } catch {
+          // not URL-encoded
+        }
+        const words = wordsOf(blob);
+        for (const s of secrets) {
+          const hit = s.words
+            ? words.includes(` ${s.words} `)
+            : lower.includes(s.raw.toLowerCase()) || decoded.includes(s.raw.toLowerCase());
+          if (hit) leaks.push(`${item.page} ${item.kind} ${item.method ?? ''} ${item.url}: ${s.what}`);
+        }
+      }
+      const offsite = sent.filter((r) => !/^(wss?|https?):\/\/127\.0\.0\.1:\d+\//.test(r.url) && !/^(data|blob):/.test(r.url));
+      fs.writeFileSync(path.join(OUT, 'requests.json'), JSON.stringify(sent, null, 1));
+      log(`${sent.length} requests and frames recorded (target/browser/requests.json)`);
+      assert.deepEqual(leaks, [], 'a page sent a secret');
+      assert.deepEqual(offsite.map((r) => r.url), [], 'the wallet talked to a host other than its node');
+    });
+  } catch (e) {
+    for (const [label, page] of Object.entries(pages)) {
+      await page.screenshot({ path: path.join(OUT, `failed-${label}.png`), fullPage: true }).catch(() => {});
+    }
+    const tails = nodes.map((n) => `--- ${n.name} log (${n.logPath}):\n${n.logTail(15)}`).join('\n');
+    const consoleTail = consoleLines.slice(-40).join('\n') || '(none)';
+    e.message = `step "${stepName}" failed: ${e.message}\n` +
+      `screenshots: ${OUT}/failed-*.png\n--- browser console (last 40):\n${consoleTail}\n${tails}`;
+    throw e;
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    await Promise.all(nodes.map((n) => n.stop()));
+  }
+});

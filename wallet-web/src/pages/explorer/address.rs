@@ -1,0 +1,94 @@
+//! One address: its balance, what it can spend, and its history.
+
+use super::fetch::{use_fetch, view_fetched};
+use super::parts::{ago_cell, height_link, tx_link};
+use crate::app::use_node;
+use crate::logic::format::net_amount;
+use ferro_shared::api::AddressView;
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub struct AddressProps {
+    pub address: String,
+}
+
+#[function_component]
+pub fn AddressPage(props: &AddressProps) -> Html {
+    let node = use_node();
+    // The node checks the address; an invalid one shows the node's own explanation.
+    let view = use_fetch(props.address.clone(), node.tick, |api, a| async move { api.address(&a).await });
+    html! {
+        <div class="explorer">
+            <section class="card">
+                <h2>{ "Address" }</h2>
+                <p><code data-testid="address">{ props.address.clone() }</code></p>
+                { view_fetched(&view, "the address", view_summary) }
+            </section>
+            if let Some(v) = &view.value { { view_details(v) } }
+        </div>
+    }
+}
+
+fn view_summary(v: &AddressView) -> Html {
+    html! {
+        <div class="grid">
+            <div><div class="hint">{ "Balance" }</div><div class="big" data-testid="address-balance">{ v.balance.to_string() }</div></div>
+            <div><div class="hint">{ "Once pending transactions confirm" }</div><div class="big" data-testid="address-pending">{ v.pending.to_string() }</div></div>
+        </div>
+    }
+}
+
+fn view_details(v: &AddressView) -> Html {
+    html! {
+        <>
+            <section class="card">
+                <h3>{ format!("Unspent outputs ({})", v.utxos.len()) }</h3>
+                if v.utxos.is_empty() {
+                    <p class="hint">{ "None." }</p>
+                } else {
+                    <table data-testid="address-utxos">
+                        <thead><tr><th>{ "Output" }</th><th>{ "Amount" }</th><th>{ "Block" }</th></tr></thead>
+                        <tbody>
+                            { for v.utxos.iter().map(|u| html! {
+                                <tr data-testid="utxo-row">
+                                    <td>{ tx_link(&u.outpoint.txid, true) }{ format!(":{}", u.outpoint.vout) }</td>
+                                    <td>{ u.amount.to_string() }</td>
+                                    <td>
+                                        { u.height.map_or_else(|| html! { <span class="hint">{ "pending" }</span> }, height_link) }
+                                        if u.coinbase { <span class="badge coinbase">{ "coinbase" }</span> }
+                                    </td>
+                                </tr>
+                            }) }
+                        </tbody>
+                    </table>
+                }
+            </section>
+            <section class="card">
+                <h3>{ "History" }</h3>
+                if v.history.is_empty() {
+                    <p class="hint">{ "No transactions yet." }</p>
+                } else {
+                    <table data-testid="address-history">
+                        <thead><tr>
+                            <th>{ "Transaction" }</th><th>{ "Block" }</th><th>{ "Time" }</th>
+                            <th>{ "Received" }</th><th>{ "Sent" }</th><th>{ "Net" }</th>
+                        </tr></thead>
+                        <tbody>
+                            { for v.history.iter().map(|h| html! {
+                                <tr data-testid="history-row">
+                                    <td>{ tx_link(&h.txid, true) }</td>
+                                    <td>{ h.height.map_or_else(|| html! { <span class="badge pending">{ "pending" }</span> }, height_link) }</td>
+                                    <td>{ h.time.map_or_else(Html::default, ago_cell) }</td>
+                                    <td>{ h.received.to_string() }</td>
+                                    <td>{ h.sent.to_string() }</td>
+                                    <td>{ net_amount(h.received, h.sent) }</td>
+                                </tr>
+                            }) }
+                        </tbody>
+                    </table>
+                    if v.history.len() >= 100 { <p class="hint">{ "The node lists the newest 100 transactions." }</p> }
+                }
+            </section>
+        </>
+    }
+}

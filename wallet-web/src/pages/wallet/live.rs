@@ -1,0 +1,69 @@
+//! Data from the node that stays current: fetched again on every node event (the context's
+//! `tick`), when the key changes, and when the page asks (`refresh`).
+
+use crate::api::{Api, ApiError};
+use crate::app::use_node;
+use crate::logic::messages;
+use std::cell::Cell;
+use std::future::Future;
+use std::rc::Rc;
+use yew::prelude::*;
+
+/// An API error in words.
+pub fn explain(e: &ApiError) -> String {
+    messages::node_error(e.code(), &e.to_string())
+}
+
+/// The latest answer for a key, and the error of the latest attempt if it failed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Live<T> {
+    /// The newest good answer for the current key (kept when a later refetch fails).
+    pub value: Option<T>,
+    pub error: Option<String>,
+}
+
+/// Fetches `fetch(api, key)` now and again on every node event; answers for an older key or an
+/// older request are dropped.
+#[hook]
+pub fn use_live<K, T, F, Fut>(key: Option<K>, refresh: u64, fetch: F) -> Live<T>
+where
+    K: PartialEq + Clone + 'static,
+    T: Clone + 'static,
+    F: Fn(Api, K) -> Fut + 'static,
+    Fut: Future<Output = Result<T, ApiError>> + 'static,
+{
+    let node = use_node();
+    let state = use_state(|| None::<(K, Option<T>, Option<String>)>);
+    // Numbers the requests, so that only the newest one's answer is kept.
+    let latest: Rc<Cell<u64>> = use_memo((), |_| Cell::new(0u64));
+    {
+        let state = state.clone();
+        let height = node.status.as_ref().map(|s| s.height);
+        let counter = latest.clone();
+        use_effect_with(
+            (node.api.clone(), key.clone(), node.tick, height, refresh),
+            move |(api, key, ..)| {
+                let request = counter.get() + 1;
+                counter.set(request);
+                if let Some(key) = key.clone() {
+                    let future = fetch(api.clone(), key.clone());
+                    wasm_bindgen_futures::spawn_local(async move {
+                        let result = future.await;
+                        if counter.get() != request {
+                            return;
+                        }
+                        let previous = (*state).clone().filter(|(k, ..)| *k == key).and_then(|(_, v, _)| v);
+                        match result {
+                            Ok(value) => state.set(Some((key, Some(value), None))),
+                            Err(e) => state.set(Some((key, previous, Some(explain(&e))))),
+                        }
+                    });
+                }
+            },
+        );
+    }
+    match (*state).clone() {
+        Some((k, value, error)) if Some(&k) == key.as_ref() => Live { value, error },
+        _ => Live { value: None, error: None },
+    }
+}

@@ -1,0 +1,265 @@
+//! Sending coins: fields checked as they are typed, the fee shown before anything is signed
+//! for the network, then the signed transaction posted and followed to its confirmation.
+//!
+//! ```text
+//!  to ──Address::parse──┐
+//!  amount ─parse_coins──┼─► build_payment(key, utxos) ─► fee, change shown ─► "Sign and send"
+//!  fee rate ────────────┘        (locally, in wasm)                           └► api.submit(tx)
+//!                                                                                 └► receipt
+//! ```
+
+use super::context::{use_wallet, Receipt, WalletAction};
+use super::live::{explain, use_live};
+use crate::app::{use_node, Route};
+use crate::logic::account::{coins, spendable};
+use crate::logic::forms::{self, FieldError, DEFAULT_FEE_RATE};
+use crate::logic::messages;
+use ferro_shared::api::{TxState, TxView};
+use ferro_shared::wallet::{build_payment, BuiltTransaction};
+use ferro_shared::{Address, Amount, Txid};
+use std::rc::Rc;
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+use yew_router::prelude::Link;
+
+#[function_component]
+pub fn SendPage() -> Html {
+    let wallet = use_wallet();
+    let receipt = wallet.receipt.clone().map(|r| html! { <ReceiptView receipt={r} /> });
+    let body = match (&wallet.keys, wallet.selected()) {
+        (Some(_), Some(_)) => html! { <SendForm /> },
+        _ => html! {
+            <section class="card" data-testid="send-locked">
+                <h2>{ "Send coins" }</h2>
+                <p>{ "Unlock your wallet first: its keys sign the payment in this browser." }</p>
+                <Link<Route> to={Route::Wallet}>{ "Go to the wallet" }</Link<Route>>
+            </section>
+        },
+    };
+    html! { <div class="wallet send">{ receipt }{ body }</div> }
+}
+
+/// A field's text, updated as the user types.
+fn field(state: &UseStateHandle<String>, clear: &UseStateHandle<Option<String>>) -> Callback<InputEvent> {
+    let (state, clear) = (state.clone(), clear.clone());
+    Callback::from(move |e: InputEvent| {
+        state.set(e.target_unchecked_into::<HtmlInputElement>().value());
+        clear.set(None);
+    })
+}
+
+#[function_component]
+fn SendForm() -> Html {
+    let wallet = use_wallet();
+    let node = use_node();
+    let to = use_state(String::new);
+    let amount = use_state(String::new);
+    let rate = use_state(|| DEFAULT_FEE_RATE.to_string());
+    let submit_error = use_state(|| None::<String>);
+    let busy = use_state(|| false);
+    let refresh = use_state(|| 0u64);
+
+    let account = wallet.selected().cloned().expect("SendForm renders with an account");
+    let live = use_live(Some(account.address), *refresh, |api, address: Address| async move {
+        api.address(&address.to_string()).await
+    });
+    let network = node.status.as_ref().map(|s| s.network);
+    let tip = node.status.as_ref().map(|s| s.height);
+
+    let to_checked = network.map(|n| forms::recipient(&to, n));
+    let amount_checked = forms::amount(&amount);
+    let rate_checked = forms::fee_rate(&rate, account.network);
+
+    // The payment as it would be sent, built (and signed) locally so the fee is known first.
+    let preview: Rc<Option<Result<BuiltTransaction, String>>> = {
+        let keys = wallet.keys.clone();
+        let inputs = (
+            to_checked.clone().and_then(Result::ok),
+            amount_checked.clone().ok(),
+            rate_checked.clone().ok(),
+            live.value.as_ref().map(|v| v.utxos.clone()),
+            tip,
+            account.clone(),
+            network,
+        );
+        use_memo(inputs, move |(to, amount, rate, utxos, tip, account, network)| {
+            let (Some(to), Some(amount), Some(rate), Some(utxos), Some(tip)) = (to, amount, rate, utxos, tip)
+            else {
+                return None;
+            };
+            if *network != Some(account.network) {
+                return Some(Err(format!(
+                    "This account belongs to the {} network, but the node runs another network.",
+                    account.network
+                )));
+            }
+            let key = keys.as_ref()?.account(&account.address)?.key().clone();
+            let available = spendable(utxos, *tip, account.network);
+            Some(
+                build_payment(&key, account.network, &available, to, *amount, *rate)
+                    .map_err(|e| messages::wallet_error(&e)),
+            )
+        })
+    };
+
+    let onsubmit = {
+        let (preview, submit_error, busy, refresh) =
+            (preview.clone(), submit_error.clone(), busy.clone(), refresh.clone());
+        let (to_field, amount_field) = (to.clone(), amount.clone());
+        let (api, wallet) = (node.api.clone(), wallet.clone());
+        let first_problem = [
+            to_checked.clone().unwrap_or(Err(FieldError::AddressEmpty)).err(),
+            amount_checked.clone().err(),
+            rate_checked.clone().err(),
+        ]
+        .into_iter()
+        .flatten()
+        .next();
+        let waiting = network.is_none();
+        let (from, amount) = (account.address, amount_checked.clone().ok());
+        let to = to_checked.clone().and_then(Result::ok);
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            if *busy {
+                return;
+            }
+            if waiting {
+                return submit_error.set(Some(messages::UNREACHABLE.into()));
+            }
+            if let Some(problem) = &first_problem {
+                return submit_error.set(Some(problem.to_string()));
+            }
+            let built = match &*preview {
+                Some(Ok(built)) => built.clone(),
+                Some(Err(e)) => return submit_error.set(Some(e.clone())),
+                None => {
+                    return submit_error
+                        .set(Some("The account's coins are still loading. Try again in a moment.".into()))
+                }
+            };
+            let (Some(to), Some(amount)) = (to, amount) else { return };
+            busy.set(true);
+            submit_error.set(None);
+            let (api, wallet, busy, submit_error, refresh) =
+                (api.clone(), wallet.clone(), busy.clone(), submit_error.clone(), refresh.clone());
+            let (to_field, amount_field) = (to_field.clone(), amount_field.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let sent = api.submit(&built.tx).await;
+                busy.set(false);
+                match sent {
+                    Ok(r) => {
+                        let receipt = Receipt { txid: r.txid, from, to, amount, fee: built.fee };
+                        wallet.dispatch(WalletAction::Sent(receipt));
+                        to_field.set(String::new());
+                        amount_field.set(String::new());
+                        refresh.set(*refresh + 1);
+                    }
+                    Err(e) => submit_error.set(Some(explain(&e))),
+                }
+            });
+        })
+    };
+
+    let to_check = match &to_checked {
+        _ if to.trim().is_empty() => html! {},
+        None => {
+            html! { <p class="hint" data-testid="send-to-check">{ "Waiting for the node to tell its network…" }</p> }
+        }
+        Some(Ok(_)) => html! { <p class="ok" data-testid="send-to-check">{ "valid address" }</p> },
+        Some(Err(e)) => html! { <p class="error" data-testid="send-to-check">{ e.to_string() }</p> },
+    };
+    let amount_error = match &amount_checked {
+        Err(e) if !amount.trim().is_empty() => {
+            html! { <p class="error" data-testid="send-amount-error">{ e.to_string() }</p> }
+        }
+        _ => html! {},
+    };
+    let rate_error = match &rate_checked {
+        Err(e) => html! { <p class="error" data-testid="send-fee-rate-error">{ e.to_string() }</p> },
+        Ok(_) => html! {},
+    };
+    let (summary, preview_error) = match &*preview {
+        Some(Ok(built)) => (
+            html! {
+                <dl class="send-summary">
+                    <dt>{ "Fee" }</dt><dd data-testid="send-fee">{ coins(built.fee) }</dd>
+                    <dt>{ "Change back to you" }</dt><dd data-testid="send-change">{ coins(built.change) }</dd>
+                    <dt>{ "Total leaving the account" }</dt>
+                    <dd data-testid="send-total">{ coins(amount_checked.clone().ok().and_then(|a| a.checked_add(built.fee).ok()).unwrap_or(Amount::ZERO)) }</dd>
+                </dl>
+            },
+            None,
+        ),
+        Some(Err(e)) => (html! {}, Some(e.clone())),
+        None => (html! {}, None),
+    };
+    let error = (*submit_error).clone().or(preview_error);
+    let spendable_now = live.value.as_ref().map(|v| coins(v.pending)).unwrap_or_else(|| "…".into());
+
+    html! {
+        <form class="card send-form" {onsubmit}>
+            <h2>{ format!("Send from \u{201c}{}\u{201d}", account.name) }</h2>
+            <p class="hint">{ "Balance after pending transactions: " }<span data-testid="send-available">{ spendable_now }</span></p>
+            if let Some(e) = &live.error { <p class="error">{ e.clone() }</p> }
+            <label>{ "Recipient address" }
+                <input data-testid="send-to" value={(*to).clone()} oninput={field(&to, &submit_error)}
+                    placeholder="fdev1…" autocomplete="off" spellcheck="false" />
+            </label>
+            { to_check }
+            <label>{ "Amount (FRC)" }
+                <input data-testid="send-amount" value={(*amount).clone()} oninput={field(&amount, &submit_error)}
+                    inputmode="decimal" placeholder="1.5" autocomplete="off" />
+            </label>
+            { amount_error }
+            <label>{ "Fee rate (units per byte)" }
+                <input data-testid="send-fee-rate" value={(*rate).clone()} oninput={field(&rate, &submit_error)}
+                    inputmode="numeric" autocomplete="off" />
+            </label>
+            { rate_error }
+            { summary }
+            if let Some(e) = error { <p class="error" data-testid="send-error">{ e }</p> }
+            <button type="submit" data-testid="send-submit" disabled={*busy}>
+                { if *busy { "Sending…" } else { "Sign and send" } }
+            </button>
+        </form>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct ReceiptProps {
+    receipt: Receipt,
+}
+
+/// The last payment, followed until it is confirmed.
+#[function_component]
+fn ReceiptView(props: &ReceiptProps) -> Html {
+    let wallet = use_wallet();
+    let r = &props.receipt;
+    let live =
+        use_live(Some(r.txid), 0, |api, txid: Txid| async move { api.transaction(&txid.to_string()).await });
+    let (status, confirmations) = match &live.value {
+        Some(TxView { status: TxState::Confirmed, confirmations, .. }) => ("confirmed", *confirmations),
+        _ => ("pending", 0),
+    };
+    let dismiss = Callback::from(move |_| wallet.dispatch(WalletAction::DismissReceipt));
+    let txid = r.txid.to_string();
+    html! {
+        <section class={classes!("card", "receipt", status)} data-testid="receipt">
+            <h2>{ "Payment sent" }</h2>
+            <dl>
+                <dt>{ "Transaction" }</dt>
+                <dd class="mono"><Link<Route> to={Route::Tx { txid: txid.clone() }}><span data-testid="receipt-txid">{ txid }</span></Link<Route>></dd>
+                <dt>{ "From" }</dt><dd class="mono" data-testid="receipt-from">{ r.from.to_string() }</dd>
+                <dt>{ "To" }</dt><dd class="mono" data-testid="receipt-to">{ r.to.to_string() }</dd>
+                <dt>{ "Amount" }</dt><dd data-testid="receipt-amount">{ coins(r.amount) }</dd>
+                <dt>{ "Fee" }</dt><dd data-testid="receipt-fee">{ coins(r.fee) }</dd>
+                <dt>{ "Status" }</dt>
+                <dd>
+                    <span class="status" data-testid="receipt-status">{ status }</span>
+                    { " · " }<span data-testid="receipt-confirmations">{ confirmations }</span>{ " confirmations" }
+                </dd>
+            </dl>
+            <button type="button" class="secondary" data-testid="receipt-dismiss" onclick={dismiss}>{ "Dismiss" }</button>
+        </section>
+    }
+}
