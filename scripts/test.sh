@@ -30,4 +30,4 @@ step "browser wallet build (dist/)"
 FERRO_SKIP_SETUP=1 bash scripts/build-wallet.sh
 
 step "browser wallet end to end: two nodes, headless Chromium (screenshots in target/browser/)"
-FERRO_BIN="$PWD/target/debug/ferro" node --test tests/browser/
+FERRO_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/ferro" node --test tests/browser/
