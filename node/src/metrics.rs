@@ -19,6 +19,8 @@ pub struct Metrics {
     pub transactions_accepted: Counter,
     pub transactions_rejected: Counter,
     pub reorganizations: Counter,
+    /// Bytes of peer-to-peer messages read from peers (message payloads, without WebSocket framing).
+    pub p2p_bytes_received: Counter,
     pub hash_rate: Gauge<f64, AtomicU64>,
 }
 
@@ -35,6 +37,7 @@ impl Default for Metrics {
             transactions_accepted: Counter::default(),
             transactions_rejected: Counter::default(),
             reorganizations: Counter::default(),
+            p2p_bytes_received: Counter::default(),
             hash_rate: Gauge::default(),
             registry: Registry::default(),
         };
@@ -67,6 +70,11 @@ impl Default for Metrics {
             "Times the active chain switched branches",
             m.reorganizations.clone(),
         );
+        registry.register(
+            "p2p_bytes_received",
+            "Bytes of peer-to-peer messages received",
+            m.p2p_bytes_received.clone(),
+        );
         registry.register("hash_rate", "Miner hashes per second, last measured", m.hash_rate.clone());
         Metrics { registry, ..m }
     }
@@ -90,9 +98,11 @@ mod tests {
         let m = Metrics::default();
         m.height.set(42);
         m.blocks_accepted.inc();
+        m.p2p_bytes_received.inc_by(1234);
         let text = m.render();
         assert!(text.contains("ferro_height 42"), "{text}");
         assert!(text.contains("ferro_blocks_accepted_total 1"), "{text}");
+        assert!(text.contains("ferro_p2p_bytes_received_total 1234"), "{text}");
         assert!(text.contains("# HELP ferro_peers Connected peers"), "{text}");
     }
 }

@@ -143,6 +143,15 @@ impl core::str::FromStr for PublicKey {
 pub struct Signature(k256::ecdsa::Signature);
 
 impl Signature {
+    /// A well-formed signature that signs nothing (`r = s = 1`): a stand-in while a transaction
+    /// is assembled, before its signed message exists. It verifies against no message.
+    pub fn placeholder() -> Signature {
+        let mut bytes = [0u8; 64];
+        bytes[31] = 1;
+        bytes[63] = 1;
+        Signature::from_bytes(&bytes).expect("r = s = 1 are valid scalars")
+    }
+
     /// Parses `r || s`; both must be in `1..n`.
     pub fn from_bytes(bytes: &[u8; 64]) -> Result<Self, KeyError> {
         k256::ecdsa::Signature::from_slice(bytes)

@@ -121,7 +121,7 @@ pub fn build_payment(
     if selection.change > Amount::ZERO {
         outputs.push(TxOut { recipient: own, amount: selection.change });
     }
-    let placeholder = key.sign_digest(&[0; 32]);
+    let placeholder = crate::keys::Signature::placeholder();
     let mut tx = Transaction {
         version: TX_VERSION,
         coinbase_height: None,

@@ -9,6 +9,7 @@
 //! | --- | --- |
 //! | [`api`] | the node's HTTP API and event stream |
 //! | [`app`] | routes, layout, the node context |
+//! | [`bench`] | the in-browser signing benchmark, called from `window.wasmBindings` |
 //! | [`logic`] | pure wallet logic: vault, forms, messages (tested natively) |
 //! | [`pages`] | wallet and explorer pages |
 
@@ -17,5 +18,6 @@
 
 pub mod api;
 pub mod app;
+pub mod bench;
 pub mod logic;
 pub mod pages;

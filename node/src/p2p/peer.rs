@@ -86,11 +86,14 @@ async fn connect(
     let theirs = match tokio::time::timeout(ctx.config.handshake_timeout, stream.next()).await {
         Err(_) => return Err("no hello in time".into()),
         Ok(None) => return Err("closed during handshake".into()),
-        Ok(Some(Frame::Data(bytes))) => match Message::from_frame(&bytes) {
-            Ok(Message::Hello(h)) => h,
-            Ok(other) => return Err(format!("first message was {}, not hello", other.kind())),
-            Err(e) => return Err(format!("undecodable hello: {e}")),
-        },
+        Ok(Some(Frame::Data(bytes))) => {
+            ctx.node.metrics().p2p_bytes_received.inc_by(bytes.len() as u64);
+            match Message::from_frame(&bytes) {
+                Ok(Message::Hello(h)) => h,
+                Ok(other) => return Err(format!("first message was {}, not hello", other.kind())),
+                Err(e) => return Err(format!("undecodable hello: {e}")),
+            }
+        }
         Ok(Some(other)) => return Err(format!("bad first frame: {other:?}")),
     };
     check_hello(&ctx, &theirs, remote)?;
@@ -214,6 +217,7 @@ impl Peer {
                     last_heard = Instant::now();
                     match frame {
                         Frame::Data(bytes) => {
+                            self.ctx.node.metrics().p2p_bytes_received.inc_by(bytes.len() as u64);
                             if let Err(reason) = self.on_frame(&bytes).await {
                                 return reason;
                             }

@@ -178,11 +178,18 @@ pub fn check_tx_coins(
 /// in parallel. It does not check that the keys own the coins: `check_tx_coins` does.
 pub fn verify_tx_signatures(tx: &Transaction, genesis: &BlockHash) -> Result<(), TxError> {
     let digest = tx.sighash(genesis);
+    // Every input signs the same digest, so inputs spent by one key usually carry one signature:
+    // a (key, signature) pair already verified over this digest needs no second verification.
+    let mut verified: Vec<(&crate::keys::PublicKey, &crate::keys::Signature)> = Vec::new();
     for (index, input) in tx.inputs.iter().enumerate() {
+        if verified.iter().any(|(k, s)| **k == input.pubkey && **s == input.signature) {
+            continue;
+        }
         input
             .pubkey
             .verify_digest(&digest, &input.signature)
             .map_err(|reason| TxError::InvalidSignature { index, reason })?;
+        verified.push((&input.pubkey, &input.signature));
     }
     Ok(())
 }
@@ -299,6 +306,26 @@ mod tests {
         let coinbase =
             Transaction::coinbase(1, vec![TxOut { recipient: f.bob_hash(), amount: Amount::ONE_COIN }]);
         assert_eq!(f.check(&coinbase), Err(TxError::UnexpectedCoinbase));
+    }
+
+    #[test]
+    fn each_distinct_signature_is_verified() {
+        let mut f = Fixture::new();
+        let second = f.add_coin(Amount::from_units(50), 1, false);
+        let tx = f.spend(&[f.coin_out(0), second], &[(f.bob_hash(), 100)]);
+        assert_eq!(f.check(&tx), Ok(Amount::from_units(50)), "one signature shared by both inputs");
+        let mut bad = tx.clone();
+        bad.inputs[1].signature = f.alice.sign_digest(&[9; 32]);
+        assert_eq!(
+            f.check(&bad),
+            Err(TxError::InvalidSignature { index: 1, reason: KeyError::BadSignature })
+        );
+        let mut placeholder = tx;
+        placeholder.inputs[1].signature = crate::keys::Signature::placeholder();
+        assert_eq!(
+            f.check(&placeholder),
+            Err(TxError::InvalidSignature { index: 1, reason: KeyError::BadSignature })
+        );
     }
 
     #[test]

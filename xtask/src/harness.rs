@@ -1,0 +1,46 @@
+//! Nodes for the benchmarks: dev nodes inside this process on port 0, each with its own
+//! temporary directory, and waiting on their tips.
+
+use anyhow::{bail, Context, Result};
+use ferro_node::server::RunningNode;
+use ferro_node::{Node, NodeConfig};
+use ferro_shared::{BlockHash, Network};
+use std::time::Duration;
+use tempfile::TempDir;
+
+/// A dev node in this process on port 0 with its own temporary directory, not dialing
+/// addresses it hears about.
+pub async fn start_node(tweak: impl FnOnce(&mut NodeConfig)) -> Result<(RunningNode, TempDir)> {
+    let dir = TempDir::new()?;
+    let running = start_node_in(&dir, tweak).await?;
+    Ok((running, dir))
+}
+
+/// Like [`start_node`], on a directory the caller keeps (its data lives in `dir/data`).
+pub async fn start_node_in(dir: &TempDir, tweak: impl FnOnce(&mut NodeConfig)) -> Result<RunningNode> {
+    let mut config = NodeConfig::new(Network::Dev, dir.path().join("data"));
+    config.listen = "127.0.0.1:0".parse()?;
+    config.web_dir = dir.path().join("no-wallet");
+    config.discover = false;
+    tweak(&mut config);
+    let running = RunningNode::start(config).await?;
+    // The peer network starts inside the server task, a moment after `start` returns.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while running.node.p2p().is_none() {
+        if tokio::time::Instant::now() > deadline {
+            bail!("the node's peer network did not start");
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    Ok(running)
+}
+
+/// Waits until `node`'s tip is `hash`, for at most `timeout`.
+pub async fn wait_for_tip(node: &Node, hash: BlockHash, timeout: Duration) -> Result<()> {
+    let mut tip = node.watch_tip();
+    tokio::time::timeout(timeout, tip.wait_for(|t| t.hash == hash))
+        .await
+        .with_context(|| format!("timed out after {timeout:?} waiting for tip {hash}"))?
+        .context("the node stopped")?;
+    Ok(())
+}
