@@ -153,6 +153,45 @@ pub fn build_payment(
     Ok(BuiltTransaction { tx, fee, change: selection.change })
 }
 
+/// A fixed payment whose building and signing is the benchmark of a wallet's "send": one key
+/// holding coins of 0.5, 0.3, 0.2 and 0.1 FRC pays 0.6 FRC at 1 unit per byte (coin selection
+/// takes the two largest and returns change, one signature covers both inputs, and the local
+/// check verifies it). The native and the in-browser benchmarks both build exactly this.
+#[derive(Debug, Clone)]
+pub struct SamplePayment {
+    key: SecretKey,
+    coins: [Spendable; 4],
+    to: Address,
+}
+
+impl Default for SamplePayment {
+    fn default() -> Self {
+        SamplePayment {
+            key: SecretKey::from_bytes(&[0x42; 32]).expect("a valid secret key"),
+            coins: [50_000_000, 30_000_000, 20_000_000, 10_000_000].map(|units| Spendable {
+                outpoint: OutPoint { txid: crate::hash::Txid([(units / 10_000_000) as u8; 32]), vout: 0 },
+                amount: Amount::from_units(units),
+            }),
+            to: Address::new(Network::Dev, crate::hash::PubkeyHash([9; 32])),
+        }
+    }
+}
+
+impl SamplePayment {
+    /// Builds and signs the payment.
+    pub fn build(&self) -> BuiltTransaction {
+        build_payment(
+            &self.key,
+            Network::Dev,
+            core::hint::black_box(&self.coins),
+            &self.to,
+            Amount::from_units(60_000_000),
+            1,
+        )
+        .expect("the sample payment is valid")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,6 +289,13 @@ mod tests {
         assert_eq!(built.tx.outputs[1].recipient, key.public_key().pubkey_hash());
         assert_eq!(built.tx.outputs[1].amount, built.change);
         assert_eq!(60_000 + built.fee.units() + built.change.units(), 80_000);
+    }
+
+    #[test]
+    fn sample_payment_is_valid_and_deterministic() {
+        let a = SamplePayment::default().build();
+        assert_eq!(a.tx.inputs.len(), 2);
+        assert_eq!(a.tx, SamplePayment::default().build().tx);
     }
 
     #[test]

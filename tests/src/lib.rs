@@ -14,6 +14,18 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tempfile::TempDir;
 
+/// The `ferro` binary next to the running test binary (`target/<profile>/ferro`), for tests that
+/// run the node or the wallet as a separate process.
+pub fn ferro_binary() -> Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let profile_dir = exe.parent().and_then(Path::parent).context("test binary has no profile directory")?;
+    let bin = profile_dir.join(format!("ferro{}", std::env::consts::EXE_SUFFIX));
+    if !bin.exists() {
+        bail!("{} is missing: build it first with `cargo build -p ferro-node --bin ferro`", bin.display());
+    }
+    Ok(bin)
+}
+
 /// How long a test waits for something that should happen in milliseconds.
 pub const WAIT: Duration = Duration::from_secs(20);
 

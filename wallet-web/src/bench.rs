@@ -6,47 +6,9 @@
 //! `ferro_shared::wallet::build_payment` the send page uses. Both report the txid they build,
 //! so the script can check that they did identical work before comparing rates.
 
-use ferro_shared::wallet::{build_payment, BuiltTransaction, Spendable};
-use ferro_shared::{Address, Amount, Network, OutPoint, PubkeyHash, SecretKey, Txid};
+use ferro_shared::wallet::SamplePayment;
 use std::hint::black_box;
 use wasm_bindgen::prelude::*;
-
-/// What the wallet holds when the user presses "send": an unlocked key and its coins. Here a fixed
-/// key with four coins of 0.5, 0.3, 0.2 and 0.1 FRC. Keep it identical to `Payment` in
-/// `shared/examples/sign_rate.rs`.
-struct Payment {
-    key: SecretKey,
-    coins: [Spendable; 4],
-    to: Address,
-}
-
-impl Payment {
-    fn new() -> Self {
-        Payment {
-            key: SecretKey::from_bytes(&[0x42; 32]).expect("a valid secret key"),
-            coins: [50_000_000, 30_000_000, 20_000_000, 10_000_000].map(|units| Spendable {
-                outpoint: OutPoint { txid: Txid([(units / 10_000_000) as u8; 32]), vout: 0 },
-                amount: Amount::from_units(units),
-            }),
-            to: Address::new(Network::Dev, PubkeyHash([9; 32])),
-        }
-    }
-
-    /// The send: 0.6 FRC at 1 unit per byte, which takes the two largest coins and returns
-    /// change. Selection, two signatures (a placeholder, then the real one), and the local
-    /// check, which verifies both inputs' signatures.
-    fn build(&self) -> BuiltTransaction {
-        build_payment(
-            &self.key,
-            Network::Dev,
-            black_box(&self.coins),
-            &self.to,
-            Amount::from_units(60_000_000),
-            1,
-        )
-        .expect("the benchmark payment is valid")
-    }
-}
 
 /// Builds and signs the benchmark payment `iterations` times; returns payments per second,
 /// timed with `performance.now()`.
@@ -54,7 +16,7 @@ impl Payment {
 pub fn bench_build_and_sign(iterations: u32) -> f64 {
     let performance =
         web_sys::window().and_then(|w| w.performance()).expect("a page with window.performance");
-    let payment = Payment::new();
+    let payment = SamplePayment::default();
     let start = performance.now();
     for _ in 0..iterations {
         black_box(payment.build());
@@ -66,7 +28,7 @@ pub fn bench_build_and_sign(iterations: u32) -> f64 {
 /// The txid of the benchmark payment, to check against the native run's.
 #[wasm_bindgen]
 pub fn bench_payment_txid() -> String {
-    Payment::new().build().tx.txid().to_string()
+    SamplePayment::default().build().tx.txid().to_string()
 }
 
 #[cfg(test)]
@@ -75,10 +37,10 @@ mod tests {
 
     #[test]
     fn the_payment_spends_two_coins_with_change() {
-        let built = Payment::new().build();
+        let built = SamplePayment::default().build();
         assert_eq!(built.tx.inputs.len(), 2);
         assert_eq!(built.tx.outputs.len(), 2);
-        assert_eq!(built.tx.outputs[0].amount, Amount::from_units(60_000_000));
+        assert_eq!(built.tx.outputs[0].amount, ferro_shared::Amount::from_units(60_000_000));
         assert_eq!(bench_payment_txid(), built.tx.txid().to_string());
     }
 }

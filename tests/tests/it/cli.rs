@@ -4,24 +4,14 @@
 use anyhow::{bail, Context, Result};
 use ferro_shared::api::TxState;
 use ferro_shared::{Address, Amount, Network, Txid};
-use ferro_tests::TestNode;
-use std::path::{Path, PathBuf};
+use ferro_tests::{ferro_binary, TestNode};
+
 use std::process::Output;
 
 const PASSWORD: &str = "correct horse battery staple";
 const PHRASE: &str = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon \
                       abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon \
                       abandon art";
-
-fn ferro_binary() -> Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    let dir = exe.parent().and_then(Path::parent).context("no profile directory")?;
-    let bin = dir.join(format!("ferro{}", std::env::consts::EXE_SUFFIX));
-    if !bin.exists() {
-        bail!("{} is missing: build it with `cargo build -p ferro-node --bin ferro`", bin.display());
-    }
-    Ok(bin)
-}
 
 /// Runs `ferro` on a blocking thread (the node under test lives in this process's runtime).
 async fn ferro(args: &[&str], envs: &[(&str, &str)]) -> Result<Output> {

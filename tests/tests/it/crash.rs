@@ -1,28 +1,17 @@
 //! A node process killed with SIGKILL while it mines and accepts transactions comes back
 //! consistent, and loses nothing it had confirmed.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use ferro_shared::api::{AddressView, BlockSummary, StatusResponse};
 use ferro_shared::wallet::{build_payment, Spendable};
 use ferro_shared::{Address, Amount, Network};
-use ferro_tests::TestWallet;
+use ferro_tests::{ferro_binary, TestWallet};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 const REWARD: u64 = 50 * 100_000_000;
-
-/// The `ferro` binary next to this test binary (`target/<profile>/ferro`).
-fn ferro_binary() -> Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    let profile_dir = exe.parent().and_then(Path::parent).context("test binary has no profile directory")?;
-    let bin = profile_dir.join(format!("ferro{}", std::env::consts::EXE_SUFFIX));
-    if !bin.exists() {
-        bail!("{} is missing: build it first with `cargo build -p ferro-node --bin ferro`", bin.display());
-    }
-    Ok(bin)
-}
 
 fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
