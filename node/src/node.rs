@@ -381,6 +381,64 @@ impl Node {
         Ok(outcome)
     }
 
+    /// Adds blocks a peer sent in chain order (a sync batch). A run that extends the tip is
+    /// connected in one transaction, with signatures verified alongside; anything else goes block
+    /// by block. Stops at the first block refused.
+    pub async fn submit_blocks(&self, blocks: Vec<Block>, origin: Origin) -> Result<(), SubmitBlockError> {
+        let node = self.clone();
+        tokio::task::spawn_blocking(move || node.process_blocks_blocking(blocks, origin))
+            .await
+            .map_err(task_error)?
+    }
+
+    fn process_blocks_blocking(
+        &self,
+        mut blocks: Vec<Block>,
+        origin: Origin,
+    ) -> Result<(), SubmitBlockError> {
+        let mut state = self.state();
+        let known = blocks.iter().take_while(|b| state.chain.contains(&b.hash())).count();
+        blocks.drain(..known);
+        if blocks.is_empty() {
+            return Ok(());
+        }
+        let Some(outcome) = state.chain.extend_with(&blocks, unix_now()) else {
+            drop(state);
+            for block in blocks {
+                self.process_block_blocking(block, origin)?;
+            }
+            return Ok(());
+        };
+        let connected = &blocks[..outcome.connected];
+        if !connected.is_empty() {
+            let tip = state.chain.tip();
+            let view = self.inner.store.coin_view().map_err(NodeError::from)?;
+            state.mempool.update_for_new_tip(connected, &[], &view, tip.height + 1, unix_now());
+            self.update_mempool_gauges(&state);
+            drop(state);
+            let m = &self.inner.metrics;
+            m.blocks_accepted.inc_by(connected.len() as u64);
+            m.height.set(tip.height as i64);
+            tracing::debug!(blocks = connected.len(), height = tip.height, hash = %tip.hash, "new tip");
+            for block in connected {
+                let _ = self.inner.events.send(NodeEvent::Block { block: Arc::new(block.clone()), origin });
+            }
+            let _ = self.inner.events.send(NodeEvent::Tip { tip, reorg_depth: 0 });
+            self.inner.tip.send_replace(tip);
+        } else {
+            drop(state);
+        }
+        match outcome.failure {
+            None => Ok(()),
+            Some(e) => {
+                if e.is_peer_fault() {
+                    self.inner.metrics.blocks_rejected.inc();
+                }
+                Err(e.into())
+            }
+        }
+    }
+
     fn update_mempool_gauges(&self, state: &State) {
         self.inner.metrics.mempool_transactions.set(state.mempool.len() as i64);
         self.inner.metrics.mempool_bytes.set(state.mempool.bytes() as i64);

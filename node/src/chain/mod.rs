@@ -77,6 +77,26 @@ pub enum BlockOutcome {
     NewTip { tip: Tip, connected: Vec<Block>, disconnected: Vec<Block> },
 }
 
+/// What `Chain::extend_with` did with a run of blocks.
+#[derive(Debug)]
+pub struct BatchOutcome {
+    /// How many blocks of the run, from the first, joined the active chain.
+    pub connected: usize,
+    /// Why the block after those was refused, if one was.
+    pub failure: Option<ChainError>,
+}
+
+/// Verifies every signature of a block, spread over the rayon pool.
+fn verify_block_signatures(block: &Block, genesis: &BlockHash) -> Result<(), BlockError> {
+    block.transactions.par_iter().enumerate().skip(1).try_for_each(|(index, tx)| {
+        verify_tx_signatures(tx, genesis).map_err(|error| BlockError::InvalidTransaction {
+            index,
+            txid: tx.txid(),
+            error,
+        })
+    })
+}
+
 /// What the rules require of the next block on the tip.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NextBlock {
@@ -372,6 +392,125 @@ impl Chain {
             connected.push(block);
         }
         Ok((connected, disconnected))
+    }
+
+    /// Connects a run of new blocks that extend the tip one after another (what a sync batch
+    /// is) in one write transaction: the header, body and coin checks of block `i` run here while
+    /// the signatures of blocks `i+1..` are verified on the other cores. Stops at the first block
+    /// that is not valid and keeps the ones before it. `None` when the run does not start on the
+    /// tip, is not a chain, or starts with a known block: the caller then uses `process_block`.
+    pub fn extend_with(&mut self, blocks: &[Block], now: u64) -> Option<BatchOutcome> {
+        let first = blocks.first()?;
+        if first.header.prev != self.tip().hash || self.index.contains_key(&first.hash()) {
+            return None;
+        }
+        if blocks.windows(2).any(|w| w[1].header.prev != w[0].hash()) {
+            return None;
+        }
+        let genesis = self.genesis;
+        let (results_tx, results) = std::sync::mpsc::channel();
+        std::thread::scope(|scope| {
+            scope.spawn(move || {
+                for block in blocks {
+                    if results_tx.send(verify_block_signatures(block, &genesis)).is_err() {
+                        break;
+                    }
+                }
+            });
+            let outcome = self.connect_run(blocks, now, &results);
+            drop(results);
+            Some(outcome)
+        })
+    }
+
+    fn connect_run(
+        &mut self,
+        blocks: &[Block],
+        now: u64,
+        signatures: &std::sync::mpsc::Receiver<Result<(), BlockError>>,
+    ) -> BatchOutcome {
+        let txn = match self.store.begin_write() {
+            Ok(txn) => txn,
+            Err(e) => return BatchOutcome { connected: 0, failure: Some(e.into()) },
+        };
+        let mut added: Vec<BlockHash> = Vec::new();
+        let mut failure = None;
+        for block in blocks {
+            let hash = block.hash();
+            match self.connect_next(&txn, block, hash, now, signatures) {
+                Ok(record) => {
+                    self.index.insert(hash, record);
+                    self.active.push(hash);
+                    added.push(hash);
+                }
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        let committed = match added.last() {
+            None => Ok(()),
+            Some(tip) => set_tip(&txn, tip).and_then(|()| txn.commit().map_err(StoreError::from)),
+        };
+        if let Err(e) = committed {
+            // Nothing was written: forget what was added in memory.
+            for hash in &added {
+                self.index.remove(hash);
+            }
+            self.active.truncate(self.active.len() - added.len());
+            return BatchOutcome { connected: 0, failure: Some(e.into()) };
+        }
+        BatchOutcome { connected: added.len(), failure }
+    }
+
+    /// Validates and writes (within `txn`) the block after the current tip.
+    fn connect_next(
+        &mut self,
+        txn: &redb::WriteTransaction,
+        block: &Block,
+        hash: BlockHash,
+        now: u64,
+        signatures: &std::sync::mpsc::Receiver<Result<(), BlockError>>,
+    ) -> Result<IndexRecord, ChainError> {
+        let parent = self.tip();
+        let ctx = HeaderContext {
+            height: parent.height + 1,
+            expected_bits: self.required_bits(&parent.hash),
+            median_time_past: self.median_time_past_of(&parent.hash),
+            now,
+        };
+        let invalid = |chain: &mut Chain, error: BlockError| {
+            let condemns = !error.is_body_mutation() && !matches!(error, BlockError::TimeTooNew { .. });
+            if condemns {
+                chain.mark_invalid(hash);
+            }
+            ChainError::Invalid { hash, error }
+        };
+        if self.invalid.contains(&hash) {
+            return Err(ChainError::KnownInvalid(hash));
+        }
+        if let Err(error) = check_header(&block.header, &ctx, self.params) {
+            return Err(invalid(self, error));
+        }
+        let txids = check_block_body(block, self.params).map_err(|e| invalid(self, e))?;
+        let undo = {
+            let utxo = txn.open_table(UTXO).map_err(StoreError::from)?;
+            connect_block_coins(block, &txids, &TableCoins(&utxo), self.params)
+        }
+        .map_err(|e| invalid(self, e))?;
+        match signatures.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => return Err(invalid(self, error)),
+            Err(_) => {
+                return Err(ChainError::Store(StoreError::Corrupt("signature verifier stopped".into())))
+            }
+        }
+        let target = Target::from_compact(block.header.bits).expect("checked by check_header");
+        let record = IndexRecord { header: block.header, work: parent.work.saturating_add(&target.work()) };
+        put_block(txn, &hash, block, &record)?;
+        connect(txn, block, &txids, &undo, &hash)?;
+        Ok(record)
     }
 
     /// Checks every signature of a block, spread over all cores.

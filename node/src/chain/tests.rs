@@ -339,3 +339,84 @@ fn store_of_another_network_is_refused() {
     drop(Store::open(&path, Network::Dev).unwrap());
     assert!(matches!(Store::open(&path, Network::Test), Err(StoreError::WrongNetwork { .. })));
 }
+
+/// A run of blocks built on the tip, one on another, without adding them.
+fn run_on(t: &TestChain, n: usize) -> Vec<Block> {
+    // Build on a scratch chain sharing the same genesis, so `t` stays untouched.
+    let mut scratch = TestChain::new();
+    let mut cur = t.chain.tip().hash;
+    assert_eq!(cur, scratch.genesis(), "runs are built from genesis in these tests");
+    let mut out = vec![];
+    for _ in 0..n {
+        let b = scratch.block_on(cur, vec![], 0);
+        scratch.add(&b).unwrap();
+        cur = b.hash();
+        out.push(b);
+    }
+    out
+}
+
+#[test]
+fn a_run_connects_in_one_go_like_block_by_block() {
+    // G - 1 - 2 - 3 - 4 - 5*   (one transaction)
+    let mut batch = TestChain::new();
+    let run = run_on(&batch, 5);
+    let outcome = batch.chain.extend_with(&run, NOW).expect("the run extends the tip");
+    assert_eq!(outcome.connected, 5);
+    assert!(outcome.failure.is_none());
+    let mut single = TestChain::new();
+    for b in &run {
+        single.add(b).unwrap();
+    }
+    assert_eq!(batch.chain.tip(), single.chain.tip());
+    assert_eq!(
+        batch.chain.store().address_utxos(&batch.pkh()).unwrap(),
+        single.chain.store().address_utxos(&single.pkh()).unwrap()
+    );
+    let tip = batch.chain.tip();
+    let batch = batch.reopen();
+    assert_eq!(batch.chain.tip(), tip, "the run was committed");
+}
+
+#[test]
+fn a_run_stops_at_its_first_invalid_block() {
+    // G - 1 - 2 - 3(bad signature) - 4     → tip 2, block 3 condemned, 4 never considered
+    let mut t = TestChain::new();
+    let mut run = run_on(&t, 2);
+    let two = run[1].hash();
+    let cb = OutPoint { txid: run[0].transactions[0].txid(), vout: 0 };
+    let value = run[0].transactions[0].outputs[0].amount;
+    let mut bad_tx = t.spend(cb, value, PubkeyHash([1; 32]), 10);
+    bad_tx.inputs[0].signature = t.key.sign_digest(&[3; 32]);
+    // Block 3 must be mined on block 2 with the chain that holds it; build it by hand.
+    let mut scratch = TestChain::new();
+    for b in &run {
+        scratch.add(b).unwrap();
+    }
+    let three = scratch.block_on(two, vec![bad_tx], 0);
+    let mut four = scratch.block_on(two, vec![], 1);
+    four.header.prev = three.hash();
+    mine(&mut four);
+    run.push(three.clone());
+    run.push(four);
+    let outcome = t.chain.extend_with(&run, NOW).expect("the run extends the tip");
+    assert_eq!(outcome.connected, 2);
+    assert!(matches!(
+        outcome.failure,
+        Some(ChainError::Invalid { error: BlockError::InvalidTransaction { .. }, .. })
+    ));
+    assert_eq!(t.chain.tip().hash, two);
+    assert!(t.chain.is_known_invalid(&three.hash()));
+    assert!(t.has_coin(&cb), "the bad spend changed nothing");
+}
+
+#[test]
+fn a_run_that_does_not_extend_the_tip_is_left_to_the_caller() {
+    let mut t = TestChain::new();
+    let run = run_on(&t, 3);
+    assert!(t.chain.extend_with(&run[1..], NOW).is_none(), "does not start on the tip");
+    let scrambled = vec![run[0].clone(), run[2].clone()];
+    assert!(t.chain.extend_with(&scrambled, NOW).is_none(), "not a chain");
+    assert!(t.chain.extend_with(&[], NOW).is_none());
+    assert_eq!(t.chain.height(), 0);
+}

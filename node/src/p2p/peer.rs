@@ -327,15 +327,28 @@ impl Peer {
                     self.misbehaved(20, "sent unrequested blocks").await;
                     return Ok(());
                 };
-                let full = blocks.len() as u32 >= SYNC_BATCH;
-                for WireBlock(block) in blocks {
-                    self.on_block(block).await?;
-                }
+                let blocks: Vec<Block> = blocks.into_iter().map(|WireBlock(b)| b).collect();
+                // Answers are capped by count and by bytes: the peer has more when its tip is
+                // beyond the last block it sent.
+                let more = blocks.last().is_some_and(|b| tip_height > b.header.height);
+                let mut next_requested = false;
                 if kind == Request::Sync {
                     self.syncing = false;
-                    if full || tip_height > self.ctx.node.tip().height {
-                        self.request_sync();
+                    if let (true, Some(last)) = (more, blocks.last()) {
+                        // Ask for the next batch, located from the end of this one, before
+                        // validating this one: the transfer overlaps the validation.
+                        let mut locator = vec![last.hash()];
+                        locator.extend(self.ctx.node.state().chain.locator().into_iter().take(100));
+                        let id = self.request(Request::Sync);
+                        self.syncing = true;
+                        self.send(&Message::GetBlocksAfter { id, locator, limit: SYNC_BATCH });
+                        next_requested = true;
                     }
+                }
+                let result = self.ctx.node.submit_blocks(blocks, Origin::Peer(self.id)).await;
+                self.after_block(result).await?;
+                if kind == Request::Sync && !next_requested && tip_height > self.ctx.node.tip().height {
+                    self.request_sync();
                 }
             }
             Message::NewBlock(WireBlock(block)) => {
@@ -424,8 +437,15 @@ impl Peer {
     }
 
     async fn on_block(&mut self, block: Block) -> Result<(), String> {
-        match self.ctx.node.submit_block(block, Origin::Peer(self.id)).await {
-            Ok(_) => Ok(()),
+        let result = self.ctx.node.submit_block(block, Origin::Peer(self.id)).await.map(|_| ());
+        self.after_block(result).await
+    }
+
+    /// Acts on what the node said of blocks this peer sent: a missing parent starts a sync, an
+    /// invalid block ends the connection.
+    async fn after_block(&mut self, result: Result<(), SubmitBlockError>) -> Result<(), String> {
+        match result {
+            Ok(()) => Ok(()),
             Err(SubmitBlockError::Rejected(ChainError::UnknownParent { .. })) => {
                 self.request_sync();
                 Ok(())

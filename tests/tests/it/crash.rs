@@ -116,10 +116,24 @@ async fn sigkill_while_mining_and_submitting_loses_nothing() -> Result<()> {
 
     for round in 0..4u64 {
         let process = Process::spawn(dir.path(), &alice.address)?;
-        let status = wait_ready(&client, &process.url).await?;
+        wait_ready(&client, &process.url).await?;
+        // The restarted node keeps mining (--mine-to), so read a snapshot between two status
+        // reads at the same height.
+        let snapshot = loop {
+            let before: StatusResponse = get(&client, &format!("{}/api/status", process.url)).await?;
+            let now = chain(&client, &process.url).await?;
+            let a: AddressView =
+                get(&client, &format!("{}/api/addresses/{}", process.url, alice.address)).await?;
+            let b: AddressView =
+                get(&client, &format!("{}/api/addresses/{}", process.url, bob.address)).await?;
+            let after: StatusResponse = get(&client, &format!("{}/api/status", process.url)).await?;
+            if before.tip == after.tip {
+                break (after, now, a, b);
+            }
+        };
+        let (status, now, a, b) = snapshot;
 
         // What was confirmed before the last kill is all still there, at the same heights.
-        let now = chain(&client, &process.url).await?;
         for (height, hash) in &confirmed {
             assert_eq!(now.get(height), Some(hash), "round {round}: block at height {height} was lost");
         }
@@ -127,9 +141,6 @@ async fn sigkill_while_mining_and_submitting_loses_nothing() -> Result<()> {
 
         // The coin set agrees with the chain: every coin ever created went to Alice (rewards,
         // fees, change) or Bob, so together they hold exactly the subsidies.
-        let a: AddressView =
-            get(&client, &format!("{}/api/addresses/{}", process.url, alice.address)).await?;
-        let b: AddressView = get(&client, &format!("{}/api/addresses/{}", process.url, bob.address)).await?;
         let total = a.balance.checked_add(b.balance)?;
         assert_eq!(total, Amount::from_units(status.height * REWARD), "round {round}: money supply");
         let utxo_sum = Amount::sum(a.utxos.iter().filter(|u| u.height.is_some()).map(|u| u.amount))?;
