@@ -24,23 +24,12 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS } from './lib/chromium.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const TARGET = process.env.CARGO_TARGET_DIR ? path.resolve(process.env.CARGO_TARGET_DIR) : path.join(ROOT, 'target');
 const DIST = path.join(ROOT, 'dist');
 const OUT = path.join(TARGET, 'bench');
-const CHROMIUM = process.env.FERRO_CHROMIUM ?? '/usr/bin/chromium';
-// The same launch arguments as the wallet's end-to-end test (tests/browser/wallet.test.mjs).
-const CHROMIUM_ARGS = [
-  '--headless=new',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const ROUND_SECS = Number(process.env.BENCH_ROUND_SECS ?? 0.5);
 
