@@ -42,6 +42,20 @@ struct BenchArgs {
     /// Smaller loads, finishing in under two minutes.
     #[arg(long)]
     quick: bool,
+    /// Run only these benchmarks (memory needs sync); figures go to target/bench/partial.json
+    /// instead of the summary.
+    #[arg(long, value_delimiter = ',', value_enum)]
+    only: Vec<Bench>,
+}
+
+/// The benchmarks, for `--only`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Bench {
+    Mining,
+    Admission,
+    Sync,
+    Memory,
+    Propagation,
 }
 
 /// How big each benchmark is.
@@ -98,7 +112,7 @@ impl Plan {
 
 fn main() -> Result<()> {
     match Cli::parse().command {
-        Task::Bench(args) => bench(args.quick),
+        Task::Bench(args) => bench(args.quick, &args.only),
     }
 }
 
@@ -137,8 +151,12 @@ fn build_ferro(target: &Path) -> Result<PathBuf> {
     Ok(ferro)
 }
 
-/// Runs one benchmark, keeping its error as text so the others still run.
-async fn step<T>(name: &str, run: impl std::future::Future<Output = Result<T>>) -> Outcome<T> {
+/// Runs one benchmark unless `--only` leaves it out, keeping its error as text so the others
+/// still run.
+async fn step<T>(name: &str, wanted: bool, run: impl std::future::Future<Output = Result<T>>) -> Outcome<T> {
+    if !wanted {
+        return Err(report::SKIPPED.to_string());
+    }
     eprintln!("{name}");
     let started = Instant::now();
     let outcome = run.await.map_err(|e| format!("{e:#}"));
@@ -149,7 +167,8 @@ async fn step<T>(name: &str, run: impl std::future::Future<Output = Result<T>>) 
     outcome
 }
 
-fn bench(quick: bool) -> Result<()> {
+fn bench(quick: bool, only: &[Bench]) -> Result<()> {
+    let wanted = |b: Bench| only.is_empty() || only.contains(&b);
     let started = Instant::now();
     let machine = Machine::here();
     let plan = if quick { Plan::quick() } else { Plan::full() };
@@ -158,26 +177,47 @@ fn bench(quick: bool) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let mut results = runtime.block_on(async {
         let p = &plan;
-        let mining = step("mining", async {
+        let mining = step("mining", wanted(Bench::Mining), async {
             let (rounds, each) = (p.mining_rounds, p.mining_each);
             Ok(tokio::task::spawn_blocking(move || mining::run(rounds, each)).await?)
         })
         .await;
-        let admission = step("admission", admission::run(p.admission_base, &FACTORS, p.verify)).await;
-        let sync = step("sync", sync::run(p.sync_base_blocks, p.txs_per_block, &FACTORS, p.verify)).await;
+        let admission =
+            step("admission", wanted(Bench::Admission), admission::run(p.admission_base, &FACTORS, p.verify))
+                .await;
+        let sync = step(
+            "sync",
+            wanted(Bench::Sync),
+            sync::run(p.sync_base_blocks, p.txs_per_block, &FACTORS, p.verify),
+        )
+        .await;
         let memory = match &sync {
             Ok(s) => {
                 let txs = s.headline().chain.txs;
-                step("memory", memory::run(&ferro, &s.chain_dir, txs, p.mempool_txs)).await
+                step("memory", wanted(Bench::Memory), memory::run(&ferro, &s.chain_dir, txs, p.mempool_txs))
+                    .await
             }
+            Err(_) if !wanted(Bench::Memory) => Err(report::SKIPPED.to_string()),
             Err(_) => Err("not run: it needs the sync benchmark's chain".to_string()),
         };
         let propagation = step(
             "propagation",
+            wanted(Bench::Propagation),
             propagation::run(p.propagation_nodes, p.propagation_reps, p.propagation_block_txs),
         )
         .await;
-        Results { quick, admission, mining, sync, propagation, memory, wasm: None, machine, wall_secs: 0.0 }
+        Results {
+            quick,
+            partial: !only.is_empty(),
+            admission,
+            mining,
+            sync,
+            propagation,
+            memory,
+            wasm: None,
+            machine,
+            wall_secs: 0.0,
+        }
     });
     let bench_dir = target.join("bench");
     results.wasm = Wasm::read(&bench_dir.join("wasm.json")).unwrap_or_else(|e| {
@@ -186,7 +226,7 @@ fn bench(quick: bool) -> Result<()> {
     });
     results.wall_secs = started.elapsed().as_secs_f64();
     let summary = Summary::new(&results);
-    let path = bench_dir.join("summary.json");
+    let path = bench_dir.join(if only.is_empty() { "summary.json" } else { "partial.json" });
     summary.write(&path)?;
     print!("{}", table::render(&summary, &results));
     println!("Written to {}.", path.display());

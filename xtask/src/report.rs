@@ -12,10 +12,15 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// A benchmark's result, or why it failed.
 pub type Outcome<T> = std::result::Result<T, String>;
 
+/// The "error" of a benchmark that `--only` left out.
+pub const SKIPPED: &str = "skipped (--only)";
+
 /// Everything one run measured.
 #[derive(Debug)]
 pub struct Results {
     pub quick: bool,
+    /// Some benchmarks were left out (`--only`).
+    pub partial: bool,
     pub admission: Outcome<admission::Report>,
     pub mining: Outcome<mining::Report>,
     pub sync: Outcome<sync::Report>,
@@ -142,6 +147,8 @@ pub struct Detail {
     pub sync_parallel_verify_per_s: Option<f64>,
     /// Verified inputs per second over `sync_parallel_verify_per_s`.
     pub sync_parallel_verify_ratio: Option<f64>,
+    /// CPU time used during the sync over cores × its duration.
+    pub sync_cpu_busy: Option<f64>,
     /// The same chain submitted block by block in-process, without the network.
     pub sync_direct_secs: Option<f64>,
     /// Like `sync_verify_ratio`, for `sync_direct_secs`.
@@ -237,7 +244,7 @@ impl Summary {
             ("memory", r.memory.as_ref().err()),
         ]
         .into_iter()
-        .filter_map(|(name, e)| e.map(|e| (name.to_string(), e.clone())))
+        .filter_map(|(name, e)| e.filter(|e| *e != SKIPPED).map(|e| (name.to_string(), e.clone())))
         .collect();
 
         Summary {
@@ -277,6 +284,7 @@ impl Summary {
                 sync_inputs_per_s: sync_head.map(sync::Level::inputs_per_s),
                 sync_parallel_verify_per_s: sync_head.map(|l| l.parallel_verify_per_s),
                 sync_parallel_verify_ratio: sync_head.map(sync::Level::parallel_verify_ratio),
+                sync_cpu_busy: sync_head.map(|l| l.cpu_busy),
                 sync_direct_secs: syn.map(|s| s.direct_secs),
                 sync_direct_verify_ratio: syn.map(sync::Report::direct_verify_ratio),
                 propagation_nodes: prop.map(|p| p.nodes),

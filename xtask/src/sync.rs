@@ -51,6 +51,9 @@ pub struct Level {
     /// Raw verifies per second on every core at once, measured like `verify_per_s`.
     pub parallel_verify_per_s: f64,
     pub cores: usize,
+    /// CPU time this process used during the sync (A serving, B syncing) over `cores × secs`:
+    /// below 1, cores sat idle waiting on something.
+    pub cpu_busy: f64,
 }
 
 impl Level {
@@ -134,10 +137,24 @@ async fn extend_chain(
     Ok(())
 }
 
-/// A fresh node syncs A's whole chain; returns the seconds it took and the bytes it received.
-async fn sync_once(a: &RunningNode) -> Result<(f64, u64)> {
+/// CPU seconds (user + system) this process has used so far, from `/proc/self/stat`.
+fn process_cpu_secs() -> Result<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat")?;
+    // Fields after the command name (which is in parentheses and may hold spaces): utime and
+    // stime are the 12th and 13th, in clock ticks of 1/100 s.
+    let rest = stat.rsplit_once(')').context("unexpected /proc/self/stat")?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks =
+        |i: usize| -> Result<f64> { Ok(fields.get(i).context("short /proc/self/stat")?.parse::<f64>()?) };
+    Ok((ticks(11)? + ticks(12)?) / 100.0)
+}
+
+/// A fresh node syncs A's whole chain; returns the seconds it took, the bytes it received and
+/// the CPU seconds the process used meanwhile.
+async fn sync_once(a: &RunningNode) -> Result<(f64, u64, f64)> {
     let (b, _dir) = start_node(|_| {}).await?;
     let target = a.node.tip().hash;
+    let cpu_before = process_cpu_secs()?;
     let started = Instant::now();
     b.node
         .p2p()
@@ -147,9 +164,10 @@ async fn sync_once(a: &RunningNode) -> Result<(f64, u64)> {
         .map_err(|e| anyhow::anyhow!("B cannot connect to A: {e}"))?;
     wait_for_tip(&b.node, target, SYNC_TIMEOUT).await?;
     let secs = started.elapsed().as_secs_f64();
+    let cpu = process_cpu_secs()? - cpu_before;
     let received = b.node.metrics().p2p_bytes_received.get();
     b.shutdown().await?;
-    Ok((secs, received))
+    Ok((secs, received, cpu))
 }
 
 /// A fresh node takes A's whole chain through `submit_block`, block after block, with no peer
@@ -193,7 +211,8 @@ pub async fn run(
         extend_chain(&a, &key, blocks - built, txs_per_block, &mut stats).await?;
         built = blocks;
         let before = (verify_rate(verify_secs).await?, parallel_verify_rate(verify_secs).await?);
-        let (secs, received_bytes) = sync_once(&a).await?;
+        eprintln!("    a fresh node syncs {} blocks", stats.blocks);
+        let (secs, received_bytes, cpu_secs) = sync_once(&a).await?;
         let after = (verify_rate(verify_secs).await?, parallel_verify_rate(verify_secs).await?);
         let level = Level {
             factor,
@@ -203,10 +222,11 @@ pub async fn run(
             verify_per_s: (before.0 + after.0) / 2.0,
             parallel_verify_per_s: (before.1 + after.1) / 2.0,
             cores,
+            cpu_busy: cpu_secs / (secs * cores as f64),
         };
         eprintln!(
             "    {} blocks, {} inputs in {:.2} s: {:.1} blocks/s, {:.1} µs/input, verify ratio {:.2} \
-             ({:.2} of all cores measured at once), bytes ratio {:.3}",
+             ({:.2} of all cores measured at once), CPU busy {:.0}%, bytes ratio {:.3}",
             stats.blocks,
             stats.inputs,
             secs,
@@ -214,6 +234,7 @@ pub async fn run(
             level.us_per_input(),
             level.verify_ratio(),
             level.parallel_verify_ratio(),
+            level.cpu_busy * 100.0,
             level.bytes_ratio()
         );
         levels.push(level);

@@ -172,6 +172,12 @@ pub fn render(s: &Summary, r: &Results) -> String {
             "ratio",
         ),
         Row::new(
+            "  CPU busy during the sync (A serving + B syncing) / all cores",
+            d.sync_cpu_busy,
+            2,
+            "ratio",
+        ),
+        Row::new(
             format!(
                 "  same chain without the network, submit_block one by one ({} s), same ratio",
                 d.sync_direct_secs.map_or("?".into(), |v| number(v, 1))
@@ -239,6 +245,10 @@ pub fn render(s: &Summary, r: &Results) -> String {
 
     let mut out = String::new();
     let _ = writeln!(out, "Ferrocoin benchmarks, {} mode\n", s.mode);
+    if r.partial {
+        // Benchmarks left out by `--only` have no figures: leave their rows out too.
+        rows.retain(|row| row.value.is_some() || row.absent != "failed");
+    }
     let cells: Vec<Vec<String>> = rows.iter().map(|r| r.cells().to_vec()).collect();
     out += &table(&["figure", "value", "unit", "goal", "result"], &cells);
 
