@@ -68,17 +68,16 @@ impl From<SigningKey> for SecretKey {
     }
 }
 
-/// A compressed secp256k1 public key (33 bytes), validated when created.
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// A compressed secp256k1 public key (33 bytes).
+///
+/// Keys made by [`SecretKey::public_key`] or parsed with [`PublicKey::from_bytes`] are checked
+/// to be points on the curve. Keys decoded from a transaction's canonical bytes are only checked
+/// for their form (`02`/`03` prefix): whether they lie on the curve is checked when a signature is
+/// verified against them, so decoding a block stays cheap and a key is decompressed once, where
+/// it is used.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PublicKey {
     bytes: [u8; 33],
-    key: VerifyingKey,
-}
-
-impl core::hash::Hash for PublicKey {
-    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
-        self.bytes.hash(state)
-    }
 }
 
 impl PublicKey {
@@ -86,16 +85,33 @@ impl PublicKey {
         let point = key.to_encoded_point(true);
         let mut bytes = [0u8; 33];
         bytes.copy_from_slice(point.as_bytes());
-        PublicKey { bytes, key }
+        PublicKey { bytes }
     }
 
-    /// Parses a compressed (33-byte, `02`/`03` prefix) public key.
+    /// Parses a compressed (33-byte, `02`/`03` prefix) public key that lies on the curve.
     pub fn from_bytes(bytes: &[u8; 33]) -> Result<Self, KeyError> {
+        let key = PublicKey::from_compressed_form(bytes)?;
+        key.point()?;
+        Ok(key)
+    }
+
+    /// Takes 33 bytes in the compressed form without checking that they are a point on the curve
+    /// (what decoding does; see the type's documentation).
+    fn from_compressed_form(bytes: &[u8; 33]) -> Result<Self, KeyError> {
         if bytes[0] != 0x02 && bytes[0] != 0x03 {
             return Err(KeyError::InvalidPublicKey);
         }
-        let key = VerifyingKey::from_sec1_bytes(bytes).map_err(|_| KeyError::InvalidPublicKey)?;
-        Ok(PublicKey { bytes: *bytes, key })
+        Ok(PublicKey { bytes: *bytes })
+    }
+
+    /// The curve point: decompresses the key (a square root in the field).
+    fn point(&self) -> Result<VerifyingKey, KeyError> {
+        VerifyingKey::from_sec1_bytes(&self.bytes).map_err(|_| KeyError::InvalidPublicKey)
+    }
+
+    /// The key decompressed once, to verify several signatures with it.
+    pub fn verifier(&self) -> Result<Verifier, KeyError> {
+        self.point().map(Verifier)
     }
 
     pub fn as_bytes(&self) -> &[u8; 33] {
@@ -109,11 +125,24 @@ impl PublicKey {
 
     /// Verifies a signature over a 32-byte digest. High-S signatures are rejected, so a valid
     /// signature has exactly one encoding.
+    /// A key that is not a point on the curve fails with [`KeyError::InvalidPublicKey`].
+    pub fn verify_digest(&self, digest: &[u8; 32], sig: &Signature) -> Result<(), KeyError> {
+        self.verifier()?.verify_digest(digest, sig)
+    }
+}
+
+/// A public key decompressed to its curve point, ready to verify signatures.
+#[derive(Clone, Copy, Debug)]
+pub struct Verifier(VerifyingKey);
+
+impl Verifier {
+    /// Verifies a signature over a 32-byte digest. High-S signatures are rejected, so a valid
+    /// signature has exactly one encoding.
     pub fn verify_digest(&self, digest: &[u8; 32], sig: &Signature) -> Result<(), KeyError> {
         if sig.0.normalize_s().is_some() {
             return Err(KeyError::HighS);
         }
-        self.key.verify_prehash(digest, &sig.0).map_err(|_| KeyError::BadSignature)
+        self.0.verify_prehash(digest, &sig.0).map_err(|_| KeyError::BadSignature)
     }
 }
 
@@ -221,7 +250,7 @@ impl Encode for PublicKey {
 
 impl Decode for PublicKey {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        PublicKey::from_bytes(&r.array()?).map_err(|_| DecodeError::InvalidValue("public key"))
+        PublicKey::from_compressed_form(&r.array()?).map_err(|_| DecodeError::InvalidValue("public key"))
     }
 }
 
@@ -280,6 +309,31 @@ mod tests {
         assert_eq!(PublicKey::from_bytes(&uncompressed_prefix), Err(KeyError::InvalidPublicKey));
         assert_eq!(Signature::from_bytes(&[0; 64]), Err(KeyError::InvalidSignatureEncoding));
         assert_eq!(key(1).to_bytes().as_slice(), &[1u8; 32]);
+    }
+
+    #[test]
+    fn off_curve_key_decodes_but_never_verifies() {
+        use crate::encode::from_bytes;
+        // About half of all x coordinates have no point on the curve; take the first one.
+        let off_curve = (1u8..=255)
+            .map(|x| {
+                let mut bytes = [0u8; 33];
+                bytes[0] = 2;
+                bytes[32] = x;
+                bytes
+            })
+            .find(|b| PublicKey::from_bytes(b).is_err())
+            .expect("some small x is off the curve");
+        assert_eq!(PublicKey::from_bytes(&off_curve), Err(KeyError::InvalidPublicKey));
+        // Decoding checks the form only; the curve is checked where the key is used.
+        let decoded: PublicKey = from_bytes(&off_curve).unwrap();
+        let digest = sha256d(b"anything");
+        let sig = key(3).sign_digest(&digest);
+        assert_eq!(decoded.verify_digest(&digest, &sig), Err(KeyError::InvalidPublicKey));
+        assert!(decoded.verifier().is_err());
+        let mut bad_form = off_curve;
+        bad_form[0] = 4;
+        assert!(from_bytes::<PublicKey>(&bad_form).is_err());
     }
 
     #[test]

@@ -152,6 +152,58 @@ impl Message {
     }
 }
 
+/// A `Blocks` answer built from blocks' canonical bytes as a store holds them, without decoding
+/// and re-encoding them: [`BlocksFrame::to_frame`] gives the same frame as
+/// `Message::Blocks { .. }.to_frame()` with the decoded blocks.
+#[derive(Debug, Clone, Copy)]
+pub struct BlocksFrame<'a> {
+    pub id: u64,
+    /// Each block's canonical encoding.
+    pub blocks: &'a [Vec<u8>],
+    pub tip_height: u64,
+}
+
+/// `Message::Blocks`'s position in [`Message`]: the tag postcard writes for it.
+const BLOCKS_VARIANT: u32 = 11;
+
+impl BlocksFrame<'_> {
+    pub fn to_frame(&self) -> Vec<u8> {
+        postcard::to_allocvec(self).expect("a blocks answer serializes")
+    }
+}
+
+impl Serialize for BlocksFrame<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeSeq, SerializeStructVariant};
+        struct Raw<'a>(&'a [Vec<u8>]);
+        impl Serialize for Raw<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut seq = s.serialize_seq(Some(self.0.len()))?;
+                for block in self.0 {
+                    seq.serialize_element(&serde_bytes_ref(block))?;
+                }
+                seq.end()
+            }
+        }
+        let mut v = s.serialize_struct_variant("Message", BLOCKS_VARIANT, "Blocks", 3)?;
+        v.serialize_field("id", &self.id)?;
+        v.serialize_field("blocks", &Raw(self.blocks))?;
+        v.serialize_field("tip_height", &self.tip_height)?;
+        v.end()
+    }
+}
+
+/// Serializes a byte slice as bytes (as [`WireBlock`] does), not as a sequence of numbers.
+fn serde_bytes_ref(bytes: &[u8]) -> impl Serialize + '_ {
+    struct Bytes<'a>(&'a [u8]);
+    impl Serialize for Bytes<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_bytes(self.0)
+        }
+    }
+    Bytes(bytes)
+}
+
 macro_rules! canonical_wire {
     ($(#[$meta:meta])* $name:ident, $inner:ty, $what:literal) => {
         $(#[$meta])*
@@ -231,6 +283,24 @@ mod tests {
         for m in cases {
             assert_eq!(Message::from_frame(&m.to_frame()).unwrap(), m, "{}", m.kind());
         }
+    }
+
+    #[test]
+    fn blocks_frame_from_stored_bytes_is_the_blocks_message() {
+        use crate::params::Network;
+        let blocks: Vec<Block> =
+            [Network::Dev, Network::Test].iter().map(|n| n.genesis_block().clone()).collect();
+        let stored: Vec<Vec<u8>> = blocks.iter().map(to_bytes).collect();
+        let message = Message::Blocks {
+            id: 300,
+            blocks: blocks.into_iter().map(WireBlock).collect(),
+            tip_height: 70_000,
+        };
+        let frame = BlocksFrame { id: 300, blocks: &stored, tip_height: 70_000 }.to_frame();
+        assert_eq!(frame, message.to_frame());
+        assert_eq!(Message::from_frame(&frame).unwrap(), message);
+        let empty = BlocksFrame { id: 1, blocks: &[], tip_height: 0 }.to_frame();
+        assert_eq!(empty, Message::Blocks { id: 1, blocks: vec![], tip_height: 0 }.to_frame());
     }
 
     #[test]

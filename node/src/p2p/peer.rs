@@ -8,11 +8,10 @@ use crate::chain::ChainError;
 use crate::node::{Origin, SubmitBlockError, SubmitTxError};
 use bytes::Bytes;
 use ferro_shared::api::Direction;
-use ferro_shared::encode::Encode;
 use ferro_shared::hash::{BlockHash, Txid};
 use ferro_shared::p2p::{
-    Hello, Message, WireBlock, WireTx, MAX_BLOCKS_PER_MESSAGE, MAX_ITEMS_PER_MESSAGE, MAX_MESSAGE_BYTES,
-    MIN_PROTOCOL_VERSION,
+    BlocksFrame, Hello, Message, WireBlock, WireTx, MAX_BLOCKS_PER_MESSAGE, MAX_ITEMS_PER_MESSAGE,
+    MAX_MESSAGE_BYTES, MIN_PROTOCOL_VERSION,
 };
 use ferro_shared::Block;
 use futures_util::{SinkExt, StreamExt};
@@ -475,27 +474,33 @@ impl Peer {
 
     fn answer_blocks(&self, id: u64, hashes: &[BlockHash]) {
         let blocks = self.load_blocks(hashes.iter().copied());
-        self.send(&Message::Blocks { id, blocks, tip_height: self.ctx.node.tip().height });
+        self.send_blocks(id, &blocks);
     }
 
     fn answer_blocks_after(&self, id: u64, locator: &[BlockHash], limit: u32) {
         let limit = (limit as usize).min(MAX_BLOCKS_PER_MESSAGE);
         let hashes = self.ctx.node.state().chain.hashes_after_locator(locator, limit);
         let blocks = self.load_blocks(hashes.into_iter());
-        self.send(&Message::Blocks { id, blocks, tip_height: self.ctx.node.tip().height });
+        self.send_blocks(id, &blocks);
     }
 
-    /// Stored blocks by hash, stopping before the answer would get too large.
-    fn load_blocks(&self, hashes: impl Iterator<Item = BlockHash>) -> Vec<WireBlock> {
+    /// Sends stored blocks as they are stored: their canonical bytes are what goes on the wire.
+    fn send_blocks(&self, id: u64, blocks: &[Vec<u8>]) {
+        let tip_height = self.ctx.node.tip().height;
+        self.send_bytes(Bytes::from(BlocksFrame { id, blocks, tip_height }.to_frame()));
+    }
+
+    /// Stored blocks' canonical bytes by hash, stopping before the answer would get too large.
+    fn load_blocks(&self, hashes: impl Iterator<Item = BlockHash>) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
         let mut bytes = 0;
         for hash in hashes.take(MAX_BLOCKS_PER_MESSAGE) {
-            let Ok(Some(block)) = self.ctx.node.store().block(&hash) else { continue };
-            bytes += block.encoded_len();
+            let Ok(Some(block)) = self.ctx.node.store().block_bytes(&hash) else { continue };
+            bytes += block.len();
             if bytes > ANSWER_BYTES && !out.is_empty() {
                 break;
             }
-            out.push(WireBlock(block));
+            out.push(block);
         }
         out
     }

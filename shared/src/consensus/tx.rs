@@ -177,18 +177,27 @@ pub fn check_tx_coins(
 /// whose genesis is `genesis`. Needs no coin set, so it can run before any lock is taken and
 /// in parallel. It does not check that the keys own the coins: `check_tx_coins` does.
 pub fn verify_tx_signatures(tx: &Transaction, genesis: &BlockHash) -> Result<(), TxError> {
+    use crate::keys::{PublicKey, Signature, Verifier};
     let digest = tx.sighash(genesis);
     // Every input signs the same digest, so inputs spent by one key usually carry one signature:
-    // a (key, signature) pair already verified over this digest needs no second verification.
-    let mut verified: Vec<(&crate::keys::PublicKey, &crate::keys::Signature)> = Vec::new();
+    // a (key, signature) pair already verified over this digest needs no second verification,
+    // and a key is decompressed once however many inputs reveal it.
+    let mut verified: Vec<(&PublicKey, &Signature)> = Vec::new();
+    let mut verifiers: Vec<(&PublicKey, Verifier)> = Vec::new();
     for (index, input) in tx.inputs.iter().enumerate() {
         if verified.iter().any(|(k, s)| **k == input.pubkey && **s == input.signature) {
             continue;
         }
-        input
-            .pubkey
-            .verify_digest(&digest, &input.signature)
-            .map_err(|reason| TxError::InvalidSignature { index, reason })?;
+        let fail = |reason| TxError::InvalidSignature { index, reason };
+        let verifier = match verifiers.iter().find(|(k, _)| **k == input.pubkey) {
+            Some((_, v)) => *v,
+            None => {
+                let v = input.pubkey.verifier().map_err(fail)?;
+                verifiers.push((&input.pubkey, v));
+                v
+            }
+        };
+        verifier.verify_digest(&digest, &input.signature).map_err(fail)?;
         verified.push((&input.pubkey, &input.signature));
     }
     Ok(())
@@ -325,6 +334,31 @@ mod tests {
         assert_eq!(
             f.check(&placeholder),
             Err(TxError::InvalidSignature { index: 1, reason: KeyError::BadSignature })
+        );
+    }
+
+    #[test]
+    fn key_off_the_curve_is_an_invalid_signature() {
+        let f = Fixture::new();
+        let mut tx = f.spend(&[f.coin_out(0)], &[(f.bob_hash(), 1)]);
+        // Canonical bytes whose key is in the compressed form but not on the curve decode; the
+        // transaction is invalid when its signatures are verified.
+        let mut bytes = crate::encode::to_bytes(&tx);
+        let key_at = bytes.windows(33).position(|w| w == tx.inputs[0].pubkey.as_bytes()).unwrap();
+        let off_curve = (1u8..=255)
+            .map(|x| {
+                let mut k = [0u8; 33];
+                k[0] = 2;
+                k[32] = x;
+                k
+            })
+            .find(|k| crate::keys::PublicKey::from_bytes(k).is_err())
+            .unwrap();
+        bytes[key_at..key_at + 33].copy_from_slice(&off_curve);
+        tx = crate::encode::from_bytes(&bytes).unwrap();
+        assert_eq!(
+            verify_tx_signatures(&tx, &f.genesis()),
+            Err(TxError::InvalidSignature { index: 0, reason: KeyError::InvalidPublicKey })
         );
     }
 
