@@ -243,6 +243,11 @@ impl Node {
         self.inner.metrics.peers.set(peers as i64);
     }
 
+    /// Whether `txid` is waiting in the mempool.
+    pub fn in_mempool(&self, txid: &Txid) -> bool {
+        self.state().mempool.contains(txid)
+    }
+
     pub fn peer_count(&self) -> usize {
         self.inner.peer_count.load(Ordering::Relaxed)
     }
@@ -326,11 +331,15 @@ impl Node {
 
     fn process_block_blocking(&self, block: Block, origin: Origin) -> Result<BlockOutcome, SubmitBlockError> {
         let shared = Arc::new(block.clone());
-        let mut state = self.state();
-        let outcome = match state.chain.process_block(block, unix_now()) {
+        let mut guard = self.state();
+        let state = &mut *guard;
+        // Transactions in the mempool had their signatures verified when they were admitted.
+        let mempool = &state.mempool;
+        let in_mempool = |txid: &Txid| mempool.contains(txid);
+        let outcome = match state.chain.process_block_with(block, unix_now(), &in_mempool) {
             Ok(outcome) => outcome,
             Err(e) => {
-                drop(state);
+                drop(guard);
                 if e.is_peer_fault() {
                     self.inner.metrics.blocks_rejected.inc();
                 }
@@ -349,9 +358,9 @@ impl Node {
                 .filter_map(|txid| state.mempool.get(txid))
                 .map(|e| (Arc::new(e.tx.clone()), e.txid, e.fee, e.size))
                 .collect();
-            self.update_mempool_gauges(&state);
+            self.update_mempool_gauges(state);
         }
-        drop(state);
+        drop(guard);
         for (tx, txid, fee, size) in returned {
             let _ = self.inner.events.send(NodeEvent::Tx { tx, txid, fee, size, origin: Origin::Local });
         }
@@ -402,7 +411,13 @@ impl Node {
         if blocks.is_empty() {
             return Ok(());
         }
-        let Some(outcome) = state.chain.extend_with(&blocks, unix_now()) else {
+        let extended = {
+            let state = &mut *state;
+            // Transactions in the mempool had their signatures verified when they were admitted.
+            let mempool = &state.mempool;
+            state.chain.extend_with(&blocks, unix_now(), &|txid: &Txid| mempool.contains(txid))
+        };
+        let Some(outcome) = extended else {
             drop(state);
             for block in blocks {
                 self.process_block_blocking(block, origin)?;

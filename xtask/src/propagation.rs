@@ -44,7 +44,11 @@ pub struct Report {
     pub nodes: usize,
     pub block_txs: usize,
     pub tx: Samples,
+    /// Blocks of transactions no node has seen: every node verifies every signature.
     pub block: Samples,
+    /// Blocks of transactions every node already holds in its mempool (the usual case: a miner
+    /// takes relayed transactions), whose signatures were verified on admission.
+    pub warm_block: Samples,
 }
 
 impl Report {
@@ -58,6 +62,10 @@ impl Report {
 
     pub fn block_hop_ms(&self) -> f64 {
         self.block.total() / self.hops()
+    }
+
+    pub fn warm_block_hop_ms(&self) -> f64 {
+        self.warm_block.total() / self.hops()
     }
 }
 
@@ -95,13 +103,14 @@ pub async fn run(count: usize, reps: usize, block_txs: usize) -> Result<Report> 
     let line = start_line(count).await?;
     let (first, last) = (&line[0].0.node, &line[count - 1].0.node);
     let key = BenchKey::new(3);
-    let coins = fund::fund(first, &key, reps * (1 + block_txs)).await?;
+    let coins = fund::fund(first, &key, reps * (1 + 2 * block_txs)).await?;
     wait_for_tip(last, first.tip().hash, ITEM_TIMEOUT).await?;
     let mut spends = {
         let key = key.clone();
         tokio::task::spawn_blocking(move || fund::sign_spends(&key, Network::Dev, &coins, key.pkh)).await?
     };
-    let block_spends = spends.split_off(reps);
+    let mut block_spends = spends.split_off(reps);
+    let warm_spends = block_spends.split_off(reps * block_txs);
 
     let mut tx = Samples::default();
     for (spend, _) in spends {
@@ -137,8 +146,29 @@ pub async fn run(count: usize, reps: usize, block_txs: usize) -> Result<Report> 
         tokio::time::sleep(SETTLE).await;
     }
 
+    let mut warm_block = Samples::default();
+    for txs in warm_spends.chunks(block_txs) {
+        for (spend, _) in txs {
+            first.submit_transaction(spend.clone(), Origin::Local).await?;
+        }
+        let relayed = tokio::time::timeout(ITEM_TIMEOUT, async {
+            while !txs.iter().all(|(t, _)| last.in_mempool(&t.txid())) {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        });
+        relayed.await.context("a block's transactions did not reach the last node")?;
+        let mined = fund::build_block(first, key.pkh, txs.to_vec()).await?;
+        let hash = mined.hash();
+        let started = Instant::now();
+        fund::submit_block(first, mined).await?;
+        warm_block.validate_ms.push(ms(started.elapsed()));
+        wait_for_tip(last, hash, ITEM_TIMEOUT).await?;
+        warm_block.total_ms.push(ms(started.elapsed()));
+        tokio::time::sleep(SETTLE).await;
+    }
+
     for (running, _dir) in line {
         running.shutdown().await?;
     }
-    Ok(Report { nodes: count, block_txs, tx, block })
+    Ok(Report { nodes: count, block_txs, tx, block, warm_block })
 }

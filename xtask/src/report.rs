@@ -158,8 +158,13 @@ pub struct Detail {
     pub propagation_block_hop_ms: Option<f64>,
     pub propagation_tx_validate_ms: Option<f64>,
     pub propagation_block_validate_ms: Option<f64>,
+    /// A block of transactions every node already holds in its mempool.
+    pub propagation_warm_block_ms: Option<f64>,
+    pub propagation_warm_block_hop_ms: Option<f64>,
+    pub propagation_warm_block_validate_ms: Option<f64>,
     pub propagation_tx_samples_ms: Vec<f64>,
     pub propagation_block_samples_ms: Vec<f64>,
+    pub propagation_warm_block_samples_ms: Vec<f64>,
     pub rss_empty_mb: Option<f64>,
     pub rss_chain_txs: Option<u64>,
     pub rss_chain_restart_mb: Option<f64>,
@@ -292,8 +297,14 @@ impl Summary {
                 propagation_block_hop_ms: prop.map(propagation::Report::block_hop_ms),
                 propagation_tx_validate_ms: prop.map(|p| p.tx.validate()),
                 propagation_block_validate_ms: prop.map(|p| p.block.validate()),
+                propagation_warm_block_ms: prop.map(|p| p.warm_block.total()),
+                propagation_warm_block_hop_ms: prop.map(propagation::Report::warm_block_hop_ms),
+                propagation_warm_block_validate_ms: prop.map(|p| p.warm_block.validate()),
                 propagation_tx_samples_ms: prop.map(|p| p.tx.total_ms.clone()).unwrap_or_default(),
                 propagation_block_samples_ms: prop.map(|p| p.block.total_ms.clone()).unwrap_or_default(),
+                propagation_warm_block_samples_ms: prop
+                    .map(|p| p.warm_block.total_ms.clone())
+                    .unwrap_or_default(),
                 rss_empty_mb: mem.map(|m| m.empty_mb),
                 rss_chain_txs: mem.map(|m| m.chain_txs),
                 rss_chain_restart_mb: mem.map(|m| m.chain_restart_mb),

@@ -218,6 +218,15 @@ pub fn render(s: &Summary, r: &Results) -> String {
         )
         .goal(hop_goal(d.propagation_block_validate_ms)),
     );
+    rows.push(Row::new(
+        format!(
+            "  block whose txs every node holds already, per hop (validate: {} ms)",
+            fmt_ms(d.propagation_warm_block_validate_ms)
+        ),
+        d.propagation_warm_block_hop_ms,
+        2,
+        "ms",
+    ));
     let wasm_absent = if r.wasm.is_some() { "missing in wasm.json" } else { "not measured" };
     rows.push(
         Row::new("wasm sign / native sign time, Chromium (wasm.json)", s.wasm_sign_ratio, 2, "ratio")

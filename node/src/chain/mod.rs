@@ -87,11 +87,19 @@ pub struct BatchOutcome {
 }
 
 /// Verifies every signature of a block, spread over the rayon pool.
-fn verify_block_signatures(block: &Block, genesis: &BlockHash) -> Result<(), BlockError> {
+fn verify_block_signatures(
+    block: &Block,
+    genesis: &BlockHash,
+    verified: &(dyn Fn(&Txid) -> bool + Sync),
+) -> Result<(), BlockError> {
     block.transactions.par_iter().enumerate().skip(1).try_for_each(|(index, tx)| {
+        let txid = tx.txid();
+        if verified(&txid) {
+            return Ok(());
+        }
         verify_tx_signatures(tx, genesis).map_err(|error| BlockError::InvalidTransaction {
             index,
-            txid: tx.txid(),
+            txid,
             error,
         })
     })
@@ -270,6 +278,19 @@ impl Chain {
     /// Validates a block and adds it: extends or reorganizes the active chain when its chain has
     /// more work, stores it as a side chain otherwise. `now` is the clock in seconds.
     pub fn process_block(&mut self, block: Block, now: u64) -> Result<BlockOutcome, ChainError> {
+        self.process_block_with(block, now, &|_| false)
+    }
+
+    /// [`Chain::process_block`], skipping the signature checks of transactions for which
+    /// `verified` says their signatures were already verified on this network (the mempool's
+    /// transactions). A txid covers every byte of a transaction, signatures included, so a
+    /// transaction with that txid is the one that was verified.
+    pub fn process_block_with(
+        &mut self,
+        block: Block,
+        now: u64,
+        verified: &dyn Fn(&Txid) -> bool,
+    ) -> Result<BlockOutcome, ChainError> {
         let hash = block.hash();
         if self.index.contains_key(&hash) {
             return Ok(BlockOutcome::AlreadyKnown);
@@ -318,7 +339,7 @@ impl Chain {
 
         // The new block's chain has more work: move the active chain to it.
         self.index.insert(hash, record);
-        let result = self.reorganize(&txn, hash, block, txids);
+        let result = self.reorganize(&txn, hash, block, txids, verified);
         match result {
             Ok((connected, disconnected)) => {
                 set_tip(&txn, &hash)?;
@@ -351,6 +372,7 @@ impl Chain {
         new_tip: BlockHash,
         new_block: Block,
         new_txids: Vec<Txid>,
+        verified: &dyn Fn(&Txid) -> bool,
     ) -> Result<(Vec<Block>, Vec<Block>), ChainError> {
         // The new branch, from the block after the fork up to the new tip.
         let mut branch = vec![new_tip];
@@ -387,7 +409,8 @@ impl Chain {
                 connect_block_coins(&block, &txids, &view, self.params)
                     .map_err(|error| ChainError::Invalid { hash, error })?
             };
-            self.verify_signatures(&block, &txids).map_err(|error| ChainError::Invalid { hash, error })?;
+            self.verify_signatures(&block, &txids, verified)
+                .map_err(|error| ChainError::Invalid { hash, error })?;
             connect(txn, &block, &txids, &undo, &hash)?;
             connected.push(block);
         }
@@ -399,7 +422,14 @@ impl Chain {
     /// the signatures of blocks `i+1..` are verified on the other cores. Stops at the first block
     /// that is not valid and keeps the ones before it. `None` when the run does not start on the
     /// tip, is not a chain, or starts with a known block: the caller then uses `process_block`.
-    pub fn extend_with(&mut self, blocks: &[Block], now: u64) -> Option<BatchOutcome> {
+    /// Signatures of transactions `verified` vouches for are not checked again (see
+    /// [`Chain::process_block_with`]).
+    pub fn extend_with(
+        &mut self,
+        blocks: &[Block],
+        now: u64,
+        verified: &(dyn Fn(&Txid) -> bool + Sync),
+    ) -> Option<BatchOutcome> {
         let first = blocks.first()?;
         if first.header.prev != self.tip().hash || self.index.contains_key(&first.hash()) {
             return None;
@@ -412,7 +442,7 @@ impl Chain {
         std::thread::scope(|scope| {
             scope.spawn(move || {
                 for block in blocks {
-                    if results_tx.send(verify_block_signatures(block, &genesis)).is_err() {
+                    if results_tx.send(verify_block_signatures(block, &genesis, verified)).is_err() {
                         break;
                     }
                 }
@@ -513,8 +543,14 @@ impl Chain {
         Ok(record)
     }
 
-    /// Checks every signature of a block, spread over all cores.
-    fn verify_signatures(&self, block: &Block, txids: &[Txid]) -> Result<(), BlockError> {
+    /// Checks the signatures of a block's transactions that `verified` does not vouch for,
+    /// spread over all cores.
+    fn verify_signatures(
+        &self,
+        block: &Block,
+        txids: &[Txid],
+        verified: &dyn Fn(&Txid) -> bool,
+    ) -> Result<(), BlockError> {
         let genesis = self.genesis;
         let check = |(index, tx): (usize, &ferro_shared::Transaction)| {
             verify_tx_signatures(tx, &genesis).map_err(|error| BlockError::InvalidTransaction {
@@ -523,11 +559,13 @@ impl Chain {
                 error,
             })
         };
-        let inputs: usize = block.transactions.iter().map(|t| t.inputs.len()).sum();
+        let unverified: Vec<(usize, &ferro_shared::Transaction)> =
+            block.transactions.iter().enumerate().skip(1).filter(|(i, _)| !verified(&txids[*i])).collect();
+        let inputs: usize = unverified.iter().map(|(_, t)| t.inputs.len()).sum();
         if inputs < 16 {
-            block.transactions.iter().enumerate().skip(1).try_for_each(check)
+            unverified.into_iter().try_for_each(check)
         } else {
-            block.transactions.par_iter().enumerate().skip(1).try_for_each(check)
+            unverified.into_par_iter().try_for_each(check)
         }
     }
 

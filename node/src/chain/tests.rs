@@ -361,7 +361,7 @@ fn a_run_connects_in_one_go_like_block_by_block() {
     // G - 1 - 2 - 3 - 4 - 5*   (one transaction)
     let mut batch = TestChain::new();
     let run = run_on(&batch, 5);
-    let outcome = batch.chain.extend_with(&run, NOW).expect("the run extends the tip");
+    let outcome = batch.chain.extend_with(&run, NOW, &|_| false).expect("the run extends the tip");
     assert_eq!(outcome.connected, 5);
     assert!(outcome.failure.is_none());
     let mut single = TestChain::new();
@@ -399,7 +399,7 @@ fn a_run_stops_at_its_first_invalid_block() {
     mine(&mut four);
     run.push(three.clone());
     run.push(four);
-    let outcome = t.chain.extend_with(&run, NOW).expect("the run extends the tip");
+    let outcome = t.chain.extend_with(&run, NOW, &|_| false).expect("the run extends the tip");
     assert_eq!(outcome.connected, 2);
     assert!(matches!(
         outcome.failure,
@@ -414,9 +414,32 @@ fn a_run_stops_at_its_first_invalid_block() {
 fn a_run_that_does_not_extend_the_tip_is_left_to_the_caller() {
     let mut t = TestChain::new();
     let run = run_on(&t, 3);
-    assert!(t.chain.extend_with(&run[1..], NOW).is_none(), "does not start on the tip");
+    assert!(t.chain.extend_with(&run[1..], NOW, &|_| false).is_none(), "does not start on the tip");
     let scrambled = vec![run[0].clone(), run[2].clone()];
-    assert!(t.chain.extend_with(&scrambled, NOW).is_none(), "not a chain");
-    assert!(t.chain.extend_with(&[], NOW).is_none());
+    assert!(t.chain.extend_with(&scrambled, NOW, &|_| false).is_none(), "not a chain");
+    assert!(t.chain.extend_with(&[], NOW, &|_| false).is_none());
     assert_eq!(t.chain.height(), 0);
+}
+
+#[test]
+fn signatures_verified_before_are_not_verified_again() {
+    // G - 1 - 2 (spends 1's coinbase with a signature that does not verify), on two chains.
+    let mut t = TestChain::new();
+    let one = t.extend(t.genesis(), 1, 0)[0];
+    let mut bad = t.spend(t.coinbase_outpoint(&one), Amount::ONE_COIN, t.pkh(), 1_000);
+    bad.inputs[0].signature = t.key.sign_digest(&[1; 32]);
+    let block = t.block_on(one, vec![bad.clone()], 0);
+    let mut other = TestChain::new();
+    other.add(&t.chain.store().block(&one).unwrap().unwrap()).unwrap();
+
+    // On its own, the block is refused for that signature...
+    let err = other.add(&block).unwrap_err();
+    assert!(
+        matches!(err, ChainError::Invalid { error: BlockError::InvalidTransaction { index: 1, .. }, .. }),
+        "{err:?}"
+    );
+    // ...but a transaction vouched for (as the mempool's are) is not verified again.
+    let vouched = |txid: &Txid| *txid == bad.txid();
+    let outcome = t.chain.process_block_with(block, NOW, &vouched).unwrap();
+    assert!(matches!(outcome, BlockOutcome::NewTip { .. }));
 }
