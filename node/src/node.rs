@@ -41,6 +41,8 @@ pub struct NodeConfig {
     /// Whether endpoints that change the node accept callers from outside loopback.
     pub allow_remote_admin: bool,
     pub mempool_max_bytes: usize,
+    /// Memory the database may use to cache pages of its file.
+    pub db_cache_bytes: usize,
     /// Whether to dial addresses learned from peers (off: only `peers` and `POST /api/peers`).
     pub discover: bool,
     /// Largest accepted HTTP request body.
@@ -60,6 +62,7 @@ impl NodeConfig {
             mine_api: network == Network::Dev,
             allow_remote_admin: false,
             mempool_max_bytes: 64 * 1024 * 1024,
+            db_cache_bytes: crate::chain::DEFAULT_CACHE_BYTES,
             discover: true,
             max_body_bytes: 2 * 1024 * 1024,
         }
@@ -169,7 +172,11 @@ impl Node {
     pub fn open(config: NodeConfig) -> Result<Node, NodeError> {
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|source| NodeError::DataDir { path: config.data_dir.clone(), source })?;
-        let store = Store::open(&config.data_dir.join("chain.redb"), config.network)?;
+        let store = Store::open_with_cache(
+            &config.data_dir.join("chain.redb"),
+            config.network,
+            config.db_cache_bytes,
+        )?;
         let chain = Chain::open(store.clone(), config.network)?;
         let mempool = Mempool::new(config.network.params(), config.mempool_max_bytes);
         let tip = chain.tip();

@@ -12,7 +12,7 @@
 
 mod store;
 
-pub use store::{CoinSnapshot, IndexRecord, Store, StoreError, TxLocation, Undo};
+pub use store::{CoinSnapshot, IndexRecord, Store, StoreError, TxLocation, Undo, DEFAULT_CACHE_BYTES};
 
 use ferro_shared::consensus::{
     self, check_block_body, check_header, connect_block_coins, verify_tx_signatures, BlockError, BlockUndo,

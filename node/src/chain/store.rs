@@ -183,11 +183,23 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// The page cache a store gets unless told otherwise. redb's own default (1 GiB) lets a node
+/// that has just synced keep every page it wrote; a node needs the hot part of the coin set and
+/// the recent blocks, far less.
+pub const DEFAULT_CACHE_BYTES: usize = 64 * 1024 * 1024;
+
 impl Store {
-    /// Opens (or creates) the database at `path` for `network`; a fresh one gets the genesis
-    /// block. Refuses a database of another network.
+    /// Opens (or creates) the database at `path` for `network` with the default page cache
+    /// ([`DEFAULT_CACHE_BYTES`]); a fresh one gets the genesis block. Refuses a database of
+    /// another network.
     pub fn open(path: &Path, network: Network) -> Result<Store, StoreError> {
-        let db = Database::create(path)?;
+        Store::open_with_cache(path, network, DEFAULT_CACHE_BYTES)
+    }
+
+    /// [`Store::open`] with a page cache of `cache_bytes`: the most memory the database keeps
+    /// of the file's pages (pages being written are held until their transaction commits).
+    pub fn open_with_cache(path: &Path, network: Network, cache_bytes: usize) -> Result<Store, StoreError> {
+        let db = redb::Builder::new().set_cache_size(cache_bytes).create(path)?;
         let store = Store { db: Arc::new(db) };
         let txn = store.db.begin_write()?;
         {

@@ -41,6 +41,16 @@ pub struct NodeArgs {
     /// Let callers outside loopback use the endpoints that change the node (mine, add peers).
     #[arg(long)]
     pub allow_remote_admin: bool,
+    /// Dial only the --peer addresses and those added through the API, not addresses that
+    /// peers gossip.
+    #[arg(long)]
+    pub no_discover: bool,
+    /// Memory for pending transactions; the lowest fee rates are evicted beyond it.
+    #[arg(long, value_name = "MiB", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    pub mempool_mb: u32,
+    /// Memory the database may use to cache its file's pages.
+    #[arg(long, value_name = "MiB", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    pub db_cache_mb: u32,
 }
 
 /// `on` or `off`.
@@ -86,6 +96,9 @@ impl NodeArgs {
             config.mine_api = switch == Switch::On;
         }
         config.allow_remote_admin = self.allow_remote_admin;
+        config.discover = !self.no_discover;
+        config.mempool_max_bytes = self.mempool_mb as usize * 1024 * 1024;
+        config.db_cache_bytes = self.db_cache_mb as usize * 1024 * 1024;
         Ok(config)
     }
 }
@@ -185,6 +198,9 @@ mod tests {
         assert_eq!(config.mine_to, None);
         assert!(config.mine_api);
         assert!(!config.allow_remote_admin);
+        assert!(config.discover);
+        assert_eq!(config.mempool_max_bytes, 64 << 20);
+        assert_eq!(config.db_cache_bytes, crate::chain::DEFAULT_CACHE_BYTES);
 
         let test = parse(&["--network", "test"]).unwrap().config().unwrap();
         assert_eq!(test.data_dir, PathBuf::from("data/test"));
@@ -212,6 +228,11 @@ mod tests {
             "--mine-api",
             "on",
             "--allow-remote-admin",
+            "--no-discover",
+            "--mempool-mb",
+            "300",
+            "--db-cache-mb",
+            "16",
         ])
         .unwrap()
         .config()
@@ -223,6 +244,9 @@ mod tests {
         assert_eq!(config.web_dir, PathBuf::from("web"));
         assert!(config.mine_api);
         assert!(config.allow_remote_admin);
+        assert!(!config.discover);
+        assert_eq!(config.mempool_max_bytes, 300 << 20);
+        assert_eq!(config.db_cache_bytes, 16 << 20);
         assert!(!parse(&["--mine-api", "off"]).unwrap().config().unwrap().mine_api);
     }
 
@@ -239,6 +263,8 @@ mod tests {
     fn bad_flags_are_usage_errors() {
         assert!(parse(&["--listen", "localhost"]).is_err());
         assert!(parse(&["--mine-api", "maybe"]).is_err());
+        assert!(parse(&["--mempool-mb", "0"]).is_err());
+        assert!(parse(&["--db-cache-mb", "lots"]).is_err());
     }
 
     #[tokio::test]
