@@ -1,10 +1,10 @@
-//! The mempool: valid transactions waiting for a block, bounded in bytes.
+//! The mempool: valid transactions waiting for a block, bounded in memory.
 //!
 //! ```text
 //!  tx ──verify_tx_signatures (caller, before taking the lock)──▶ accept:
 //!        known? ─▶ check_tx_shape ─▶ coinbase? ─▶ conflicts with the pool?
 //!        ─▶ check_tx_coins (chain coins + outputs of pool txs) ─▶ fee rate ≥ min relay
-//!        ─▶ insert ─▶ while over max_bytes: evict the lowest fee rate with its descendants
+//!        ─▶ insert ─▶ while over max_memory: evict the lowest fee rate with its descendants
 //!  new tip ──update_for_new_tip──▶ drop confirmed and conflicting txs; after a reorg, rebuild
 //!  miner   ──select_for_block────▶ highest fee rate first, in-pool parents before children
 //! ```
@@ -140,6 +140,8 @@ struct Node {
     children: HashSet<Txid>,
     /// Output recipients and input owners, without duplicates.
     addresses: Vec<PubkeyHash>,
+    /// What this entry adds to the pool's memory ([`Mempool::memory`]), fixed when it entered.
+    memory: usize,
 }
 
 impl Node {
@@ -156,7 +158,8 @@ type RateKey = (u64, Reverse<u64>);
 #[derive(Debug)]
 pub struct Mempool {
     params: &'static Params,
-    max_bytes: usize,
+    max_memory: usize,
+    memory: usize,
     bytes: usize,
     next_seq: u64,
     nodes: HashMap<Txid, Node>,
@@ -183,11 +186,12 @@ impl<C: CoinView> CoinView for PoolView<'_, C> {
 }
 
 impl Mempool {
-    /// An empty pool holding at most `max_bytes` of encoded transactions.
-    pub fn new(params: &'static Params, max_bytes: usize) -> Self {
+    /// An empty pool that takes at most about `max_memory` bytes of memory.
+    pub fn new(params: &'static Params, max_memory: usize) -> Self {
         Mempool {
             params,
-            max_bytes,
+            max_memory,
+            memory: 0,
             bytes: 0,
             next_seq: 0,
             nodes: HashMap::new(),
@@ -210,8 +214,14 @@ impl Mempool {
         self.bytes
     }
 
-    pub fn max_bytes(&self) -> usize {
-        self.max_bytes
+    /// The memory the entries take with their share of the pool's indexes, estimated from the
+    /// sizes of what is stored (see [`entry_memory`]). The pool evicts beyond `max_memory`.
+    pub fn memory(&self) -> usize {
+        self.memory
+    }
+
+    pub fn max_memory(&self) -> usize {
+        self.max_memory
     }
 
     pub fn contains(&self, txid: &Txid) -> bool {
@@ -249,7 +259,7 @@ impl Mempool {
     /// `next_height` is the height of the next block (for coinbase maturity), `now` seconds
     /// since the Unix epoch.
     ///
-    /// When the pool grows past its size limit, the lowest-fee-rate entries are evicted together
+    /// When the pool grows past its memory limit, the lowest-fee-rate entries are evicted together
     /// with their descendants; if that would evict `tx` itself (its fee rate is not above the
     /// lowest, or it descends from an evicted entry), nothing changes and the answer is `Full`.
     pub fn accept(
@@ -345,6 +355,7 @@ impl Mempool {
         self.by_rate.clear();
         self.by_address.clear();
         self.bytes = 0;
+        self.memory = 0;
 
         let returning = disconnected.iter().rev().flat_map(|b| &b.transactions).filter(|t| !t.is_coinbase());
         for tx in returning {
@@ -450,8 +461,10 @@ impl Mempool {
                 parents.insert(input.prevout.txid);
             }
         }
+        let mut new_children_sets = 0;
         for parent in &parents {
             if let Some(p) = self.nodes.get_mut(parent) {
+                new_children_sets += usize::from(p.children.is_empty());
                 p.children.insert(txid);
             }
         }
@@ -459,11 +472,26 @@ impl Mempool {
         addresses.extend(entry.tx.inputs.iter().map(|i| i.pubkey.pubkey_hash()));
         addresses.sort_unstable();
         addresses.dedup();
+        let mut new_sets = 0;
         for address in &addresses {
-            self.by_address.entry(*address).or_default().insert(txid);
+            let set = self.by_address.entry(*address).or_insert_with(|| {
+                new_sets += 1;
+                HashSet::new()
+            });
+            set.insert(txid);
         }
+        let shape = EntryShape {
+            inputs: entry.tx.inputs.capacity(),
+            outputs: entry.tx.outputs.capacity(),
+            addresses: addresses.len(),
+            new_address_sets: new_sets,
+            parents: parents.len(),
+            new_children_sets,
+        };
+        let memory = entry_memory(&shape);
+        self.memory += memory;
         self.bytes += entry.size;
-        let node = Node { entry, seq, parents, children: HashSet::new(), addresses };
+        let node = Node { entry, seq, parents, children: HashSet::new(), addresses, memory };
         self.by_rate.insert(node.rate_key(), txid);
         self.nodes.insert(txid, node);
     }
@@ -496,6 +524,7 @@ impl Mempool {
         }
         self.by_rate.remove(&node.rate_key());
         self.bytes = self.bytes.saturating_sub(node.entry.size);
+        self.memory = self.memory.saturating_sub(node.memory);
         Some(node)
     }
 
@@ -507,35 +536,82 @@ impl Mempool {
         found
     }
 
+    /// Adds `txid` and its descendants not yet `seen` to `found`; returns the memory they take.
     fn collect_descendants(&self, txid: &Txid, seen: &mut HashSet<Txid>, found: &mut Vec<Txid>) -> usize {
-        let mut bytes = 0;
+        let mut memory = 0;
         let mut stack = vec![*txid];
         while let Some(t) = stack.pop() {
             let Some(node) = self.nodes.get(&t) else { continue };
             if seen.insert(t) {
                 found.push(t);
-                bytes += node.entry.size;
+                memory += node.memory;
                 stack.extend(node.children.iter().copied());
             }
         }
-        bytes
+        memory
     }
 
-    /// What to evict to get back under the size limit: the lowest fee rates first, each with
+    /// What to evict to get back under the memory limit: the lowest fee rates first, each with
     /// its descendants.
     fn eviction_plan(&self) -> Vec<Txid> {
         let mut victims = Vec::new();
         let mut seen = HashSet::new();
-        let mut bytes = self.bytes;
+        let mut memory = self.memory;
         for txid in self.by_rate.values() {
-            if bytes <= self.max_bytes {
+            if memory <= self.max_memory {
                 break;
             }
             let freed = self.collect_descendants(txid, &mut seen, &mut victims);
-            bytes = bytes.saturating_sub(freed);
+            memory = memory.saturating_sub(freed);
         }
         victims
     }
+}
+
+/// What an entry holds, for [`entry_memory`].
+#[derive(Debug, Clone, Copy)]
+struct EntryShape {
+    inputs: usize,
+    outputs: usize,
+    addresses: usize,
+    /// Addresses no other pool transaction touched: each gets a new set in `by_address`.
+    new_address_sets: usize,
+    /// Pool transactions this one spends from: its `parents` set, and a slot in each parent's
+    /// `children`.
+    parents: usize,
+    /// Parents that had no children before this one: their `children` set gets allocated.
+    new_children_sets: usize,
+}
+
+/// The memory an entry takes: its own allocations, and its share of the pool's indexes.
+///
+/// Hash tables keep between 7/16 and 7/8 of their slots in use; a slot (with its control byte)
+/// is counted at 3/2 of its size, for about two thirds in use. B-tree entries count double: the
+/// fee-rate index mostly inserts at one end, which leaves its nodes half full. Every allocation
+/// costs 16 bytes more in the allocator.
+/// `tests/mempool_memory.rs` checks the estimate against the heap, measured.
+fn entry_memory(shape: &EntryShape) -> usize {
+    use ferro_shared::TxIn;
+    use std::mem::size_of;
+    const ALLOCATION: usize = 16;
+    fn slot<T>() -> usize {
+        (size_of::<T>() + 1) * 3 / 2
+    }
+    // The smallest allocation of a set with something in it: 4 slots, with control bytes.
+    let small_set = 4 * size_of::<Txid>() + 4 + 16 + ALLOCATION;
+    let own = shape.inputs * size_of::<TxIn>()
+        + shape.outputs * size_of::<TxOut>()
+        + shape.addresses * size_of::<PubkeyHash>()
+        + 3 * ALLOCATION
+        + if shape.parents > 0 { small_set.max(shape.parents * slot::<Txid>()) } else { 0 };
+    let indexes = slot::<(Txid, Node)>()
+        + (size_of::<RateKey>() + size_of::<Txid>()) * 2
+        + shape.inputs * slot::<(OutPoint, Txid)>()
+        + shape.addresses * slot::<Txid>()
+        + shape.new_address_sets * (slot::<(PubkeyHash, HashSet<Txid>)>() + small_set)
+        + shape.parents * slot::<Txid>()
+        + shape.new_children_sets * small_set;
+    own + indexes
 }
 
 #[cfg(test)]
@@ -646,6 +722,7 @@ mod tests {
         fn check_consistent(&self) {
             let p = &self.pool;
             assert_eq!(p.bytes, p.nodes.values().map(|n| n.entry.size).sum::<usize>());
+            assert_eq!(p.memory, p.nodes.values().map(|n| n.memory).sum::<usize>());
             assert_eq!(p.by_rate.len(), p.nodes.len());
             let spent: usize = p.nodes.values().map(|n| n.entry.tx.inputs.len()).sum();
             assert_eq!(p.spenders.len(), spent);
@@ -885,13 +962,17 @@ mod tests {
 
     #[test]
     fn eviction_takes_the_lowest_fee_rate_with_descendants() {
-        // Room for three one-in-one-out transactions.
         let size = at_rate(1, coin(0), VALUE, 1).size();
-        let mut w = World::new(6, 3 * size);
         let a = at_rate(1, coin(0), VALUE, 2);
         let a_value = a.outputs[0].amount.units();
         let a2 = at_rate(1, out(&a, 0), a_value, 10); // pays more than its parent
         let b = at_rate(1, coin(1), VALUE, 5);
+        // Room for these three one-in-one-out transactions, and no more.
+        let mut probe = World::new(6, usize::MAX);
+        for tx in [&a, &a2, &b] {
+            probe.accept(tx).unwrap();
+        }
+        let mut w = World::new(6, probe.pool.memory());
         for tx in [&a, &a2, &b] {
             assert!(w.accept(tx).unwrap().evicted.is_empty());
         }
@@ -1121,7 +1202,13 @@ mod tests {
             }],
         };
         let size = tx(0).size();
-        w.pool = Mempool::new(params(), 40_000 * size);
+        // Room for 40,000 of them: the memory the first 40,000 take.
+        let mut full = Mempool::new(params(), usize::MAX);
+        for i in 0..40_000 {
+            full.accept(tx(i), &w.chain, HEIGHT, NOW).unwrap();
+        }
+        w.pool = Mempool::new(params(), full.memory());
+        drop(full);
         let mut evicted = 0;
         for i in 0..N {
             match w.accept(&tx(i)) {

@@ -14,6 +14,7 @@ pub struct Metrics {
     pub peers: Gauge,
     pub mempool_transactions: Gauge,
     pub mempool_bytes: Gauge,
+    pub mempool_memory_bytes: Gauge,
     pub blocks_accepted: Counter,
     pub blocks_rejected: Counter,
     pub transactions_accepted: Counter,
@@ -32,6 +33,7 @@ impl Default for Metrics {
             peers: Gauge::default(),
             mempool_transactions: Gauge::default(),
             mempool_bytes: Gauge::default(),
+            mempool_memory_bytes: Gauge::default(),
             blocks_accepted: Counter::default(),
             blocks_rejected: Counter::default(),
             transactions_accepted: Counter::default(),
@@ -49,6 +51,11 @@ impl Default for Metrics {
             m.mempool_transactions.clone(),
         );
         registry.register("mempool_bytes", "Encoded size of the mempool", m.mempool_bytes.clone());
+        registry.register(
+            "mempool_memory_bytes",
+            "Memory the mempool takes, estimated (limited by --mempool-mb)",
+            m.mempool_memory_bytes.clone(),
+        );
         registry.register(
             "blocks_accepted",
             "Blocks stored (active or side chain)",

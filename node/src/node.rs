@@ -40,7 +40,9 @@ pub struct NodeConfig {
     pub mine_api: bool,
     /// Whether endpoints that change the node accept callers from outside loopback.
     pub allow_remote_admin: bool,
-    pub mempool_max_bytes: usize,
+    /// Memory the mempool may take (its estimate, [`Mempool::memory`]); the lowest fee rates
+    /// are evicted beyond it.
+    pub mempool_max_memory: usize,
     /// Memory the database may use to cache pages of its file.
     pub db_cache_bytes: usize,
     /// Whether to dial addresses learned from peers (off: only `peers` and `POST /api/peers`).
@@ -61,7 +63,7 @@ impl NodeConfig {
             web_dir: PathBuf::from("dist"),
             mine_api: network == Network::Dev,
             allow_remote_admin: false,
-            mempool_max_bytes: 64 * 1024 * 1024,
+            mempool_max_memory: 64 * 1024 * 1024,
             db_cache_bytes: crate::chain::DEFAULT_CACHE_BYTES,
             discover: true,
             max_body_bytes: 2 * 1024 * 1024,
@@ -178,7 +180,7 @@ impl Node {
             config.db_cache_bytes,
         )?;
         let chain = Chain::open(store.clone(), config.network)?;
-        let mempool = Mempool::new(config.network.params(), config.mempool_max_bytes);
+        let mempool = Mempool::new(config.network.params(), config.mempool_max_memory);
         let tip = chain.tip();
         let metrics = Metrics::default();
         metrics.height.set(tip.height as i64);
@@ -464,6 +466,7 @@ impl Node {
     fn update_mempool_gauges(&self, state: &State) {
         self.inner.metrics.mempool_transactions.set(state.mempool.len() as i64);
         self.inner.metrics.mempool_bytes.set(state.mempool.bytes() as i64);
+        self.inner.metrics.mempool_memory_bytes.set(state.mempool.memory() as i64);
     }
 
     /// A block template on the current tip paying `to`, with mempool transactions by fee rate.

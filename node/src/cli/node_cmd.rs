@@ -97,7 +97,7 @@ impl NodeArgs {
         }
         config.allow_remote_admin = self.allow_remote_admin;
         config.discover = !self.no_discover;
-        config.mempool_max_bytes = self.mempool_mb as usize * 1024 * 1024;
+        config.mempool_max_memory = self.mempool_mb as usize * 1024 * 1024;
         config.db_cache_bytes = self.db_cache_mb as usize * 1024 * 1024;
         Ok(config)
     }
@@ -199,7 +199,7 @@ mod tests {
         assert!(config.mine_api);
         assert!(!config.allow_remote_admin);
         assert!(config.discover);
-        assert_eq!(config.mempool_max_bytes, 64 << 20);
+        assert_eq!(config.mempool_max_memory, 64 << 20);
         assert_eq!(config.db_cache_bytes, crate::chain::DEFAULT_CACHE_BYTES);
 
         let test = parse(&["--network", "test"]).unwrap().config().unwrap();
@@ -245,7 +245,7 @@ mod tests {
         assert!(config.mine_api);
         assert!(config.allow_remote_admin);
         assert!(!config.discover);
-        assert_eq!(config.mempool_max_bytes, 300 << 20);
+        assert_eq!(config.mempool_max_memory, 300 << 20);
         assert_eq!(config.db_cache_bytes, 16 << 20);
         assert!(!parse(&["--mine-api", "off"]).unwrap().config().unwrap().mine_api);
     }
