@@ -345,7 +345,14 @@ impl Peer {
                     }
                 }
                 let result = self.ctx.node.submit_blocks(blocks, Origin::Peer(self.id)).await;
+                let accepted = result.is_ok();
                 self.after_block(result).await?;
+                if kind == Request::Sync && accepted {
+                    // Blocks a peer gave us are not announced back to it, so tell it where the
+                    // batch took us: it then shows our progress (and final height) as ours.
+                    let tip = self.ctx.node.tip();
+                    self.send(&Message::InvBlocks { hashes: vec![tip.hash], tip_height: tip.height });
+                }
                 if kind == Request::Sync && !next_requested && tip_height > self.ctx.node.tip().height {
                     self.request_sync();
                 }

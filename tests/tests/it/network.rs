@@ -40,6 +40,11 @@ async fn case2_late_node_syncs_then_leads() -> Result<()> {
     two.connect(&one).await?;
     two.wait_for_tip(&tip).await?;
     assert_eq!(two.height().await?, 3);
+    // Node 1 sees how far the node syncing from it got.
+    one.wait_until("node 1 to see node 2 at height 3", || async {
+        Ok(one.peers().await?.iter().any(|p| p.best_height == 3))
+    })
+    .await?;
     let b = two.mine(&miner().address, 1).await?.blocks[0].hash;
     one.wait_for_tip(&b).await?;
     Ok(())
