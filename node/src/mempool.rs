@@ -237,6 +237,13 @@ impl Mempool {
         self.nodes.values().map(|n| &n.entry)
     }
 
+    /// Every entry in the order it arrived: parents before children.
+    pub fn entries_by_arrival(&self) -> Vec<&Entry> {
+        let mut nodes: Vec<&Node> = self.nodes.values().collect();
+        nodes.sort_unstable_by_key(|n| n.seq);
+        nodes.into_iter().map(|n| &n.entry).collect()
+    }
+
     /// Every entry by descending fee rate (oldest first among equal rates).
     pub fn entries_by_fee_rate(&self) -> impl Iterator<Item = &Entry> {
         self.by_rate.values().rev().filter_map(|txid| self.get(txid))

@@ -169,7 +169,48 @@ fn task_error(e: tokio::task::JoinError) -> NodeError {
     NodeError::Task(e.to_string())
 }
 
+/// Takes the pending transactions saved at the last shutdown back into `mempool`: signatures
+/// verified again on every core, then each accepted against the chain as it is now, in the
+/// order they first arrived and with their arrival times. Those that no longer fit (confirmed,
+/// conflicting, invalid) are dropped.
+fn restore_mempool(
+    store: &Store,
+    chain: &Chain,
+    mempool: &mut Mempool,
+    network: Network,
+) -> Result<(), NodeError> {
+    use rayon::prelude::*;
+    let saved = store.take_mempool()?;
+    if saved.is_empty() {
+        return Ok(());
+    }
+    let genesis = network.genesis_hash();
+    let verified: Vec<bool> =
+        saved.par_iter().map(|(_, tx)| verify_tx_signatures(tx, &genesis).is_ok()).collect();
+    let view = store.coin_view()?;
+    let next_height = chain.height() + 1;
+    let total = saved.len();
+    for ((time, tx), ok) in saved.into_iter().zip(verified) {
+        if ok {
+            let _ = mempool.accept(tx, &view, next_height, time);
+        }
+    }
+    tracing::info!(restored = mempool.len(), saved = total, "pending transactions restored");
+    Ok(())
+}
+
 impl Node {
+    /// Saves the pending transactions to the store, for the next start to take back
+    /// ([`Node::open`]). Called at shutdown.
+    pub fn save_mempool(&self) -> Result<(), NodeError> {
+        let state = self.state();
+        let entries: Vec<(u64, &Transaction)> =
+            state.mempool.entries_by_arrival().into_iter().map(|e| (e.time, &e.tx)).collect();
+        self.inner.store.save_mempool(&entries)?;
+        tracing::info!(transactions = entries.len(), "pending transactions saved");
+        Ok(())
+    }
+
     /// Opens the node's store under `config.data_dir` (creating it) and loads the chain.
     pub fn open(config: NodeConfig) -> Result<Node, NodeError> {
         std::fs::create_dir_all(&config.data_dir)
@@ -180,10 +221,14 @@ impl Node {
             config.db_cache_bytes,
         )?;
         let chain = Chain::open(store.clone(), config.network)?;
-        let mempool = Mempool::new(config.network.params(), config.mempool_max_memory);
+        let mut mempool = Mempool::new(config.network.params(), config.mempool_max_memory);
+        restore_mempool(&store, &chain, &mut mempool, config.network)?;
         let tip = chain.tip();
         let metrics = Metrics::default();
         metrics.height.set(tip.height as i64);
+        metrics.mempool_transactions.set(mempool.len() as i64);
+        metrics.mempool_bytes.set(mempool.bytes() as i64);
+        metrics.mempool_memory_bytes.set(mempool.memory() as i64);
         let (events, _) = broadcast::channel(4096);
         let (tip_tx, _) = watch::channel(tip);
         Ok(Node {

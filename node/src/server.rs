@@ -66,11 +66,22 @@ pub async fn serve(
         let _ = miner.await;
     }
     let _ = p2p_task.await;
-    match server.await {
+    let served = match server.await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(NodeError::Task(format!("HTTP server: {e}"))),
         Err(e) => Err(NodeError::Task(e.to_string())),
+    };
+    // Nothing adds transactions any more: keep the pending ones for the next start.
+    let saved = {
+        let node = node.clone();
+        tokio::task::spawn_blocking(move || node.save_mempool()).await
+    };
+    match saved {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "could not save the pending transactions"),
+        Err(e) => tracing::error!(error = %e, "could not save the pending transactions"),
     }
+    served
 }
 
 /// A node running inside this process, for tests and tools: started on its own port, stopped

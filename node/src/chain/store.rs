@@ -22,7 +22,7 @@ use ferro_shared::encode::{
 use ferro_shared::hash::{BlockHash, PubkeyHash, Txid};
 use ferro_shared::pow::Work;
 use ferro_shared::tx::OutPoint;
-use ferro_shared::{Amount, Block, BlockHeader, Network};
+use ferro_shared::{Amount, Block, BlockHeader, Network, Transaction};
 use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 use std::path::Path;
 use std::sync::Arc;
@@ -37,6 +37,9 @@ pub(crate) const TX_INDEX: TableDefinition<&[u8], &[u8]> = TableDefinition::new(
 pub(crate) const ADDR_UTXO: TableDefinition<&[u8], u64> = TableDefinition::new("address_utxo");
 pub(crate) const ADDR_HISTORY: TableDefinition<&[u8], &[u8]> = TableDefinition::new("address_history");
 pub(crate) const PEERS: TableDefinition<&str, &[u8]> = TableDefinition::new("peers");
+/// Pending transactions saved at shutdown: position in arrival order → arrival time (u64 LE)
+/// followed by the transaction's canonical bytes.
+pub(crate) const MEMPOOL: TableDefinition<u64, &[u8]> = TableDefinition::new("mempool");
 
 const META_NETWORK: &str = "network";
 const META_TIP: &str = "tip";
@@ -225,6 +228,7 @@ impl Store {
         txn.open_table(ACTIVE)?;
         txn.open_table(ADDR_UTXO)?;
         txn.open_table(PEERS)?;
+        txn.open_table(MEMPOOL)?;
         let fresh = txn.open_table(META)?.get(META_TIP)?.is_none();
         if fresh {
             let genesis = network.genesis_block();
@@ -436,6 +440,43 @@ impl Store {
         txn.open_table(PEERS)?.remove(url)?;
         txn.commit()?;
         Ok(())
+    }
+
+    /// Replaces the saved pending transactions with `txs` (arrival time, transaction), in
+    /// arrival order.
+    pub fn save_mempool(&self, txs: &[(u64, &Transaction)]) -> Result<(), StoreError> {
+        let txn = self.begin_write()?;
+        {
+            let mut table = txn.open_table(MEMPOOL)?;
+            table.retain(|_, _| false)?;
+            for (position, (time, tx)) in (0u64..).zip(txs) {
+                let mut value = time.to_le_bytes().to_vec();
+                tx.encode(&mut value);
+                table.insert(position, value.as_slice())?;
+            }
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// Takes the saved pending transactions (arrival time, transaction) in arrival order,
+    /// leaving none saved.
+    pub fn take_mempool(&self) -> Result<Vec<(u64, Transaction)>, StoreError> {
+        let txn = self.begin_write()?;
+        let mut out = Vec::new();
+        {
+            let mut table = txn.open_table(MEMPOOL)?;
+            for item in table.iter()? {
+                let (_, v) = item?;
+                let v = v.value();
+                let corrupt = || StoreError::Corrupt("saved mempool entry".into());
+                let time = u64::from_le_bytes(v.get(..8).ok_or_else(corrupt)?.try_into().expect("8 bytes"));
+                out.push((time, from_bytes::<Transaction>(&v[8..])?));
+            }
+            table.retain(|_, _| false)?;
+        }
+        txn.commit()?;
+        Ok(out)
     }
 }
 

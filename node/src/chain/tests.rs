@@ -443,3 +443,16 @@ fn signatures_verified_before_are_not_verified_again() {
     let outcome = t.chain.process_block_with(block, NOW, &vouched).unwrap();
     assert!(matches!(outcome, BlockOutcome::NewTip { .. }));
 }
+
+#[test]
+fn saved_mempool_is_taken_back_once_in_order() {
+    let t = TestChain::new();
+    let one = t.block_on(t.genesis(), vec![], 0);
+    let a = t.spend(OutPoint { txid: one.transactions[0].txid(), vout: 0 }, Amount::ONE_COIN, t.pkh(), 10);
+    let b = t.spend(OutPoint { txid: a.txid(), vout: 0 }, a.outputs[0].amount, t.pkh(), 10);
+    let store = t.chain.store();
+    store.save_mempool(&[(7, &a), (9, &b)]).unwrap();
+    store.save_mempool(&[(7, &a), (9, &b)]).unwrap(); // replaces, does not add
+    assert_eq!(store.take_mempool().unwrap(), vec![(7, a), (9, b)]);
+    assert!(store.take_mempool().unwrap().is_empty(), "taken once");
+}

@@ -53,5 +53,25 @@ async fn mine_send_mine_then_restart() -> anyhow::Result<()> {
     // And it keeps working.
     node.mine(&miner.address, 1).await?;
     assert_eq!(node.height().await?, status.height + 1);
+
+    // Payments still waiting for a block when the node stops are waiting after it starts again,
+    // child after parent, and then get mined.
+    let third = bob.pay(&node, &alice.address, Amount::parse_coins("10")?, 2).await?;
+    let third_id = node.submit(&third.tx).await?.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let fourth = bob.pay(&node, &alice.address, Amount::parse_coins("20")?, 2).await?;
+    let fourth_id = node.submit(&fourth.tx).await?.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let pending = node.mempool().await?;
+    let node = node.restart().await?;
+    let restored = node.mempool().await?;
+    assert_eq!((restored.count, restored.bytes), (2, pending.bytes));
+    assert_eq!(node.transaction(&fourth_id).await?.status, TxState::Pending);
+    assert_eq!(
+        node.address(&alice.address).await?.pending,
+        alice_view.balance.checked_add(Amount::parse_coins("30")?)?
+    );
+    let mined = node.mine(&miner.address, 1).await?;
+    assert_eq!(mined.blocks[0].tx_count, 3, "both restored payments are in the block");
+    assert_eq!(node.transaction(&third_id).await?.status, TxState::Confirmed);
+    assert_eq!(node.mempool().await?.count, 0);
     Ok(())
 }
