@@ -9,8 +9,8 @@ use crate::fund::{self, BenchKey};
 use crate::harness::{start_node, wait_for_tip};
 use anyhow::{bail, Context, Result};
 use ferro_node::server::RunningNode;
-use ferro_node::{NodeEvent, Origin};
-use ferro_shared::Network;
+use ferro_node::{Node, NodeEvent, Origin};
+use ferro_shared::{Amount, Network, Transaction};
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
 use tokio::sync::broadcast::error::RecvError;
@@ -136,14 +136,7 @@ pub async fn run(count: usize, reps: usize, block_txs: usize) -> Result<Report> 
 
     let mut block = Samples::default();
     for txs in block_spends.chunks(block_txs) {
-        let mined = fund::build_block(first, key.pkh, txs.to_vec()).await?;
-        let hash = mined.hash();
-        let started = Instant::now();
-        fund::submit_block(first, mined).await?;
-        block.validate_ms.push(ms(started.elapsed()));
-        wait_for_tip(last, hash, ITEM_TIMEOUT).await?;
-        block.total_ms.push(ms(started.elapsed()));
-        tokio::time::sleep(SETTLE).await;
+        time_block(first, last, &key, txs, &mut block).await?;
     }
 
     let mut warm_block = Samples::default();
@@ -157,18 +150,31 @@ pub async fn run(count: usize, reps: usize, block_txs: usize) -> Result<Report> 
             }
         });
         relayed.await.context("a block's transactions did not reach the last node")?;
-        let mined = fund::build_block(first, key.pkh, txs.to_vec()).await?;
-        let hash = mined.hash();
-        let started = Instant::now();
-        fund::submit_block(first, mined).await?;
-        warm_block.validate_ms.push(ms(started.elapsed()));
-        wait_for_tip(last, hash, ITEM_TIMEOUT).await?;
-        warm_block.total_ms.push(ms(started.elapsed()));
-        tokio::time::sleep(SETTLE).await;
+        time_block(first, last, &key, txs, &mut warm_block).await?;
     }
 
     for (running, _dir) in line {
         running.shutdown().await?;
     }
     Ok(Report { nodes: count, block_txs, tx, block, warm_block })
+}
+
+/// Mines a block of `txs` off the clock, then times its acceptance at `first` and its arrival at
+/// `last`'s tip.
+async fn time_block(
+    first: &Node,
+    last: &Node,
+    key: &BenchKey,
+    txs: &[(Transaction, Amount)],
+    samples: &mut Samples,
+) -> Result<()> {
+    let mined = fund::build_block(first, key.pkh, txs.to_vec()).await?;
+    let hash = mined.hash();
+    let started = Instant::now();
+    fund::submit_block(first, mined).await?;
+    samples.validate_ms.push(ms(started.elapsed()));
+    wait_for_tip(last, hash, ITEM_TIMEOUT).await?;
+    samples.total_ms.push(ms(started.elapsed()));
+    tokio::time::sleep(SETTLE).await;
+    Ok(())
 }
