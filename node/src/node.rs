@@ -15,7 +15,7 @@ use crate::mempool::{Accepted, Mempool, MempoolError};
 use crate::metrics::Metrics;
 use crate::miner;
 use ferro_shared::consensus::{check_tx_shape, verify_tx_signatures};
-use ferro_shared::hash::{PubkeyHash, Txid};
+use ferro_shared::hash::{BlockHash, PubkeyHash, Txid};
 use ferro_shared::{Address, Amount, Block, Network, Transaction};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -81,8 +81,10 @@ pub enum Origin {
 /// What happened inside the node, for the API's event stream and for relay to peers.
 #[derive(Debug, Clone)]
 pub enum NodeEvent {
-    /// A valid block was stored: it joined the active chain or sits on a side chain.
-    Block { block: Arc<Block>, origin: Origin },
+    /// A valid block was stored: it joined the active chain or sits on a side chain. The event
+    /// names it only (the store has it): a broadcast channel keeps its last events, and blocks
+    /// in them would stay in memory long after every subscriber saw them.
+    Block { hash: BlockHash, height: u64, origin: Origin },
     /// The active chain's tip moved.
     Tip { tip: Tip, reorg_depth: u64 },
     /// A transaction entered the mempool.
@@ -384,7 +386,7 @@ impl Node {
     }
 
     fn process_block_blocking(&self, block: Block, origin: Origin) -> Result<BlockOutcome, SubmitBlockError> {
-        let shared = Arc::new(block.clone());
+        let (hash, height) = (block.hash(), block.header.height);
         let mut guard = self.state();
         let state = &mut *guard;
         // Transactions in the mempool had their signatures verified when they were admitted.
@@ -422,7 +424,7 @@ impl Node {
             BlockOutcome::AlreadyKnown => {}
             BlockOutcome::SideChain { .. } => {
                 self.inner.metrics.blocks_accepted.inc();
-                let _ = self.inner.events.send(NodeEvent::Block { block: shared, origin });
+                let _ = self.inner.events.send(NodeEvent::Block { hash, height, origin });
             }
             BlockOutcome::NewTip { tip, disconnected, .. } => {
                 let m = &self.inner.metrics;
@@ -433,7 +435,7 @@ impl Node {
                     tracing::info!(depth = disconnected.len(), tip = %tip.hash, height = tip.height, "reorganized");
                 }
                 tracing::debug!(height = tip.height, hash = %tip.hash, "new tip");
-                let _ = self.inner.events.send(NodeEvent::Block { block: shared, origin });
+                let _ = self.inner.events.send(NodeEvent::Block { hash, height, origin });
                 let _ = self
                     .inner
                     .events
@@ -490,7 +492,8 @@ impl Node {
             m.height.set(tip.height as i64);
             tracing::debug!(blocks = connected.len(), height = tip.height, hash = %tip.hash, "new tip");
             for block in connected {
-                let _ = self.inner.events.send(NodeEvent::Block { block: Arc::new(block.clone()), origin });
+                let (hash, height) = (block.hash(), block.header.height);
+                let _ = self.inner.events.send(NodeEvent::Block { hash, height, origin });
             }
             let _ = self.inner.events.send(NodeEvent::Tip { tip, reorg_depth: 0 });
             self.inner.tip.send_replace(tip);

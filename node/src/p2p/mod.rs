@@ -570,14 +570,19 @@ impl Manager {
                 let frame = Bytes::from(Message::InvTxs(vec![txid]).to_frame());
                 self.relay(origin, frame, |p| p.known_txs.put(txid, ()).is_none());
             }
-            NodeEvent::Block { block, origin } => {
-                let hash = block.hash();
-                let frame = if origin == Origin::Local {
-                    // Freshly mined here: push it whole, saving every peer a round trip.
-                    Message::NewBlock(WireBlock((*block).clone())).to_frame()
-                } else {
-                    let tip_height = self.ctx.node.tip().height;
-                    Message::InvBlocks { hashes: vec![hash], tip_height }.to_frame()
+            NodeEvent::Block { hash, origin, .. } => {
+                // Mined (or submitted) here: read back from the store to be pushed whole.
+                let whole = match origin {
+                    Origin::Local => self.ctx.node.store().block(&hash).ok().flatten(),
+                    Origin::Peer(_) => None,
+                };
+                let frame = match whole {
+                    // Pushed whole, it saves every peer a round trip.
+                    Some(block) => Message::NewBlock(WireBlock(block)).to_frame(),
+                    None => {
+                        let tip_height = self.ctx.node.tip().height;
+                        Message::InvBlocks { hashes: vec![hash], tip_height }.to_frame()
+                    }
                 };
                 self.relay(origin, Bytes::from(frame), |p| p.known_blocks.put(hash, ()).is_none());
             }
