@@ -600,3 +600,48 @@ test('browser wallet: create, mine, restore, send, confirm across two nodes', { 
     await Promise.all(nodes.map((n) => n.stop()));
   }
 });
+
+test('browser wallet: tabs follow each other, and an unreadable wallet is set aside, not lost', { timeout: 5 * 60_000 }, async () => {
+  assert.ok(fs.existsSync(path.join(DIST, 'index.html')), `${DIST}/index.html is missing: build the wallet first`);
+  const node = new Node('node-tabs', ferroBinary(), await freePort());
+  let browser;
+  try {
+    await node.ready();
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 60_000 });
+    // Two tabs of one browser profile share its storage.
+    const context = await browser.newContext();
+    const [first, second] = [await context.newPage(), await context.newPage()];
+    for (const page of [first, second]) {
+      await page.goto(`${node.url}/`);
+      await firstVisible(page, ['show-restore', 'show-create']);
+    }
+
+    // The first tab's storage gets a wallet nobody can read; the second tab follows at once.
+    const garbage = '{"version": 1, "accounts": [broken';
+    await first.evaluate((raw) => localStorage.setItem('ferro.vault', raw), garbage);
+    assert.match(await text(second, 'vault-error'), /damaged/);
+    await first.reload();
+    await visible(first, 'vault-error');
+    await first.screenshot({ path: path.join(OUT, 'tabs-unreadable.png'), fullPage: true });
+
+    // Setting it aside keeps its bytes under a key of its own and leaves a fresh start, in both tabs.
+    await click(first, 'vault-set-aside');
+    await firstVisible(first, ['show-restore', 'show-create']);
+    await firstVisible(second, ['show-restore', 'show-create']);
+    const kept = await first.evaluate(() => {
+      const out = {};
+      for (let i = 0; i < localStorage.length; i += 1) {
+        const key = localStorage.key(i);
+        out[key] = localStorage.getItem(key);
+      }
+      return out;
+    });
+    assert.equal(kept['ferro.vault'], undefined, 'the unreadable wallet is no longer the wallet');
+    const aside = Object.keys(kept).filter((k) => k.startsWith('ferro.vault.unreadable.'));
+    assert.equal(aside.length, 1, `one copy set aside: ${JSON.stringify(Object.keys(kept))}`);
+    assert.equal(kept[aside[0]], garbage, 'the copy set aside is byte for byte what was stored');
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    await node.stop();
+  }
+});

@@ -213,6 +213,28 @@ impl Unlocked {
     }
 }
 
+/// Whether this page may store a new vault over what the browser holds now (`stored`, the raw
+/// JSON, `None` when there is none), given the vault this page last read (`known`). Another tab
+/// of the same wallet may have written meanwhile; storing over its vault would drop the accounts
+/// it added, and their backup words with them.
+pub fn may_replace(stored: Option<&str>, known: Option<&VaultFile>) -> Result<(), VaultChanged> {
+    let same = match (stored, known) {
+        (None, None) => true,
+        (Some(json), Some(known)) => VaultFile::from_json(json).is_ok_and(|v| &v == known),
+        _ => false,
+    };
+    if same {
+        Ok(())
+    } else {
+        Err(VaultChanged)
+    }
+}
+
+/// The stored vault is not the one this page read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the wallet was changed in another tab or window meanwhile; nothing was saved here. Reload this page to see the wallet as it is now, then try again.")]
+pub struct VaultChanged;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,6 +246,19 @@ mod tests {
         let m = Mnemonic::generate(&mut OsRng);
         let (file, unlocked) = create("Main", Network::Dev, &m, password, FAST, &mut OsRng).unwrap();
         (file, unlocked, m)
+    }
+
+    #[test]
+    fn another_tab_s_vault_is_not_overwritten() {
+        let (a, _, _) = new_vault("password1");
+        let (b, _, _) = new_vault("password1");
+        assert_eq!(may_replace(None, None), Ok(()));
+        assert_eq!(may_replace(Some(&a.to_json()), Some(&a)), Ok(()));
+        // Another tab made the first account, or changed the vault, or it is gone.
+        assert_eq!(may_replace(Some(&a.to_json()), None), Err(VaultChanged));
+        assert_eq!(may_replace(Some(&b.to_json()), Some(&a)), Err(VaultChanged));
+        assert_eq!(may_replace(None, Some(&a)), Err(VaultChanged));
+        assert_eq!(may_replace(Some("{not json"), Some(&a)), Err(VaultChanged));
     }
 
     #[test]

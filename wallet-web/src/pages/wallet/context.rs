@@ -4,10 +4,11 @@
 //! The keys live in an `Rc<Unlocked>` held by this context only; locking drops it, which wipes
 //! them. Nothing here is ever logged or sent to the node.
 
-use crate::logic::vault::{AccountInfo, Unlocked, VaultFile};
+use crate::logic::vault::{may_replace, AccountInfo, Unlocked, VaultFile};
 use ferro_shared::{Address, Amount, Txid};
 use gloo_storage::{LocalStorage, Storage};
 use std::rc::Rc;
+use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 /// Where the vault is stored (JSON of [`VaultFile`]).
@@ -96,6 +97,9 @@ pub enum WalletAction {
     Select(Address),
     Sent(Receipt),
     DismissReceipt,
+    /// The stored vault changed (another tab wrote it, or this one set it aside): read it again.
+    /// The keys are forgotten: they may no longer match the stored accounts.
+    Reload,
 }
 
 impl Reducible for WalletState {
@@ -124,16 +128,42 @@ impl Reducible for WalletState {
             WalletAction::Select(address) => next.selected = Some(address),
             WalletAction::Sent(receipt) => next.receipt = Some(receipt),
             WalletAction::DismissReceipt => next.receipt = None,
+            WalletAction::Reload => {
+                let stored = WalletState::load();
+                if stored.vault == self.vault && stored.load_error == self.load_error {
+                    return self;
+                }
+                next = stored;
+            }
         }
         Rc::new(next)
     }
 }
 
-/// Stores the vault; the caller dispatches [`WalletAction::Saved`] only when this succeeds.
-pub fn store_vault(vault: &VaultFile) -> Result<(), String> {
-    LocalStorage::raw().set_item(VAULT_KEY, &vault.to_json()).map_err(|_| {
+/// Stores the vault over `known` (the vault this page read, `None` if it had none); the caller
+/// dispatches [`WalletAction::Saved`] only when this succeeds. Refuses when the browser holds
+/// another vault by now (written from another tab), which storing would lose.
+pub fn store_vault(known: Option<&VaultFile>, vault: &VaultFile) -> Result<(), String> {
+    let storage = LocalStorage::raw();
+    let stored = storage.get_item(VAULT_KEY).ok().flatten();
+    may_replace(stored.as_deref(), known).map_err(|e| e.to_string())?;
+    storage.set_item(VAULT_KEY, &vault.to_json()).map_err(|_| {
         "The browser refused to store the wallet (is its storage full or disabled?).".to_string()
     })
+}
+
+/// Moves a vault that cannot be read out of the way, to a key of its own, so a new one can be
+/// made or restored; nothing is deleted. Returns the key it is kept under.
+pub fn set_aside_unreadable_vault() -> Result<String, String> {
+    let storage = LocalStorage::raw();
+    let refused = |_| "The browser refused to change its storage (is it full or disabled?).".to_string();
+    let Some(raw) = storage.get_item(VAULT_KEY).map_err(refused)? else {
+        return Err("There is no stored wallet to set aside any more.".into());
+    };
+    let key = format!("{VAULT_KEY}.unreadable.{}", js_sys::Date::now() as u64);
+    storage.set_item(&key, &raw).map_err(refused)?;
+    storage.remove_item(VAULT_KEY).map_err(refused)?;
+    Ok(key)
 }
 
 /// Lets the browser paint (a "working…" message) before a long computation such as Argon2
@@ -151,6 +181,20 @@ pub struct WalletProviderProps {
 #[function_component]
 pub fn WalletProvider(props: &WalletProviderProps) -> Html {
     let wallet = use_reducer(WalletState::load);
+    {
+        // Another tab of this wallet stored a vault: follow it rather than overwrite it later.
+        let wallet = wallet.clone();
+        use_effect_with((), move |_| {
+            let listener = gloo_events::EventListener::new(&window(), "storage", move |event| {
+                let key = event.dyn_ref::<web_sys::StorageEvent>().and_then(|e| e.key());
+                // A `None` key means the whole storage was cleared.
+                if key.as_deref().is_none_or(|k| k == VAULT_KEY) {
+                    wallet.dispatch(WalletAction::Reload);
+                }
+            });
+            move || drop(listener)
+        });
+    }
     let selected = wallet.selected().map(|a| a.address);
     use_effect_with(selected, |selected| {
         if let Some(address) = selected {
@@ -162,6 +206,10 @@ pub fn WalletProvider(props: &WalletProviderProps) -> Html {
             { props.children.clone() }
         </ContextProvider<UseReducerHandle<WalletState>>>
     }
+}
+
+fn window() -> web_sys::Window {
+    web_sys::window().expect("the wallet runs in a browser window")
 }
 
 /// The wallet context; every page is inside [`WalletProvider`].

@@ -58,7 +58,7 @@ pub async fn save_account(
         (None, None) => return Err("The wallet was locked meanwhile. Unlock it and try again.".into()),
     }
     .map_err(|e| e.to_string())?;
-    store_vault(&file)?;
+    store_vault(wallet.vault.as_ref(), &file)?;
     let select = keys.accounts().last().expect("the new account is last").info.address;
     wallet.dispatch(WalletAction::Saved { vault: file, keys: Rc::new(keys), select });
     Ok(())

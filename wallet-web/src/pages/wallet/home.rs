@@ -12,7 +12,7 @@ use yew::prelude::*;
 pub fn WalletHome() -> Html {
     let wallet = use_wallet();
     let body = if let Some(e) = &wallet.load_error {
-        html! { <section class="card"><p class="error" data-testid="vault-error">{ e.clone() }</p></section> }
+        html! { <UnreadableVault error={e.clone()} /> }
     } else if wallet.vault.is_none() {
         html! { <FirstAccount /> }
     } else if !wallet.is_unlocked() {
@@ -21,6 +21,43 @@ pub fn WalletHome() -> Html {
         html! { <OpenWallet /> }
     };
     html! { <div class="wallet">{ body }</div> }
+}
+
+#[derive(Properties, PartialEq)]
+struct UnreadableProps {
+    error: String,
+}
+
+/// The stored vault cannot be read: say so, and offer to set it aside (kept, not deleted) so the
+/// accounts can be restored from their backup words.
+#[function_component]
+fn UnreadableVault(props: &UnreadableProps) -> Html {
+    let wallet = use_wallet();
+    let failed = use_state(|| None::<String>);
+    let set_aside = {
+        let (wallet, failed) = (wallet.clone(), failed.clone());
+        Callback::from(move |_| match super::context::set_aside_unreadable_vault() {
+            Ok(_) => wallet.dispatch(WalletAction::Reload),
+            Err(e) => failed.set(Some(e)),
+        })
+    };
+    html! {
+        <section class="card">
+            <h2>{ "This browser's wallet cannot be read" }</h2>
+            <p class="error" data-testid="vault-error">{ props.error.clone() }</p>
+            <p>
+                { "Your coins are safe on the chain: the backup words of each account bring it back. \
+                   Setting this copy aside keeps it in the browser's storage, under a name of its own, \
+                   and lets you restore your accounts from their words or make new ones." }
+            </p>
+            <button type="button" data-testid="vault-set-aside" onclick={set_aside}>
+                { "Set this copy aside and start again" }
+            </button>
+            if let Some(e) = &*failed {
+                <p class="error" data-testid="vault-set-aside-error">{ e.clone() }</p>
+            }
+        </section>
+    }
 }
 
 /// No vault yet: create an account or restore one, choosing the vault's password.
