@@ -37,6 +37,8 @@ pub(crate) const TX_INDEX: TableDefinition<&[u8], &[u8]> = TableDefinition::new(
 pub(crate) const ADDR_UTXO: TableDefinition<&[u8], u64> = TableDefinition::new("address_utxo");
 pub(crate) const ADDR_HISTORY: TableDefinition<&[u8], &[u8]> = TableDefinition::new("address_history");
 pub(crate) const PEERS: TableDefinition<&str, &[u8]> = TableDefinition::new("peers");
+/// Banned peers (IP address, or listen URL on loopback) → end of the ban, seconds since the epoch.
+pub(crate) const BANS: TableDefinition<&str, u64> = TableDefinition::new("bans");
 /// Pending transactions saved at shutdown: position in arrival order → arrival time (u64 LE)
 /// followed by the transaction's canonical bytes.
 pub(crate) const MEMPOOL: TableDefinition<u64, &[u8]> = TableDefinition::new("mempool");
@@ -229,6 +231,7 @@ impl Store {
         txn.open_table(ADDR_UTXO)?;
         txn.open_table(PEERS)?;
         txn.open_table(MEMPOOL)?;
+        txn.open_table(BANS)?;
         let fresh = txn.open_table(META)?.get(META_TIP)?.is_none();
         if fresh {
             let genesis = network.genesis_block();
@@ -438,6 +441,31 @@ impl Store {
     pub fn remove_peer(&self, url: &str) -> Result<(), StoreError> {
         let txn = self.begin_write()?;
         txn.open_table(PEERS)?.remove(url)?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// Bans still running at `now` (seconds since the epoch): key and end. Ended ones are
+    /// forgotten.
+    pub fn bans(&self, now: u64) -> Result<Vec<(String, u64)>, StoreError> {
+        let txn = self.begin_write()?;
+        let mut out = Vec::new();
+        {
+            let mut table = txn.open_table(BANS)?;
+            table.retain(|_, until| until > now)?;
+            for item in table.iter()? {
+                let (k, v) = item?;
+                out.push((k.value().to_string(), v.value()));
+            }
+        }
+        txn.commit()?;
+        Ok(out)
+    }
+
+    /// Records a ban of `key` until `until` (seconds since the epoch).
+    pub fn put_ban(&self, key: &str, until: u64) -> Result<(), StoreError> {
+        let txn = self.begin_write()?;
+        txn.open_table(BANS)?.insert(key, until)?;
         txn.commit()?;
         Ok(())
     }

@@ -282,6 +282,15 @@ pub fn start(
         stopping: false,
     };
     let now = Instant::now();
+    let unix_now = crate::node::unix_now();
+    match node.store().bans(unix_now) {
+        Ok(bans) => {
+            for (key, until) in bans {
+                manager.bans.insert(key, now + Duration::from_secs(until.saturating_sub(unix_now)));
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "could not load bans"),
+    }
     match node.store().peers() {
         Ok(remembered) => {
             for (url, _) in remembered {
@@ -524,8 +533,14 @@ impl Manager {
         if entry.score >= peer::BAN_SCORE {
             let entry = self.peers.remove(&peer).expect("present");
             if let Some(key) = Self::ban_key(&entry.info) {
-                tracing::warn!(peer, %key, "banned peer for {:?}", self.ctx.config.ban_duration);
-                self.bans.insert(key, Instant::now() + self.ctx.config.ban_duration);
+                let duration = self.ctx.config.ban_duration;
+                tracing::warn!(peer, %key, "banned peer for {duration:?}");
+                // Kept in the store too, so that a restart does not lift it.
+                let until = crate::node::unix_now() + duration.as_secs();
+                if let Err(e) = self.ctx.node.store().put_ban(&key, until) {
+                    tracing::warn!(error = %e, "could not record a ban");
+                }
+                self.bans.insert(key, Instant::now() + duration);
             }
             if let Some(url) = &entry.info.listen_url {
                 self.book.mark_failed(url, Instant::now());

@@ -147,8 +147,13 @@ async fn hostile_peers_are_cut_off_and_honest_ones_served() -> Result<()> {
     send(&mut s, &Message::NewBlock(WireBlock(block_with_bad_proof_of_work(net)))).await?;
     expect_disconnect(&mut s, "bad proof of work").await?;
     let mut s = open(&node).await?;
-    let _ = handshake(&mut s, hello(net, liar)).await;
+    let _ = handshake(&mut s, hello(net, liar.clone())).await;
     expect_disconnect(&mut s, "banned peer returning").await?;
+    // The ban outlives a restart of the node.
+    let node = node.restart().await?;
+    let mut s = open(&node).await?;
+    let _ = handshake(&mut s, hello(net, liar)).await;
+    expect_disconnect(&mut s, "banned peer returning after a restart").await?;
 
     // An invalid transaction (a signature over other outputs), pushed as an answer nobody asked
     // for, and again as a proper answer to the node's request.
