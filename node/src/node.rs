@@ -332,49 +332,74 @@ impl Node {
         tx: Transaction,
         origin: Origin,
     ) -> Result<Accepted, SubmitTxError> {
+        let mut results = self.submit_transactions(vec![tx], origin).await?;
+        Ok(results.pop().expect("one result per transaction")?)
+    }
+
+    /// Validates transactions and adds them to the mempool in order (a later one may spend an
+    /// earlier one's outputs); one result per transaction. Signatures are verified on every core
+    /// before the lock is taken, which is then taken once for all of them.
+    pub async fn submit_transactions(
+        &self,
+        txs: Vec<Transaction>,
+        origin: Origin,
+    ) -> Result<Vec<Result<Accepted, MempoolError>>, NodeError> {
         let params = self.network().params();
-        if let Err(e) = check_tx_shape(&tx, params) {
-            self.inner.metrics.transactions_rejected.inc();
-            return Err(MempoolError::Invalid(e).into());
-        }
-        let txid = tx.txid();
-        if self.state().mempool.contains(&txid) {
-            return Err(MempoolError::AlreadyKnown(txid).into());
-        }
+        let checked: Vec<(Transaction, Txid, Result<(), MempoolError>)> = {
+            let state = self.state();
+            txs.into_iter()
+                .map(|tx| {
+                    let txid = tx.txid();
+                    let early = match check_tx_shape(&tx, params) {
+                        Err(e) => Err(MempoolError::Invalid(e)),
+                        Ok(()) if state.mempool.contains(&txid) => Err(MempoolError::AlreadyKnown(txid)),
+                        Ok(()) => Ok(()),
+                    };
+                    (tx, txid, early)
+                })
+                .collect()
+        };
         let genesis = self.network().genesis_hash();
-        let (tx, verified) = tokio::task::spawn_blocking(move || {
-            let result = verify_tx_signatures(&tx, &genesis);
-            (tx, result)
+        let checked = tokio::task::spawn_blocking(move || {
+            use rayon::prelude::*;
+            let mut checked = checked;
+            checked.par_iter_mut().filter(|(_, _, r)| r.is_ok()).for_each(|(tx, _, result)| {
+                *result = verify_tx_signatures(tx, &genesis).map_err(MempoolError::Invalid);
+            });
+            checked
         })
         .await
         .map_err(task_error)?;
-        if let Err(e) = verified {
-            self.inner.metrics.transactions_rejected.inc();
-            return Err(MempoolError::Invalid(e).into());
-        }
-        let tx = Arc::new(tx);
-        let accepted = {
+
+        let mut results = Vec::with_capacity(checked.len());
+        let mut admitted = Vec::new();
+        {
             let mut state = self.state();
-            let view = self.inner.store.coin_view().map_err(NodeError::from)?;
+            let view = self.inner.store.coin_view()?;
             let next_height = state.chain.height() + 1;
-            let result = state.mempool.accept((*tx).clone(), &view, next_height, unix_now());
-            self.update_mempool_gauges(&state);
-            result
-        };
-        match accepted {
-            Ok(accepted) => {
-                self.inner.metrics.transactions_accepted.inc();
-                let size = tx.size();
-                let _ = self.inner.events.send(NodeEvent::Tx { tx, txid, fee: accepted.fee, size, origin });
-                Ok(accepted)
-            }
-            Err(e) => {
-                if !matches!(e, MempoolError::AlreadyKnown(_)) {
-                    self.inner.metrics.transactions_rejected.inc();
+            let now = unix_now();
+            for (tx, txid, early) in checked {
+                let result = early.and_then(|()| state.mempool.accept(tx.clone(), &view, next_height, now));
+                if let Ok(accepted) = &result {
+                    admitted.push((Arc::new(tx), txid, accepted.fee));
                 }
-                Err(e.into())
+                results.push(result);
             }
+            self.update_mempool_gauges(&state);
         }
+        let m = &self.inner.metrics;
+        for result in &results {
+            match result {
+                Ok(_) => m.transactions_accepted.inc(),
+                Err(MempoolError::AlreadyKnown(_)) => 0,
+                Err(_) => m.transactions_rejected.inc(),
+            };
+        }
+        for (tx, txid, fee) in admitted {
+            let size = tx.size();
+            let _ = self.inner.events.send(NodeEvent::Tx { tx, txid, fee, size, origin });
+        }
+        Ok(results)
     }
 
     /// Validates a block and adds it to the chain; on a new tip the mempool follows.

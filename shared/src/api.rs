@@ -137,6 +137,30 @@ pub struct SubmitTxResponse {
     pub txid: Txid,
 }
 
+/// Most transactions in one `POST /api/transactions/batch`.
+pub const MAX_TX_BATCH: usize = 1_000;
+
+/// `POST /api/transactions/batch` body: transactions admitted in this order, so a later one may
+/// spend an earlier one's outputs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmitBatchRequest {
+    pub transactions: Vec<Transaction>,
+}
+
+/// `POST /api/transactions/batch` answer: one result per transaction, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmitBatchResponse {
+    pub results: Vec<BatchResult>,
+}
+
+/// What became of one transaction of a batch: `error` is `None` when it was admitted, else the
+/// same code and message `POST /api/transactions` would have answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchResult {
+    pub txid: Txid,
+    pub error: Option<ErrorDetail>,
+}
+
 /// An unspent output of an address, confirmed or created by a pending transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UtxoView {

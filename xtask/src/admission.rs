@@ -43,6 +43,7 @@ impl Level {
 pub struct Report {
     /// One run per load factor, smallest first.
     pub levels: Vec<Level>,
+    pub batched: Batched,
 }
 
 impl Report {
@@ -111,12 +112,20 @@ pub struct Posted {
 
 /// POSTs every JSON body to `{base}/api/transactions` with `IN_FLIGHT` requests in flight.
 pub async fn post_all(base: &str, bodies: Vec<Vec<u8>>) -> Result<Posted> {
-    let client = reqwest::Client::builder().pool_max_idle_per_host(IN_FLIGHT).build()?;
-    let url = format!("{base}/api/transactions");
+    post_each(&format!("{base}/api/transactions"), bodies, IN_FLIGHT, |_| Ok((1, None))).await
+}
+
+/// Reads a successful answer: how many transactions it accepted, and the first refusal in it.
+type CountAnswer = fn(&str) -> Result<(usize, Option<String>)>;
+
+/// POSTs every body to `url` with `in_flight` requests in flight, reading answers with `count`.
+async fn post_each(url: &str, bodies: Vec<Vec<u8>>, in_flight: usize, count: CountAnswer) -> Result<Posted> {
+    let client = reqwest::Client::builder().pool_max_idle_per_host(in_flight).build()?;
+    let url = url.to_string();
     let bodies = Arc::new(bodies);
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
-    let workers: Vec<_> = (0..IN_FLIGHT)
+    let workers: Vec<_> = (0..in_flight)
         .map(|_| {
             let (client, url, bodies, next) = (client.clone(), url.clone(), bodies.clone(), next.clone());
             tokio::spawn(async move {
@@ -133,7 +142,12 @@ pub async fn post_all(base: &str, bodies: Vec<Vec<u8>>) -> Result<Posted> {
                     let status = response.status();
                     let text = response.text().await?;
                     if status.is_success() {
-                        posted.accepted += 1;
+                        let (accepted, refused) = count(&text)?;
+                        posted.accepted += accepted;
+                        if let Some(refused) = refused {
+                            posted.rejected += 1;
+                            posted.first_error.get_or_insert(refused);
+                        }
                     } else {
                         posted.rejected += 1;
                         posted.first_error.get_or_insert_with(|| format!("{status}: {text}"));
@@ -189,6 +203,64 @@ async fn run_level(factor: u32, txs: usize, verify_secs: Duration) -> Result<Lev
     })
 }
 
+/// Transactions per `POST /api/transactions/batch` in the batched run.
+pub const BATCH: usize = 500;
+/// Batches in flight at once.
+const BATCHES_IN_FLIGHT: usize = 4;
+
+/// The batched run: the same kind of transactions posted `BATCH` at a time.
+#[derive(Debug, Clone)]
+pub struct Batched {
+    pub txs: usize,
+    pub per_s: f64,
+    pub verify_per_s: f64,
+}
+
+impl Batched {
+    pub fn ratio(&self) -> f64 {
+        self.per_s / self.verify_per_s
+    }
+}
+
+/// Reads a batch answer: transactions admitted, and the first refusal.
+fn count_batch(text: &str) -> Result<(usize, Option<String>)> {
+    let answer: ferro_shared::api::SubmitBatchResponse = serde_json::from_str(text)?;
+    let refused =
+        answer.results.iter().find_map(|r| r.error.as_ref()).map(|e| format!("{}: {}", e.code, e.message));
+    Ok((answer.results.iter().filter(|r| r.error.is_none()).count(), refused))
+}
+
+/// Posts `txs` transactions to a fresh node in batches of `BATCH`.
+pub async fn run_batched(txs: usize, verify_secs: Duration) -> Result<Batched> {
+    let (running, _dir) = start_node(|_| {}).await?;
+    let key = BenchKey::new(4);
+    let coins = fund::fund(&running.node, &key, txs).await?;
+    let signed = {
+        let key = key.clone();
+        tokio::task::spawn_blocking(move || fund::sign_spends(&key, Network::Dev, &coins, key.pkh)).await?
+    };
+    let bodies: Vec<Vec<u8>> = signed
+        .chunks(BATCH)
+        .map(|chunk| {
+            let transactions = chunk.iter().map(|(tx, _)| tx.clone()).collect();
+            Ok(serde_json::to_vec(&ferro_shared::api::SubmitBatchRequest { transactions })?)
+        })
+        .collect::<Result<_>>()?;
+    drop(signed);
+    let before = verify_rate(verify_secs).await?;
+    let url = format!("{}/api/transactions/batch", running.url());
+    let posted = post_each(&url, bodies, BATCHES_IN_FLIGHT, count_batch).await?;
+    let after = verify_rate(verify_secs).await?;
+    running.shutdown().await?;
+    ensure!(
+        posted.rejected == 0 && posted.accepted == txs,
+        "{} of {txs} batched transactions were accepted; first refusal: {}",
+        posted.accepted,
+        posted.first_error.unwrap_or_default()
+    );
+    Ok(Batched { txs, per_s: posted.accepted as f64 / posted.secs, verify_per_s: (before + after) / 2.0 })
+}
+
 /// Runs admission at `base × factor` transactions for each factor, each on a fresh node.
 ///
 /// A first, unreported run of `base / 2` transactions warms up what a running node has warm
@@ -210,5 +282,14 @@ pub async fn run(base: usize, factors: &[u32], verify_secs: Duration) -> Result<
         );
         levels.push(level);
     }
-    Ok(Report { levels })
+    let txs = base * 4;
+    eprintln!("  admission batched: {txs} transactions, {BATCH} per request");
+    let batched = run_batched(txs, verify_secs).await?;
+    eprintln!(
+        "    {:.0} tx/s, raw verify {:.0}/s, ratio {:.2}",
+        batched.per_s,
+        batched.verify_per_s,
+        batched.ratio()
+    );
+    Ok(Report { levels, batched })
 }

@@ -8,6 +8,7 @@
 //! | `GET /api/blocks/{hash or height}` | `BlockView` |
 //! | `GET /api/transactions/{txid}` | `TxView` (mempool or chain) |
 //! | `POST /api/transactions` (a `Transaction`) | `SubmitTxResponse` |
+//! | `POST /api/transactions/batch` (`SubmitBatchRequest`) | `SubmitBatchResponse` |
 //! | `GET /api/addresses/{address}` | `AddressView` |
 //! | `GET /api/mempool` | `MempoolView` |
 //! | `POST /api/mine` (`MineRequest`) | `MineResponse`; see [`routes`] for who may |
