@@ -182,7 +182,10 @@ fn restore_mempool(
     network: Network,
 ) -> Result<(), NodeError> {
     use rayon::prelude::*;
-    let saved = store.take_mempool()?;
+    let (saved, unreadable) = store.take_mempool()?;
+    if unreadable > 0 {
+        tracing::warn!(unreadable, "skipped saved pending transactions that could not be read");
+    }
     if saved.is_empty() {
         return Ok(());
     }

@@ -488,23 +488,29 @@ impl Store {
     }
 
     /// Takes the saved pending transactions (arrival time, transaction) in arrival order,
-    /// leaving none saved.
-    pub fn take_mempool(&self) -> Result<Vec<(u64, Transaction)>, StoreError> {
+    /// leaving none saved, with the number of saved entries that could not be read (skipped:
+    /// pending transactions are not worth refusing to start over).
+    pub fn take_mempool(&self) -> Result<(Vec<(u64, Transaction)>, usize), StoreError> {
         let txn = self.begin_write()?;
         let mut out = Vec::new();
+        let mut unreadable = 0;
         {
             let mut table = txn.open_table(MEMPOOL)?;
             for item in table.iter()? {
                 let (_, v) = item?;
                 let v = v.value();
-                let corrupt = || StoreError::Corrupt("saved mempool entry".into());
-                let time = u64::from_le_bytes(v.get(..8).ok_or_else(corrupt)?.try_into().expect("8 bytes"));
-                out.push((time, from_bytes::<Transaction>(&v[8..])?));
+                let entry = v.split_first_chunk::<8>().and_then(|(time, tx)| {
+                    Some((u64::from_le_bytes(*time), from_bytes::<Transaction>(tx).ok()?))
+                });
+                match entry {
+                    Some(entry) => out.push(entry),
+                    None => unreadable += 1,
+                }
             }
             table.retain(|_, _| false)?;
         }
         txn.commit()?;
-        Ok(out)
+        Ok((out, unreadable))
     }
 }
 

@@ -453,6 +453,13 @@ fn saved_mempool_is_taken_back_once_in_order() {
     let store = t.chain.store();
     store.save_mempool(&[(7, &a), (9, &b)]).unwrap();
     store.save_mempool(&[(7, &a), (9, &b)]).unwrap(); // replaces, does not add
-    assert_eq!(store.take_mempool().unwrap(), vec![(7, a), (9, b)]);
-    assert!(store.take_mempool().unwrap().is_empty(), "taken once");
+    assert_eq!(store.take_mempool().unwrap(), (vec![(7, a.clone()), (9, b)], 0));
+    assert!(store.take_mempool().unwrap().0.is_empty(), "taken once");
+
+    // An entry that cannot be read is skipped and counted; the others come back.
+    store.save_mempool(&[(7, &a)]).unwrap();
+    let txn = store.begin_write().unwrap();
+    txn.open_table(super::store::MEMPOOL).unwrap().insert(1, [1u8, 2, 3].as_slice()).unwrap();
+    txn.commit().unwrap();
+    assert_eq!(store.take_mempool().unwrap(), (vec![(7, a)], 1));
 }
