@@ -109,7 +109,14 @@ fn ecdsa(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("ecdsa");
     g.throughput(Throughput::Elements(1));
+    // From the key's 33 bytes (decompressing it first), as a transaction's input is verified...
     g.bench_function("verify_digest", |b| b.iter(|| black_box(&pk).verify_digest(black_box(&digest), &sig)));
+    // ...and with the point ready: the bare verify, the floor the node-level ratios divide by.
+    let verifier = pk.verifier().expect("a valid key");
+    g.bench_function("verify_decompressed", |b| {
+        b.iter(|| black_box(&verifier).verify_digest(black_box(&digest), &sig))
+    });
+    g.bench_function("decompress_key", |b| b.iter(|| black_box(&pk).verifier()));
     g.bench_function("sign_digest", |b| b.iter(|| black_box(&k).sign_digest(black_box(&digest))));
     g.finish();
 }
