@@ -17,6 +17,9 @@
 //! | `GET /metrics` | Prometheus text |
 //! | anything else | the wallet ([`web`]) |
 //!
+//! Pages from other origins may read everything under `/api` and submit transactions
+//! ([`cors`]); endpoints that change the node answer them no CORS headers.
+//!
 //! The types are in `ferro_shared::api`; amounts are in base units. Every failure answers
 //! `ErrorBody` (`{"error": {"code", "message"}}`) with a 4xx or 5xx status ([`ApiError`]):
 //!
@@ -38,6 +41,7 @@
 //! | `unavailable` | 503 | not possible now (adding peers; the node is stopping) |
 //! | `internal` | 500 | the node failed; details only in its log |
 
+mod cors;
 mod error;
 mod events;
 mod extract;
@@ -66,6 +70,7 @@ use tower_http::trace::TraceLayer;
 /// The node's HTTP routes. Serve it with `into_make_service_with_connect_info::<SocketAddr>()`:
 /// endpoints that change the node look at the caller's address.
 pub fn router(node: Node) -> Router {
+    let mine_open = node.config().mine_api && node.network() == ferro_shared::Network::Dev;
     let api = routes::routes()
         .merge(events::routes())
         .fallback(api_not_found)
@@ -77,6 +82,7 @@ pub fn router(node: Node) -> Router {
         .route("/p2p", get(p2p_socket))
         .fallback_service(web::service(&node.config().web_dir))
         .with_state(node)
+        .layer(cors::layer(mine_open))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
 }

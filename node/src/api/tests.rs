@@ -253,3 +253,53 @@ async fn metrics_are_prometheus_text() {
     let text = String::from_utf8(body.to_vec()).unwrap();
     assert!(text.contains("ferro_height 1"), "{text}");
 }
+
+/// A wallet served from another origin can read and submit (issue: choosing another node in
+/// the wallet's settings failed with "Failed to fetch"); the endpoints that change the node
+/// stay closed to other origins, even on loopback.
+#[tokio::test]
+async fn other_origins_may_read_and_submit_but_not_administer() {
+    use axum::http::header::{ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN};
+    const ORIGIN: &str = "http://127.0.0.1:9999";
+    let preflight = |uri: &str, method: &str| {
+        Request::options(uri)
+            .header("origin", ORIGIN)
+            .header("access-control-request-method", method)
+            .header("access-control-request-headers", "content-type")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let from_origin = |method: &str, uri: &str| {
+        Request::builder().method(method).uri(uri).header("origin", ORIGIN).body(Body::empty()).unwrap()
+    };
+    for network in [Network::Dev, Network::Test] {
+        let t = TestNode::new(network, |c| c.mine_api = true);
+        let app = t.app();
+        let mine_open = network == Network::Dev;
+        let cases: Vec<(&str, Request<Body>, bool)> = vec![
+            ("GET status", from_origin("GET", "/api/status"), true),
+            ("GET blocks", from_origin("GET", "/api/blocks?limit=5"), true),
+            ("GET an unknown block (the error too)", from_origin("GET", "/api/blocks/999"), true),
+            ("preflight of a submission", preflight("/api/transactions", "POST"), true),
+            ("preflight of a batch", preflight("/api/transactions/batch", "POST"), true),
+            ("preflight of dialing a peer", preflight("/api/peers", "POST"), false),
+            ("preflight of mining", preflight("/api/mine", "POST"), mine_open),
+            ("preflight of a DELETE", preflight("/api/transactions", "DELETE"), false),
+            ("GET metrics", from_origin("GET", "/metrics"), false),
+        ];
+        for (name, request, allowed) in cases {
+            let (status, headers, body) = send(&app, request).await;
+            let allow = headers.get(ACCESS_CONTROL_ALLOW_ORIGIN).map(|v| v.to_str().unwrap().to_string());
+            assert_eq!(
+                allow.as_deref(),
+                allowed.then_some(ORIGIN),
+                "{network} {name}: {status} {}",
+                String::from_utf8_lossy(&body)
+            );
+            if allowed && name.starts_with("preflight") {
+                let methods = headers.get(ACCESS_CONTROL_ALLOW_METHODS).unwrap().to_str().unwrap();
+                assert!(methods.contains("POST"), "{network} {name}: {methods}");
+            }
+        }
+    }
+}

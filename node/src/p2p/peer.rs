@@ -347,11 +347,9 @@ impl Peer {
                 let result = self.ctx.node.submit_blocks(blocks, Origin::Peer(self.id)).await;
                 let accepted = result.is_ok();
                 self.after_block(result).await?;
-                if kind == Request::Sync && accepted {
-                    // Blocks a peer gave us are not announced back to it, so tell it where the
-                    // batch took us: it then shows our progress (and final height) as ours.
-                    let tip = self.ctx.node.tip();
-                    self.send(&Message::InvBlocks { hashes: vec![tip.hash], tip_height: tip.height });
+                if accepted {
+                    // Also after a sync batch: the serving peer then shows our progress.
+                    self.report_tip();
                 }
                 if kind == Request::Sync && !next_requested && tip_height > self.ctx.node.tip().height {
                     self.request_sync();
@@ -444,7 +442,19 @@ impl Peer {
 
     async fn on_block(&mut self, block: Block) -> Result<(), String> {
         let result = self.ctx.node.submit_block(block, Origin::Peer(self.id)).await.map(|_| ());
-        self.after_block(result).await
+        let accepted = result.is_ok();
+        self.after_block(result).await?;
+        if accepted {
+            self.report_tip();
+        }
+        Ok(())
+    }
+
+    /// Blocks a peer gave us are not announced back to it, so tell it where they took us: it
+    /// then shows our height as it is, not as it was when we met.
+    fn report_tip(&self) {
+        let tip = self.ctx.node.tip();
+        self.send(&Message::InvBlocks { hashes: vec![tip.hash], tip_height: tip.height });
     }
 
     /// Acts on what the node said of blocks this peer sent: a missing parent starts a sync, an

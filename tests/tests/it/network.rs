@@ -30,6 +30,27 @@ async fn case1_blocks_mined_on_either_of_two_nodes_reach_both() -> Result<()> {
     Ok(())
 }
 
+/// Peer heights follow pushed blocks both ways: node 1 mines three blocks one at a time and
+/// pushes each to node 2; node 2 lists node 1 at height 3, and node 1 lists node 2 at height 3
+/// (not at 0, the height node 2 had when they met).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peer_heights_follow_pushed_blocks() -> Result<()> {
+    let n = nodes(2, false).await?;
+    n[1].connect(&n[0]).await?;
+    for _ in 0..3 {
+        let tip = n[0].mine(&miner().address, 1).await?.blocks[0].hash;
+        n[1].wait_for_tip(&tip).await?;
+    }
+    for (viewer, name) in [(&n[1], "node 2 to see node 1"), (&n[0], "node 1 to see node 2")] {
+        viewer
+            .wait_until(&format!("{name} at height 3"), || async {
+                Ok(viewer.peers().await?.iter().any(|p| p.best_height == 3))
+            })
+            .await?;
+    }
+    Ok(())
+}
+
 /// Seed case 2: node 1 mines three blocks alone; node 2 starts later and is connected; node 2
 /// syncs to node 1; then node 2 mines and node 1 follows.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
