@@ -20,277 +20,25 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS } from './lib/chromium.mjs';
 import { freePort } from './lib/net.mjs';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const DIST = path.join(ROOT, 'dist');
-const OUT = path.join(ROOT, 'target', 'browser');
+import {
+  APPEAR, CHAIN, CRYPTO, DIST, Node, OUT, ROOT, checkBackup, click, docVectors, ferroBinary, fill, firstVisible,
+  mine, navigate, noError, showsAmount, text, textMatching, unlockIfAsked, visible, waitFor,
+} from './lib/harness.mjs';
 
 const PASSWORD_A = 'correct horse battery';
 const PASSWORD_B = 'battery staple horse';
 const PHRASE_B = `${'abandon '.repeat(23)}art`;
 
-// Timeouts, generous: Argon2id with 19 MiB in wasm takes a second or two per seal or unlock on
-// a slow machine, and the debug node is not fast either.
-const APPEAR = 30_000; // a control that should be on screen
-const CRYPTO = 120_000; // anything behind a seal or unlock
-const CHAIN = 60_000; // a balance or status that follows a block
 const LIVE = 20_000; // how long B's balance may take to follow a block without a reload
 
 fs.mkdirSync(OUT, { recursive: true });
 // Screenshots of an earlier run would mislead: keep only this run's.
 for (const f of fs.readdirSync(OUT)) if (f.endsWith('.png')) fs.rmSync(path.join(OUT, f));
-
-// ---------------------------------------------------------------------------------------------
-// Documented vectors
-
-function docVectors() {
-  const doc = fs.readFileSync(path.join(ROOT, 'docs', 'protocol.md'), 'utf8');
-  const line = (label) => {
-    const escaped = label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    const m = doc.match(new RegExp(`^${escaped} = (\\S+)$`, 'm'));
-    assert.ok(m, `docs/protocol.md has no line "${label} = ..."`);
-    return m[1];
-  };
-  return {
-    addressB: line('account(0).address.dev'),
-    secretKeyB: line('account(0).secret_key').toLowerCase(),
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Nodes
-
-function ferroBinary() {
-  if (process.env.FERRO_BIN) {
-    assert.ok(fs.existsSync(process.env.FERRO_BIN), `FERRO_BIN=${process.env.FERRO_BIN} does not exist`);
-    return process.env.FERRO_BIN;
-  }
-  const candidates = ['debug', 'release']
-    .map((profile) => path.join(ROOT, 'target', profile, 'ferro'))
-    .filter((p) => fs.existsSync(p))
-    .sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
-  assert.ok(
-    candidates.length > 0,
-    'no ferro binary: run `cargo build -p ferro-node --bin ferro` (or set FERRO_BIN)',
-  );
-  return candidates[0];
-}
-
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-class Node {
-  constructor(name, bin, port) {
-    this.name = name;
-    this.port = port;
-    this.url = `http://127.0.0.1:${port}`;
-    this.dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `ferro-browser-${name}-`));
-    this.logPath = path.join(OUT, `${name}.log`);
-    const log = fs.openSync(this.logPath, 'w');
-    const args = ['node', '--network', 'dev', '--data-dir', this.dataDir,
-      '--listen', `127.0.0.1:${port}`, '--web-dir', DIST];
-    fs.writeSync(log, `$ ${bin} ${args.join(' ')}\n`);
-    this.exit = null;
-    this.child = spawn(bin, args, { stdio: ['ignore', log, log], env: { ...process.env, NO_COLOR: '1' } });
-    fs.closeSync(log);
-    // Should the test process end without reaching `stop` (a runner timeout), take the node along.
-    process.once('exit', () => {
-      if (this.exit === null) this.child.kill('SIGKILL');
-    });
-    this.exited = new Promise((resolve) => {
-      this.child.on('exit', (code, signal) => {
-        this.exit = { code, signal };
-        resolve();
-      });
-      this.child.on('error', (err) => {
-        this.exit = { error: err.message };
-        resolve();
-      });
-    });
-  }
-
-  logTail(lines = 30) {
-    try {
-      return fs.readFileSync(this.logPath, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-    } catch {
-      return '(no log)';
-    }
-  }
-
-  async api(method, route, body) {
-    const response = await fetch(`${this.url}${route}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(10_000),
-    });
-    const text = await response.text();
-    if (!response.ok) throw new Error(`${this.name}: ${method} ${route} -> ${response.status} ${text}`);
-    return text ? JSON.parse(text) : null;
-  }
-
-  async ready(timeout = 60_000) {
-    const deadline = Date.now() + timeout;
-    let last = '';
-    while (Date.now() < deadline) {
-      if (this.exit) {
-        throw new Error(`${this.name} exited (${JSON.stringify(this.exit)}) before answering:\n${this.logTail()}`);
-      }
-      try {
-        return await this.api('GET', '/api/status');
-      } catch (e) {
-        last = e.message;
-      }
-      await sleep(200);
-    }
-    throw new Error(`${this.name} did not answer /api/status within ${timeout} ms (${last}):\n${this.logTail()}`);
-  }
-
-  async stop() {
-    if (this.exit === null) {
-      this.child.kill('SIGTERM');
-      let timer;
-      const stopped = await Promise.race([
-        this.exited.then(() => true),
-        new Promise((resolve) => { timer = setTimeout(() => resolve(false), 10_000); }),
-      ]);
-      clearTimeout(timer); // a pending timer would keep the test process alive
-      if (!stopped) {
-        this.child.kill('SIGKILL');
-        await this.exited;
-      }
-    }
-    fs.rmSync(this.dataDir, { recursive: true, force: true });
-  }
-}
-
-async function waitFor(what, probe, timeout) {
-  const deadline = Date.now() + timeout;
-  let last;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value) return value;
-      last = value;
-    } catch (e) {
-      last = e.message;
-    }
-    await sleep(250);
-  }
-  throw new Error(`timed out after ${timeout} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Pages
-
-const tid = (id) => `[data-testid="${id}"]`;
-
-/** Waits until the element with data-testid `id` is visible; fails naming it if it never is. */
-async function visible(page, id, timeout = APPEAR) {
-  const locator = page.locator(tid(id)).first();
-  try {
-    await locator.waitFor({ state: 'visible', timeout });
-  } catch {
-    throw new Error(`[data-testid=${id}] did not appear within ${timeout} ms on ${page.url()}`);
-  }
-  return locator;
-}
-
-const clean = (s) => (s ?? '').replace(/\s+/g, ' ').trim();
-
-async function text(page, id, timeout = APPEAR) {
-  return clean(await (await visible(page, id, timeout)).textContent());
-}
-
-/** Waits until [data-testid=id]'s text satisfies `ok`; fails showing the last text seen. */
-async function textMatching(page, id, ok, what, timeout = APPEAR) {
-  const locator = await visible(page, id, timeout);
-  const deadline = Date.now() + timeout;
-  let last = '';
-  for (;;) {
-    last = clean(await locator.textContent().catch(() => ''));
-    if (ok(last)) return last;
-    if (Date.now() > deadline) {
-      throw new Error(`[data-testid=${id}] on ${page.url()} never showed ${what} within ${timeout} ms; last text: "${last}"`);
-    }
-    await sleep(200);
-  }
-}
-
-/** The first of the testids to become visible; fails naming them all if none does. */
-async function firstVisible(page, ids, timeout = APPEAR) {
-  const deadline = Date.now() + timeout;
-  while (Date.now() < deadline) {
-    for (const id of ids) {
-      if (await page.locator(tid(id)).first().isVisible().catch(() => false)) return id;
-    }
-    await sleep(150);
-  }
-  throw new Error(`none of ${ids.map((i) => `[data-testid=${i}]`).join(', ')} appeared within ${timeout} ms on ${page.url()}`);
-}
-
-async function fill(page, id, value) {
-  await (await visible(page, id)).fill(value);
-}
-
-async function click(page, id, timeout = APPEAR) {
-  await (await visible(page, id, timeout)).click();
-}
-
-/** Fails with the text of the error element if one is on screen. */
-async function noError(page, id) {
-  const locator = page.locator(tid(id)).first();
-  if (await locator.isVisible().catch(() => false)) {
-    const message = clean(await locator.textContent());
-    if (message) throw new Error(`[data-testid=${id}] on ${page.url()} says: "${message}"`);
-  }
-}
-
-/** "50 FRC", but not "150 FRC" or "0.50 FRC". */
-const showsAmount = (amount) => {
-  const re = new RegExp(`(^|[^\\d.])${amount.replace('.', '\\.')} FRC\\b`);
-  return (s) => re.test(s);
-};
-
-/**
- * Goes to a wallet route: through an in-app link when the page shows one (no reload, the
- * wallet stays unlocked and keeps its event stream), else by loading the URL. Unlocks the
- * wallet if it asks, then waits for `expect`.
- */
-async function navigate(page, origin, route, expect, password) {
-  const link = page.locator(`a[href="${route}"]`).first();
-  if (await link.isVisible().catch(() => false)) {
-    await link.click();
-  } else {
-    await page.goto(`${origin}${route}`);
-  }
-  await unlockIfAsked(page, expect, password);
-}
-
-async function unlockIfAsked(page, expect, password) {
-  const seen = await firstVisible(page, [expect, 'unlock-password'], CRYPTO);
-  if (seen === 'unlock-password') {
-    await fill(page, 'unlock-password', password);
-    await click(page, 'unlock');
-    const next = await firstVisible(page, [expect, 'unlock-error'], CRYPTO);
-    if (next === 'unlock-error') await noError(page, 'unlock-error');
-    await visible(page, expect, CRYPTO);
-  }
-}
-
-async function mine(page) {
-  await click(page, 'mine');
-  const seen = await firstVisible(page, ['mine-result', 'mine-error'], CHAIN);
-  if (seen === 'mine-error') await noError(page, 'mine-error');
-}
 
 // ---------------------------------------------------------------------------------------------
 // What the pages send
@@ -427,31 +175,7 @@ test('browser wallet: create, mine, restore, send, confirm across two nodes', { 
       await screenshot(page1, 'mnemonic');
       await click(page1, 'mnemonic-saved');
 
-      // One or more rounds of "type word N"; done when the account's address shows.
-      for (let round = 1; ; round++) {
-        assert.ok(round <= 24, 'the backup check never ends');
-        const indexText = await text(page1, 'mnemonic-check-index');
-        const n = Number(indexText.match(/\d+/)?.[0]);
-        assert.ok(n >= 1 && n <= 24, `[data-testid=mnemonic-check-index] should name a word 1..24, shows "${indexText}"`);
-        await fill(page1, 'mnemonic-check-input', wordsA[n - 1]);
-        if (round === 1) await screenshot(page1, 'mnemonic-check');
-        await click(page1, 'mnemonic-check-submit');
-        const deadline = Date.now() + CRYPTO;
-        let next = null;
-        while (!next) {
-          if (await page1.locator(tid('address')).first().isVisible().catch(() => false)) next = 'done';
-          else if (await page1.locator(tid('mnemonic-check-error')).first().isVisible().catch(() => false)) {
-            await noError(page1, 'mnemonic-check-error');
-          } else if (
-            await page1.locator(tid('mnemonic-check-index')).first().isVisible().catch(() => false) &&
-            clean(await page1.locator(tid('mnemonic-check-index')).first().textContent().catch(() => '')) !== indexText
-          ) next = 'again';
-          else if (Date.now() > deadline) {
-            throw new Error(`after typing word ${n}, neither [data-testid=address] nor another check appeared within ${CRYPTO} ms`);
-          } else await sleep(200);
-        }
-        if (next === 'done') break;
-      }
+      await checkBackup(page1, wordsA, () => screenshot(page1, 'mnemonic-check'));
       addressA = await text(page1, 'address');
       assert.match(addressA, /^fdev1[02-9ac-hj-np-z]+$/, `account A's address "${addressA}" is not a dev address`);
       await screenshot(page1, 'account-a');
@@ -496,6 +220,9 @@ test('browser wallet: create, mine, restore, send, confirm across two nodes', { 
       await fill(page1, 'send-amount', '1.5');
       await textMatching(page1, 'send-fee', (s) => /\d/.test(s), 'a fee', APPEAR);
       await screenshot(page1, 'send-form');
+      await click(page1, 'send-review');
+      await textMatching(page1, 'review-amount', showsAmount('1.5'), '"1.5 FRC"');
+      await screenshot(page1, 'send-review');
       await click(page1, 'send-submit');
       const seen = await firstVisible(page1, ['receipt-txid', 'send-error'], CRYPTO);
       if (seen === 'send-error') await noError(page1, 'send-error');

@@ -1,5 +1,6 @@
 //! The node's HTTP API, as the browser sees it, and its event stream.
 
+use crate::logic::messages;
 use ferro_shared::api::{
     AddressView, BlockSummary, BlockView, ErrorBody, Event, MempoolView, MineRequest, MineResponse, PeerView,
     StatusResponse, SubmitTxResponse, TxView,
@@ -15,9 +16,16 @@ pub enum ApiError {
     /// The node answered with an error body.
     #[error("{message}")]
     Node { status: u16, code: String, message: String },
-    /// The node could not be reached, or answered something unreadable.
+    /// Nothing answered at the node's address.
     #[error("cannot reach the node: {0}")]
     Network(String),
+    /// Something answers at the node's address, but the browser does not let this page read
+    /// it: the node does not allow pages from this page's origin (no CORS headers).
+    #[error("the browser refused to let this page read the node's answers")]
+    Refused,
+    /// An answer that is not the node's API (a proxy's error page, another program).
+    #[error("the answer is not a Ferrocoin node's: {0}")]
+    Unreadable(String),
 }
 
 impl ApiError {
@@ -25,8 +33,24 @@ impl ApiError {
     pub fn code(&self) -> Option<&str> {
         match self {
             ApiError::Node { code, .. } => Some(code),
-            ApiError::Network(_) => None,
+            ApiError::Network(_) | ApiError::Refused | ApiError::Unreadable(_) => None,
         }
+    }
+
+    /// The error in words a person understands ([`messages`]).
+    pub fn in_words(&self) -> String {
+        match self {
+            ApiError::Node { code, message, .. } => messages::node_error(Some(code), message),
+            ApiError::Network(_) => messages::UNREACHABLE.to_string(),
+            ApiError::Refused => messages::REFUSED.to_string(),
+            ApiError::Unreadable(detail) => messages::unreadable(detail),
+        }
+    }
+
+    /// Whether the node gave no API answer at all (down, refused by the browser, or not a
+    /// node): everything shown from it may be out of date.
+    pub fn is_connection(&self) -> bool {
+        !matches!(self, ApiError::Node { .. })
     }
 }
 
@@ -56,20 +80,37 @@ impl Api {
         format!("{}{path}", self.base)
     }
 
-    async fn read<T: DeserializeOwned>(response: Result<Response, gloo_net::Error>) -> Result<T, ApiError> {
-        let response = response.map_err(|e| ApiError::Network(e.to_string()))?;
+    /// A request that got no answer: tells a node that is down from one that answers but is
+    /// refused by the browser. A `no-cors` request may reach another origin; its answer is
+    /// opaque to the page, but that there is one shows that something listens there.
+    async fn failed(&self, error: gloo_net::Error) -> ApiError {
+        let probe = Request::get(&self.url("/api/status")).mode(web_sys::RequestMode::NoCors).send().await;
+        match probe {
+            Ok(_) => ApiError::Refused,
+            Err(_) => ApiError::Network(error.to_string()),
+        }
+    }
+
+    async fn read<T: DeserializeOwned>(
+        &self,
+        response: Result<Response, gloo_net::Error>,
+    ) -> Result<T, ApiError> {
+        let response = match response {
+            Ok(response) => response,
+            Err(e) => return Err(self.failed(e).await),
+        };
         if response.ok() {
-            return response.json().await.map_err(|e| ApiError::Network(e.to_string()));
+            return response.json().await.map_err(|e| ApiError::Unreadable(e.to_string()));
         }
         let status = response.status();
         match response.json::<ErrorBody>().await {
             Ok(body) => Err(ApiError::Node { status, code: body.error.code, message: body.error.message }),
-            Err(_) => Err(ApiError::Network(format!("HTTP {status}"))),
+            Err(_) => Err(ApiError::Unreadable(format!("HTTP {status}"))),
         }
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
-        Self::read(Request::get(&self.url(path)).send().await).await
+        self.read(Request::get(&self.url(path)).send().await).await
     }
 
     async fn post<B: serde::Serialize, T: DeserializeOwned>(
@@ -78,8 +119,8 @@ impl Api {
         body: &B,
     ) -> Result<T, ApiError> {
         let request =
-            Request::post(&self.url(path)).json(body).map_err(|e| ApiError::Network(e.to_string()))?;
-        Self::read(request.send().await).await
+            Request::post(&self.url(path)).json(body).map_err(|e| ApiError::Unreadable(e.to_string()))?;
+        self.read(request.send().await).await
     }
 
     pub async fn status(&self) -> Result<StatusResponse, ApiError> {

@@ -1,7 +1,7 @@
 //! Routes, layout, and the node context every page reads: which node, its status, and a tick
 //! that advances on every event the node pushes (new tip, new transaction).
 
-use crate::api::{follow_events, Api};
+use crate::api::{follow_events, Api, ApiError};
 use crate::pages;
 use ferro_shared::api::{Event, StatusResponse};
 use gloo_storage::{LocalStorage, Storage};
@@ -47,9 +47,10 @@ fn switch(route: Route) -> Html {
         Route::Address { address } => html! { <pages::explorer::AddressPage {address} /> },
         Route::Mempool => html! { <pages::explorer::MempoolPage /> },
         Route::Peers => html! { <pages::explorer::PeersPage /> },
-        Route::NotFound => html! {
-            <section class="card"><h2>{ "Not found" }</h2><Link<Route> to={Route::Wallet}>{ "Back to the wallet" }</Link<Route>></section>
-        },
+        Route::NotFound => pages::explorer::problem(
+            "No such page",
+            "The wallet has no page at this address. Search the chain, or go back.".into(),
+        ),
     }
 }
 
@@ -65,8 +66,11 @@ pub struct NodeCtx {
     /// Advances on every event from the node; pages refetch when it changes.
     pub tick: u64,
     pub last_event: Option<Event>,
-    /// Set while the node cannot be reached.
-    pub error: Option<String>,
+    /// Set while the node cannot be reached (or the browser refuses it).
+    pub error: Option<ApiError>,
+    /// When the node last answered (milliseconds since the Unix epoch, the browser's clock):
+    /// what pages show while `error` is set dates from then.
+    pub last_seen: Option<f64>,
     /// Points the wallet at another node (an empty string means the page's own).
     pub set_node: Callback<String>,
 }
@@ -76,13 +80,15 @@ struct Live {
     status: Option<StatusResponse>,
     tick: u64,
     last_event: Option<Event>,
-    error: Option<String>,
+    error: Option<ApiError>,
+    last_seen: Option<f64>,
 }
 
 enum LiveAction {
-    Status(StatusResponse),
+    /// The node answered its status at this time.
+    Status(StatusResponse, f64),
     Event(Event),
-    Down(String),
+    Down(ApiError),
 }
 
 impl Reducible for Live {
@@ -90,9 +96,15 @@ impl Reducible for Live {
     fn reduce(self: Rc<Self>, action: LiveAction) -> Rc<Self> {
         let mut next = (*self).clone();
         match action {
-            LiveAction::Status(s) => {
+            LiveAction::Status(s, at) => {
+                // Back after being unreachable: every page fetches again now, instead of at
+                // the next event the node happens to send.
+                if next.error.is_some() {
+                    next.tick += 1;
+                }
                 next.status = Some(s);
                 next.error = None;
+                next.last_seen = Some(at);
             }
             LiveAction::Event(e) => {
                 next.tick += 1;
@@ -130,8 +142,8 @@ pub fn NodeProvider(props: &ProviderProps) -> Html {
             wasm_bindgen_futures::spawn_local(async move {
                 while running.get() {
                     match api.status().await {
-                        Ok(status) => live.dispatch(LiveAction::Status(status)),
-                        Err(e) => live.dispatch(LiveAction::Down(e.to_string())),
+                        Ok(status) => live.dispatch(LiveAction::Status(status, js_sys::Date::now())),
+                        Err(e) => live.dispatch(LiveAction::Down(e)),
                     }
                     let events_api = api.clone();
                     let on_event = {
@@ -149,15 +161,14 @@ pub fn NodeProvider(props: &ProviderProps) -> Html {
                                 let api = api.clone();
                                 wasm_bindgen_futures::spawn_local(async move {
                                     if let Ok(status) = api.status().await {
-                                        live.dispatch(LiveAction::Status(status));
+                                        live.dispatch(LiveAction::Status(status, js_sys::Date::now()));
                                     }
                                 });
                             }
                         }
                     };
-                    if let Err(e) = follow_events(events_api, on_event).await {
-                        live.dispatch(LiveAction::Down(e.to_string()));
-                    }
+                    // The stream ends when the node goes away; the next status request says why.
+                    let _ = follow_events(events_api, on_event).await;
                     gloo_timers::future::sleep(std::time::Duration::from_secs(2)).await;
                 }
             });
@@ -184,6 +195,7 @@ pub fn NodeProvider(props: &ProviderProps) -> Html {
         tick: live.tick,
         last_event: live.last_event.clone(),
         error: live.error.clone(),
+        last_seen: live.last_seen,
         set_node,
     };
     html! {
@@ -203,10 +215,15 @@ pub fn use_node() -> NodeCtx {
 fn Header() -> Html {
     let node = use_node();
     let status = match (&node.status, &node.error) {
-        (_, Some(e)) => html! { <span class="badge bad" title={e.clone()}>{ "node unreachable" }</span> },
+        (_, Some(ApiError::Refused)) => html! {
+            <span class="badge bad" data-testid="node-status" title={ApiError::Refused.in_words()}>{ "node refuses this page" }</span>
+        },
+        (_, Some(e)) => {
+            html! { <span class="badge bad" data-testid="node-status" title={e.in_words()}>{ "node unreachable" }</span> }
+        }
         (Some(s), None) => html! {
             <span class="badge" data-testid="node-status">
-                { format!("{} · height {} · {} peers", s.network, s.height, s.peers) }
+                { format!("{} · height {} · {}", s.network, s.height, crate::logic::format::plural(s.peers, "peer")) }
                 if s.sync.syncing { { format!(" · syncing {:.0}%", s.sync.progress * 100.0) } }
             </span>
         },

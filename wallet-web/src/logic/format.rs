@@ -134,10 +134,15 @@ pub fn net_amount(received: Amount, sent: Amount) -> String {
 
 /// `1 transaction`, `3 transactions`: a count and a noun made plural by an `s`.
 pub fn plural(n: usize, noun: &str) -> String {
+    format!("{n} {}", noun_for(n as u64, noun))
+}
+
+/// The noun alone, as it follows the number `n`: `transaction`, `transactions`.
+pub fn noun_for(n: u64, noun: &str) -> String {
     if n == 1 {
-        format!("1 {noun}")
+        noun.to_string()
     } else {
-        format!("{n} {noun}s")
+        format!("{noun}s")
     }
 }
 
@@ -238,6 +243,8 @@ mod tests {
         assert_eq!(plural(0, "peer"), "0 peers");
         assert_eq!(plural(1, "peer"), "1 peer");
         assert_eq!(plural(2, "transaction"), "2 transactions");
+        assert_eq!(noun_for(1, "confirmation"), "confirmation");
+        assert_eq!(noun_for(3, "transaction"), "transactions");
     }
 
     #[test]

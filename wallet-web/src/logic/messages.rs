@@ -12,6 +12,22 @@ use ferro_shared::wallet::WalletError;
 pub const UNREACHABLE: &str =
     "The node cannot be reached. Check that it is running, or choose another node under Node.";
 
+/// The notice when a payment goes to the paying account's own address.
+pub const PAYING_SELF: &str = "This is this account's own address: the coins come back to it, less the fee.";
+
+/// What to tell the user when something answers at the node's address but the browser will
+/// not let this page read it (the node allows no pages from other sites).
+pub const REFUSED: &str = "The node is running, but it does not let pages from other sites use it, so \
+     the browser refused. Open the wallet that node serves, or choose another node under Node.";
+
+/// What to tell the user when the answer at the node's address is not a Ferrocoin node's.
+pub fn unreadable(detail: &str) -> String {
+    format!(
+        "Something answers at the node's address, but not as a Ferrocoin node does ({detail}). \
+         Check the address under Node."
+    )
+}
+
 /// A failed node call: `code` is the node's error code, `None` when the node could not be
 /// reached or answered something unreadable; `detail` is the technical message.
 pub fn node_error(code: Option<&str>, detail: &str) -> String {

@@ -7,4 +7,5 @@ pub mod search;
 pub mod account;
 pub mod forms;
 pub mod messages;
+pub mod payment;
 pub mod vault;

@@ -2,4 +2,5 @@
 
 pub mod explorer;
 pub mod settings;
+pub mod stale;
 pub mod wallet;

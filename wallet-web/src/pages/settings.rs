@@ -26,13 +26,13 @@ pub fn SettingsPage() -> Html {
         <section class="card">
             <h2>{ "Node" }</h2>
             <p>{ "The wallet talks to: " }<code data-testid="node-url">{ node.api.base().to_string() }</code></p>
-            if let Some(e) = &node.error { <p class="error">{ format!("Not reachable: {e}") }</p> }
+            if let Some(e) = &node.error { <p class="error" data-testid="node-error">{ e.in_words() }</p> }
             <form {onsubmit}>
                 <label>{ "Another node's address" }
-                    <input ref={input} type="url" placeholder="http://127.0.0.1:8081" />
+                    <input ref={input} type="url" data-testid="node-url-input" placeholder="http://host:port" />
                 </label>
-                <button type="submit">{ "Use this node" }</button>
-                <button type="button" onclick={reset}>{ "Use the node that served this page" }</button>
+                <button type="submit" data-testid="node-use">{ "Use this node" }</button>
+                <button type="button" class="secondary" data-testid="node-reset" onclick={reset}>{ "Use the node that served this page" }</button>
             </form>
             <p class="hint">{ "Your keys stay in this browser whichever node you use: only signed transactions are sent." }</p>
         </section>

@@ -2,6 +2,7 @@
 
 use super::fetch::{use_fetch, view_fetched};
 use super::parts::{block_link, fact, time_cell, tx_link, view_inputs, view_outputs};
+use super::problem::block_problem;
 use crate::app::{use_node, Route};
 use crate::logic::chart::difficulty;
 use crate::logic::format::{bytes, difficulty as fmt_difficulty};
@@ -22,11 +23,12 @@ pub fn BlockPage(props: &BlockProps) -> Html {
     let network = node.status.as_ref().map(|s| s.network);
     // Refetched on every event: confirmations grow, and a height may point elsewhere after a reorg.
     let block = use_fetch(props.id.clone(), node.tick, |api, id| async move { api.block(&id).await });
-    html! {
-        <div class="explorer">
-            { view_fetched(&block, "the block", |b: &BlockView| view_block(b, network)) }
-        </div>
-    }
+    let tip = node.status.as_ref().map(|s| s.height);
+    let body = match (&block.value, &block.error) {
+        (None, Some(e)) => block_problem(&props.id, e, tip),
+        _ => view_fetched(&block, "the block", |b: &BlockView| view_block(b, network)),
+    };
+    html! { <div class="explorer">{ body }</div> }
 }
 
 fn view_block(b: &BlockView, network: Option<Network>) -> Html {
@@ -76,15 +78,15 @@ fn view_block(b: &BlockView, network: Option<Network>) -> Html {
             </section>
             <section class="card">
                 <h3>{ format!("Transactions ({})", b.transactions.len()) }</h3>
-                <table class="explorer-txs" data-testid="block-transactions">
+                <table class="explorer-txs stack" data-testid="block-transactions">
                     <thead><tr><th>{ "Transaction" }</th><th>{ "From" }</th><th>{ "To" }</th><th>{ "Fee" }</th></tr></thead>
                     <tbody>
                         { for b.transactions.iter().map(|tx| html! {
                             <tr data-testid="block-tx" key={tx.txid.to_hex()}>
                                 <td>{ tx_link(&tx.txid, true) }<div class="hint">{ bytes(tx.size) }</div></td>
-                                <td>{ view_inputs(&tx.transaction, network) }</td>
-                                <td>{ view_outputs(&tx.transaction, network) }</td>
-                                <td>{ tx.fee.map_or_else(|| "none".to_string(), |f| f.to_string()) }</td>
+                                <td data-label="From">{ view_inputs(&tx.transaction, network) }</td>
+                                <td data-label="To">{ view_outputs(&tx.transaction, network) }</td>
+                                <td data-label="Fee">{ tx.fee.map_or_else(|| "none".to_string(), |f| f.to_string()) }</td>
                             </tr>
                         }) }
                     </tbody>

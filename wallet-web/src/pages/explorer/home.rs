@@ -3,10 +3,11 @@
 use super::chart::view_chart;
 use super::fetch::{use_fetch, view_fetched};
 use super::parts::{ago_cell, block_link, height_link, time_cell};
-use crate::api::Api;
+use crate::api::{Api, ApiError};
 use crate::app::{use_node, Route};
-use crate::logic::format::{bytes, difficulty, percent, plural, thousands};
+use crate::logic::format::{bytes, difficulty, noun_for, percent, plural, thousands};
 use crate::logic::search::{classify, Query};
+use crate::pages::stale::stale_note;
 use ferro_shared::api::{BlockSummary, StatusResponse};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
@@ -24,8 +25,8 @@ pub fn ExplorerHome() -> Html {
     let blocks = use_fetch((), node.tick, |api, ()| async move { api.blocks(None, CHART_BLOCKS).await });
     let network = node.status.as_ref().map(|s| s.network);
     let tip = match (&node.status, &node.error) {
-        (Some(status), _) => view_tip(status, node.error.as_deref()),
-        (None, Some(e)) => html! { <p class="error">{ format!("The node cannot be reached: {e}") }</p> },
+        (Some(status), error) => view_tip(status, error.as_ref().zip(node.last_seen)),
+        (None, Some(e)) => html! { <p class="error" data-testid="error">{ e.in_words() }</p> },
         (None, None) => html! { <p class="hint">{ "Connecting to the node…" }</p> },
     };
     html! {
@@ -51,7 +52,8 @@ pub fn ExplorerHome() -> Html {
     }
 }
 
-fn view_tip(s: &StatusResponse, error: Option<&str>) -> Html {
+/// The node's status; `stale` is why it may be out of date and when the node last answered.
+fn view_tip(s: &StatusResponse, stale: Option<(&ApiError, f64)>) -> Html {
     let sync = if s.sync.syncing {
         html! {
             <>
@@ -64,7 +66,7 @@ fn view_tip(s: &StatusResponse, error: Option<&str>) -> Html {
     };
     html! {
         <>
-            if let Some(e) = error { <p class="error">{ format!("The node cannot be reached now: {e}") }</p> }
+            if let Some((e, at)) = stale { { stale_note(at, e) } }
             <div class="grid explorer-tip">
                 <div><div class="hint">{ "Height" }</div><div class="big" data-testid="tip-height">{ height_link(s.height) }</div></div>
                 <div><div class="hint">{ "Difficulty" }</div><div class="big">{ difficulty(s.difficulty) }</div></div>
@@ -76,7 +78,7 @@ fn view_tip(s: &StatusResponse, error: Option<&str>) -> Html {
                     <tr><th>{ "Time" }</th><td>{ time_cell(s.tip_time) }</td></tr>
                     <tr><th>{ "Sync" }</th><td data-testid="sync-progress">{ sync }</td></tr>
                     <tr><th>{ "Peers" }</th><td>
-                        <span data-testid="peer-count">{ s.peers }</span>{ " " }
+                        <span data-testid="peer-count">{ s.peers }</span>{ format!(" {} ", noun_for(s.peers as u64, "peer")) }
                         <Link<Route> to={Route::Peers}>{ "show peers" }</Link<Route>>
                     </td></tr>
                     <tr><th>{ "Mempool" }</th><td>
@@ -95,7 +97,7 @@ fn view_recent(list: &[BlockSummary]) -> Html {
         <table class="compact" data-testid="recent-blocks">
             <thead><tr>
                 <th>{ "Height" }</th><th>{ "Hash" }</th><th>{ "Time" }</th>
-                <th>{ "Transactions" }</th><th>{ "Size" }</th><th>{ "Reward" }</th>
+                <th class="wide-only">{ "Transactions" }</th><th class="wide-only">{ "Size" }</th><th class="wide-only">{ "Reward" }</th>
             </tr></thead>
             <tbody>
                 { for list.iter().rev().take(RECENT_BLOCKS).map(|b| html! {
@@ -103,9 +105,9 @@ fn view_recent(list: &[BlockSummary]) -> Html {
                         <td>{ height_link(b.height) }</td>
                         <td>{ block_link(&b.hash, true) }</td>
                         <td>{ ago_cell(b.time) }</td>
-                        <td>{ thousands(b.tx_count as u64) }</td>
-                        <td>{ bytes(b.size) }</td>
-                        <td>{ b.reward.to_string() }</td>
+                        <td class="wide-only">{ thousands(b.tx_count as u64) }</td>
+                        <td class="wide-only">{ bytes(b.size) }</td>
+                        <td class="wide-only">{ b.reward.to_string() }</td>
                     </tr>
                 }) }
             </tbody>
@@ -118,7 +120,7 @@ fn view_recent(list: &[BlockSummary]) -> Html {
 async fn resolve_hash(api: &Api, hash: String) -> Result<Route, String> {
     match api.block(&hash).await {
         Ok(_) => return Ok(Route::Block { id: hash }),
-        Err(e) if e.code() != Some("not_found") => return Err(e.to_string()),
+        Err(e) if e.code() != Some("not_found") => return Err(e.in_words()),
         Err(_) => {}
     }
     match api.transaction(&hash).await {
@@ -126,12 +128,12 @@ async fn resolve_hash(api: &Api, hash: String) -> Result<Route, String> {
         Err(e) if e.code() == Some("not_found") => {
             Err(format!("The node knows no block and no transaction with the hash {hash}."))
         }
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(e.in_words()),
     }
 }
 
 #[function_component]
-fn SearchBox() -> Html {
+pub fn SearchBox() -> Html {
     let api = use_node().api;
     let navigator = use_navigator();
     let input = use_node_ref();

@@ -3,7 +3,7 @@
 use super::fetch::{use_fetch, view_fetched};
 use super::parts::{ago_cell, tx_link};
 use crate::app::use_node;
-use crate::logic::format::{bytes, plural};
+use crate::logic::format::{bytes, noun_for};
 use ferro_shared::api::MempoolView;
 use yew::prelude::*;
 
@@ -27,23 +27,23 @@ fn view_mempool(m: &MempoolView) -> Html {
         <>
             <p>
                 <span class="big" data-testid="mempool-count">{ m.count }</span>
-                { format!(" {} waiting, {}", plural(m.count, "transaction"), bytes(m.bytes)) }
+                { format!(" {} waiting, {}", noun_for(m.count as u64, "transaction"), bytes(m.bytes)) }
             </p>
             if m.transactions.is_empty() {
                 <p class="hint">{ "The mempool is empty." }</p>
             } else {
                 <table class="compact" data-testid="mempool-entries">
                     <thead><tr>
-                        <th>{ "Transaction" }</th><th>{ "Size" }</th><th>{ "Fee" }</th>
-                        <th>{ "Fee rate" }</th><th>{ "Waiting" }</th>
+                        <th>{ "Transaction" }</th><th class="wide-only">{ "Size" }</th><th>{ "Fee" }</th>
+                        <th class="wide-only">{ "Fee rate" }</th><th>{ "Waiting" }</th>
                     </tr></thead>
                     <tbody>
                         { for m.transactions.iter().map(|e| html! {
                             <tr data-testid="mempool-row" key={e.txid.to_hex()}>
                                 <td>{ tx_link(&e.txid, true) }</td>
-                                <td>{ bytes(e.size) }</td>
+                                <td class="wide-only">{ bytes(e.size) }</td>
                                 <td>{ e.fee.to_string() }</td>
-                                <td>{ format!("{} units/byte", e.fee_rate) }</td>
+                                <td class="wide-only">{ format!("{} units/byte", e.fee_rate) }</td>
                                 <td>{ ago_cell(e.time) }</td>
                             </tr>
                         }) }

@@ -27,6 +27,7 @@ mod home;
 mod mempool;
 mod parts;
 mod peers;
+mod problem;
 mod tx;
 
 pub use address::{AddressPage, AddressProps};
@@ -34,4 +35,5 @@ pub use block::{BlockPage, BlockProps};
 pub use home::ExplorerHome;
 pub use mempool::MempoolPage;
 pub use peers::PeersPage;
+pub use problem::problem;
 pub use tx::{TxPage, TxProps};

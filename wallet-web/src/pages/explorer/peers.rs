@@ -43,7 +43,7 @@ fn view_peers(list: &[PeerView]) -> Html {
     html! {
         <>
             <p><span data-testid="peer-count">{ list.len() }</span>{ if list.len() == 1 { " connection" } else { " connections" } }</p>
-            <table data-testid="peers">
+            <table class="stack" data-testid="peers">
                 <thead><tr>
                     <th>{ "Direction" }</th><th>{ "Address" }</th><th>{ "Listens on" }</th>
                     <th>{ "Best height" }</th><th>{ "Connected for" }</th>
@@ -53,9 +53,9 @@ fn view_peers(list: &[PeerView]) -> Html {
                         <tr data-testid="peer-row" key={p.id.clone()} title={format!("node id {}", p.id)}>
                             <td>{ match p.direction { Direction::Inbound => "inbound", Direction::Outbound => "outbound" } }</td>
                             <td><code>{ p.address.clone() }</code></td>
-                            <td>{ p.listen_url.clone().map_or_else(|| html! { <span class="hint">{ "—" }</span> }, |u| html! { <code>{ u }</code> }) }</td>
-                            <td>{ p.best_height }</td>
-                            <td>{ duration(p.connected_secs) }</td>
+                            <td data-label="listens on">{ p.listen_url.clone().map_or_else(|| html! { <span class="hint">{ "—" }</span> }, |u| html! { <code>{ u }</code> }) }</td>
+                            <td data-label="best height" data-testid="peer-best-height">{ p.best_height }</td>
+                            <td data-label="connected for">{ duration(p.connected_secs) }</td>
                         </tr>
                     }) }
                 </tbody>

@@ -2,6 +2,7 @@
 
 use super::fetch::{use_fetch, view_fetched};
 use super::parts::{block_link, fact, height_link, view_inputs, view_outputs};
+use super::problem::tx_problem;
 use crate::app::use_node;
 use crate::logic::format::{bytes, fee_rate};
 use ferro_shared::api::{TxState, TxView};
@@ -20,11 +21,11 @@ pub fn TxPage(props: &TxProps) -> Html {
     // Refetched on every event, so a pending transaction turns confirmed while the page is open.
     let tx =
         use_fetch(props.txid.clone(), node.tick, |api, txid| async move { api.transaction(&txid).await });
-    html! {
-        <div class="explorer">
-            { view_fetched(&tx, "the transaction", |t: &TxView| view_tx(t, network)) }
-        </div>
-    }
+    let body = match (&tx.value, &tx.error) {
+        (None, Some(e)) => tx_problem(&props.txid, e),
+        _ => view_fetched(&tx, "the transaction", |t: &TxView| view_tx(t, network)),
+    };
+    html! { <div class="explorer">{ body }</div> }
 }
 
 fn view_tx(t: &TxView, network: Option<Network>) -> Html {

@@ -1,10 +1,11 @@
 //! One account: address with copy button and QR code, balances, history, and on the dev network
 //! a button that mines a block paying this account.
 
-use super::live::{explain, use_live};
+use super::live::use_live;
 use crate::app::{use_node, Route};
 use crate::logic::account::{address_qr_svg, coins, where_confirmed, HistoryLine};
 use crate::logic::vault::AccountInfo;
+use crate::pages::stale::stale_note;
 use ferro_shared::api::AddressView;
 use ferro_shared::{Address, Network};
 use wasm_bindgen::JsValue;
@@ -32,6 +33,14 @@ pub fn AccountView(props: &AccountProps) -> Html {
         None => "…".to_string(),
     };
     let history = live.value.as_ref().map(|v| v.history.clone()).unwrap_or_default();
+    // One message for one cause: the node being down explains a failed refresh too.
+    let problem = node.error.clone().or_else(|| live.error.clone());
+    let stale = problem.as_ref().zip(live.as_of).filter(|_| live.value.is_some());
+    let notice = match (&problem, stale) {
+        (_, Some((e, at))) => stale_note(at, e),
+        (Some(e), None) => html! { <p class="error" data-testid="account-error">{ e.in_words() }</p> },
+        (None, None) => html! {},
+    };
     html! {
         <>
             <section class="card account">
@@ -54,7 +63,7 @@ pub fn AccountView(props: &AccountProps) -> Html {
                         { Html::from_html_unchecked((*qr).clone()) }
                     </div>
                 </div>
-                <div class="balances">
+                <div class={classes!("balances", stale.is_some().then_some("stale"))}>
                     <div>
                         <div class="hint">{ "Balance" }</div>
                         <div class="big" data-testid="balance">{ balance(|v| v.balance) }</div>
@@ -64,14 +73,14 @@ pub fn AccountView(props: &AccountProps) -> Html {
                         <div class="pending-amount" data-testid="pending-balance">{ balance(|v| v.pending) }</div>
                     </div>
                 </div>
-                if let Some(e) = &live.error { <p class="error" data-testid="account-error">{ e.clone() }</p> }
+                { notice }
                 if node_network == Some(Network::Dev) {
                     <MineButton address={account.address} on_mined={Callback::from(move |_| refresh.set(*refresh + 1))} />
                 }
             </section>
             <section class="card">
                 <h3>{ "History" }</h3>
-                <table class="history" data-testid="history">
+                <table class={classes!("history", "stack", stale.is_some().then_some("stale"))} data-testid="history">
                     <tbody>
                         if history.is_empty() {
                             <tr><td class="hint">{ if live.value.is_some() { "No transactions yet." } else { "Loading…" } }</td></tr>
@@ -170,7 +179,7 @@ fn MineButton(props: &MineProps) -> Html {
                         Some(block) => result.set(Some(Ok(block.height))),
                         None => result.set(Some(Err("The node mined no block.".into()))),
                     },
-                    Err(e) => result.set(Some(Err(explain(&e)))),
+                    Err(e) => result.set(Some(Err(e.in_words()))),
                 }
                 on_mined.emit(());
             });

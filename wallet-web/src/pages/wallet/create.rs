@@ -2,6 +2,7 @@
 //! once → the user types back one word → the account is sealed into the vault and selected.
 
 use super::context::{after_paint, store_vault, use_wallet, WalletAction, WalletState};
+use super::guard::{confirm_leave, use_leave_guard};
 use super::{input_value, network_or_error};
 use crate::app::use_node;
 use crate::logic::forms;
@@ -64,6 +65,17 @@ pub async fn save_account(
     Ok(())
 }
 
+/// What leaving the backup words would lose.
+const LEAVE_WORDS: &str = "Leave without saving this account? Its backup words will be discarded, and \
+     new ones will be made if you start again.";
+
+/// Asks before the page is left, for as long as it is shown.
+#[function_component]
+fn LeaveGuard() -> Html {
+    use_leave_guard(LEAVE_WORDS);
+    html! {}
+}
+
 #[function_component]
 pub fn CreateFlow(props: &FlowProps) -> Html {
     let wallet = use_wallet();
@@ -76,9 +88,17 @@ pub fn CreateFlow(props: &FlowProps) -> Html {
     let repeat = use_node_ref();
     let answer = use_node_ref();
 
+    // Once the words are shown, leaving loses them: ask first.
+    let holds_words = !matches!(*stage, Stage::Form);
     let cancel = props.on_cancel.clone().map(|cb| {
-        html! { <button type="button" class="secondary" onclick={move |_| cb.emit(())}>{ "Cancel" }</button> }
+        let onclick = move |_| {
+            if !holds_words || confirm_leave(LEAVE_WORDS) {
+                cb.emit(())
+            }
+        };
+        html! { <button type="button" class="secondary" data-testid="create-cancel" {onclick}>{ "Cancel" }</button> }
     });
+    let guard = holds_words.then(|| html! { <LeaveGuard /> });
 
     match &*stage {
         Stage::Form => {
@@ -115,7 +135,7 @@ pub fn CreateFlow(props: &FlowProps) -> Html {
                 <form class="card wallet-flow" {onsubmit}>
                     <h2>{ if props.with_password { "Create your wallet" } else { "Add an account" } }</h2>
                     <label>{ "Account name" }
-                        <input ref={name} data-testid="account-name" placeholder="Main" autocomplete="off" />
+                        <input ref={name} data-testid="account-name" placeholder="A name for this account" autocomplete="off" />
                     </label>
                     if props.with_password {
                         <label>{ "Password (at least 8 characters)" }
@@ -150,6 +170,7 @@ pub fn CreateFlow(props: &FlowProps) -> Html {
                            restore this account if this browser forgets it or you forget your password. Anyone who \
                            sees them can spend your coins. They are shown only this once." }
                     </p>
+                    { guard }
                     <ol class="mnemonic" data-testid="mnemonic">{ for words }</ol>
                     <button type="button" data-testid="mnemonic-saved" onclick={saved}>{ "I wrote them down" }</button>
                     { cancel }
@@ -202,6 +223,7 @@ pub fn CreateFlow(props: &FlowProps) -> Html {
             };
             html! {
                 <form class="card wallet-flow" {onsubmit}>
+                    { guard }
                     <h2>{ "Check your backup" }</h2>
                     <label>
                         { "Type word #" }<span data-testid="mnemonic-check-index">{ index }</span>{ " of your backup" }

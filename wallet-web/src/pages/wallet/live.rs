@@ -3,23 +3,19 @@
 
 use crate::api::{Api, ApiError};
 use crate::app::use_node;
-use crate::logic::messages;
 use std::cell::Cell;
 use std::future::Future;
 use std::rc::Rc;
 use yew::prelude::*;
-
-/// An API error in words.
-pub fn explain(e: &ApiError) -> String {
-    messages::node_error(e.code(), &e.to_string())
-}
 
 /// The latest answer for a key, and the error of the latest attempt if it failed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Live<T> {
     /// The newest good answer for the current key (kept when a later refetch fails).
     pub value: Option<T>,
-    pub error: Option<String>,
+    pub error: Option<ApiError>,
+    /// When `value` was fetched (ms since the Unix epoch, the browser's clock).
+    pub as_of: Option<f64>,
 }
 
 /// Fetches `fetch(api, key)` now and again on every node event; answers for an older key or an
@@ -33,7 +29,7 @@ where
     Fut: Future<Output = Result<T, ApiError>> + 'static,
 {
     let node = use_node();
-    let state = use_state(|| None::<(K, Option<T>, Option<String>)>);
+    let state = use_state(|| None::<(K, Option<(T, f64)>, Option<ApiError>)>);
     // Numbers the requests, so that only the newest one's answer is kept.
     let latest: Rc<Cell<u64>> = use_memo((), |_| Cell::new(0u64));
     {
@@ -54,8 +50,8 @@ where
                         }
                         let previous = (*state).clone().filter(|(k, ..)| *k == key).and_then(|(_, v, _)| v);
                         match result {
-                            Ok(value) => state.set(Some((key, Some(value), None))),
-                            Err(e) => state.set(Some((key, previous, Some(explain(&e))))),
+                            Ok(value) => state.set(Some((key, Some((value, js_sys::Date::now())), None))),
+                            Err(e) => state.set(Some((key, previous, Some(e)))),
                         }
                     });
                 }
@@ -63,7 +59,10 @@ where
         );
     }
     match (*state).clone() {
-        Some((k, value, error)) if Some(&k) == key.as_ref() => Live { value, error },
-        _ => Live { value: None, error: None },
+        Some((k, value, error)) if Some(&k) == key.as_ref() => {
+            let (value, as_of) = value.map_or((None, None), |(v, at)| (Some(v), Some(at)));
+            Live { value, error, as_of }
+        }
+        _ => Live { value: None, error: None, as_of: None },
     }
 }

@@ -7,6 +7,7 @@
 //! | `home` | [`WalletHome`]: first account, unlock, account bar |
 //! | `create`, `restore`, `unlock` | the forms that make or open the vault |
 //! | `account` | one account: address, QR code, balances, history, mine button |
+//! | `guard` | asking before leaving the backup words |
 //! | `send` | [`SendPage`]: the payment form and its receipt |
 //!
 //! The checks and the vault itself are in [`crate::logic`], where they are tested natively.
@@ -14,6 +15,7 @@
 mod account;
 mod context;
 mod create;
+mod guard;
 mod home;
 mod live;
 mod restore;

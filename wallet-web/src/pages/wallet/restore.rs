@@ -69,7 +69,7 @@ pub fn RestoreFlow(props: &FlowProps) -> Html {
         <form class="card wallet-flow" {onsubmit}>
             <h2>{ "Restore an account from its backup words" }</h2>
             <label>{ "Account name" }
-                <input ref={name} data-testid="restore-name" placeholder="Main" autocomplete="off" />
+                <input ref={name} data-testid="restore-name" placeholder="A name for this account" autocomplete="off" />
             </label>
             <label>{ "The 24 backup words, in order, separated by spaces" }
                 <textarea ref={words} data-testid="restore-words" rows="4" autocomplete="off" autocapitalize="off" spellcheck="false" />
