@@ -120,6 +120,10 @@ test('the first minutes: another node, review before sending, a node that stops,
       // Node 2's event stream reaches the page too: a block mined there shows at once.
       await node2.api('POST', '/api/mine', { address: addressB, blocks: 1 });
       await textMatching(page, 'tip-height', (s) => s === '3', 'node 2\'s new block, live');
+      // Node 2 keeps its peers' addresses to itself, and the page says so instead of an error.
+      await page.locator('a[href="/peers"]').first().click();
+      await textMatching(page, 'peers-private', (s) => /only to the wallet it serves/.test(s), 'that the peers are private');
+      await page.locator('header nav a[href="/explorer"]').click();
       await screenshot(page, 'other-node');
 
       await useNode(page, foreignUrl, (s) => /refuses this page/.test(s), '"node refuses this page"');

@@ -82,8 +82,13 @@ impl Api {
 
     /// A request that got no answer: tells a node that is down from one that answers but is
     /// refused by the browser. A `no-cors` request may reach another origin; its answer is
-    /// opaque to the page, but that there is one shows that something listens there.
+    /// opaque to the page, but that there is one shows that something listens there. The page's
+    /// own node is never refused by the browser: its failures mean it is not answering (a proxy
+    /// in front of it may still answer the probe).
     async fn failed(&self, error: gloo_net::Error) -> ApiError {
+        if *self.base == Self::page_origin() {
+            return ApiError::Network(error.to_string());
+        }
         let probe = Request::get(&self.url("/api/status")).mode(web_sys::RequestMode::NoCors).send().await;
         match probe {
             Ok(_) => ApiError::Refused,

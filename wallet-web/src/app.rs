@@ -5,8 +5,9 @@ use crate::api::{follow_events, Api, ApiError};
 use crate::pages;
 use ferro_shared::api::{Event, StatusResponse};
 use gloo_storage::{LocalStorage, Storage};
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::rc::Rc;
+use std::time::Duration;
 use yew::prelude::*;
 use yew_router::prelude::*;
 
@@ -85,9 +86,13 @@ struct Live {
 }
 
 enum LiveAction {
+    /// Another node was chosen: nothing known of the previous one applies.
+    Reset,
     /// The node answered its status at this time.
     Status(StatusResponse, f64),
-    Event(Event),
+    /// The node pushed events (`Some`: the newest of them), or its event stream was opened
+    /// again (`None`): pages fetch what they show again.
+    Changed(Option<Event>),
     Down(ApiError),
 }
 
@@ -96,6 +101,7 @@ impl Reducible for Live {
     fn reduce(self: Rc<Self>, action: LiveAction) -> Rc<Self> {
         let mut next = (*self).clone();
         match action {
+            LiveAction::Reset => return Rc::new(Live { tick: self.tick + 1, ..Live::default() }),
             LiveAction::Status(s, at) => {
                 // Back after being unreachable: every page fetches again now, instead of at
                 // the next event the node happens to send.
@@ -106,9 +112,11 @@ impl Reducible for Live {
                 next.error = None;
                 next.last_seen = Some(at);
             }
-            LiveAction::Event(e) => {
+            LiveAction::Changed(e) => {
                 next.tick += 1;
-                next.last_event = Some(e);
+                if e.is_some() {
+                    next.last_event = e;
+                }
             }
             LiveAction::Down(e) => next.error = Some(e),
         }
@@ -125,6 +133,52 @@ pub struct ProviderProps {
     pub children: Html,
 }
 
+/// How often pushed events are passed on to the pages, at most: a node that pushes thousands
+/// of events a second makes the wallet refetch a few times a second, not thousands.
+const EVENT_BATCH: Duration = Duration::from_millis(250);
+/// How long to wait before opening a closed event stream again.
+const RECONNECT: Duration = Duration::from_secs(2);
+
+/// Follows one node until dropped: its status, its event stream (opened again 2 s after it
+/// closes, with a status request that says whether the node is still there), and the pages'
+/// refetches, batched ([`EVENT_BATCH`]) with one status request at a time.
+async fn follow_node(api: Api, live: UseReducerDispatcher<Live>) {
+    use futures_util::future::{select, Either};
+    let mut first = true;
+    loop {
+        match api.status().await {
+            Ok(status) => {
+                live.dispatch(LiveAction::Status(status, js_sys::Date::now()));
+                // Events may have been missed while the stream was closed.
+                if !first {
+                    live.dispatch(LiveAction::Changed(None));
+                }
+            }
+            Err(e) => live.dispatch(LiveAction::Down(e)),
+        }
+        first = false;
+        let newest: Rc<RefCell<Option<Event>>> = Rc::default();
+        let stream = {
+            let newest = newest.clone();
+            follow_events(api.clone(), move |event| *newest.borrow_mut() = Some(event))
+        };
+        let batches = async {
+            loop {
+                gloo_timers::future::sleep(EVENT_BATCH).await;
+                let Some(event) = newest.borrow_mut().take() else { continue };
+                live.dispatch(LiveAction::Changed(Some(event)));
+                // Height, mempool size and peers all move with events.
+                if let Ok(status) = api.status().await {
+                    live.dispatch(LiveAction::Status(status, js_sys::Date::now()));
+                }
+            }
+        };
+        // The stream ends when the node goes away; the next status request says why.
+        let _: Either<_, ((), _)> = select(Box::pin(stream), Box::pin(batches)).await;
+        gloo_timers::future::sleep(RECONNECT).await;
+    }
+}
+
 /// Follows the chosen node: fetches its status, listens to its events, reconnects when the
 /// connection drops.
 #[function_component]
@@ -136,43 +190,13 @@ pub fn NodeProvider(props: &ProviderProps) -> Html {
     {
         let live = live.dispatcher();
         use_effect_with(api.clone(), move |api| {
-            let alive = Rc::new(Cell::new(true));
-            let running = alive.clone();
-            let api = api.clone();
+            live.dispatch(LiveAction::Reset);
+            // Dropping the task closes its event stream and cancels its requests.
+            let (task, stop) = futures_util::future::abortable(follow_node(api.clone(), live));
             wasm_bindgen_futures::spawn_local(async move {
-                while running.get() {
-                    match api.status().await {
-                        Ok(status) => live.dispatch(LiveAction::Status(status, js_sys::Date::now())),
-                        Err(e) => live.dispatch(LiveAction::Down(e)),
-                    }
-                    let events_api = api.clone();
-                    let on_event = {
-                        let live = live.clone();
-                        let api = api.clone();
-                        let running = running.clone();
-                        move |event: Event| {
-                            if !running.get() {
-                                return;
-                            }
-                            live.dispatch(LiveAction::Event(event));
-                            // Height, mempool size and peers all move with events.
-                            {
-                                let live = live.clone();
-                                let api = api.clone();
-                                wasm_bindgen_futures::spawn_local(async move {
-                                    if let Ok(status) = api.status().await {
-                                        live.dispatch(LiveAction::Status(status, js_sys::Date::now()));
-                                    }
-                                });
-                            }
-                        }
-                    };
-                    // The stream ends when the node goes away; the next status request says why.
-                    let _ = follow_events(events_api, on_event).await;
-                    gloo_timers::future::sleep(std::time::Duration::from_secs(2)).await;
-                }
+                let _ = task.await;
             });
-            move || alive.set(false)
+            move || stop.abort()
         });
     }
 

@@ -1,11 +1,19 @@
 //! Which API calls a page from another origin may make (CORS).
 //!
 //! A wallet served by one node, or by any other site, may use this node for everything a wallet
-//! needs: every read (`GET` under `/api`) and submitting transactions. Endpoints that change the
-//! node (`POST /api/peers`, and `POST /api/mine` where it is not open to anyone) answer no
-//! cross-origin call: a page the user happens to visit must not be able to make the user's own
-//! node dial peers or mine, even though the browser reaches it over loopback. The event stream
-//! (`/api/events`) is a WebSocket, which browsers open across origins without asking.
+//! needs: the reads under `/api` and submitting transactions. Left out: `GET /api/peers`, which
+//! names the addresses of the node's peers (inbound ones included), no business of a page the
+//! user happens to visit. The event stream (`/api/events`) is a WebSocket, which browsers open
+//! across origins without asking; it carries only public chain and mempool events.
+//!
+//! Endpoints that change the node (`POST /api/peers`, and `POST /api/mine` where it is not open
+//! to anyone) answer no cross-origin call. CORS alone does not protect them: a browser sends a
+//! "simple" request (a form post) without asking first, and a DNS-rebinding page is same-origin
+//! with the name it rebinds. What does: their JSON bodies require `Content-Type:
+//! application/json`, which no simple request carries (415 before anything happens), and
+//! `require_admin` refuses requests whose `Origin` is another site or whose `Host` is a name
+//! other than `localhost` or an IP address ([`super::Site`]). `/p2p` refuses any request with an
+//! `Origin`: web pages do not peer.
 //!
 //! No credentials are involved (the API has no cookies), so the answer allows any origin.
 
@@ -25,7 +33,7 @@ pub fn cross_origin_allowed(method: &Method, path: &str, mine_open: bool) -> boo
         return false;
     };
     match *method {
-        Method::GET | Method::HEAD => true,
+        Method::GET | Method::HEAD => route != "peers",
         Method::POST => {
             matches!(route, "transactions" | "transactions/batch") || (route == "mine" && mine_open)
         }
@@ -64,7 +72,7 @@ mod tests {
             ("status", Method::GET, "/api/status", false, true),
             ("a block", Method::GET, "/api/blocks/12", false, true),
             ("an address", Method::GET, "/api/addresses/fdev1xyz", false, true),
-            ("peers list", Method::GET, "/api/peers", false, true),
+            ("peers list: names other nodes' addresses", Method::GET, "/api/peers", true, false),
             ("submit", Method::POST, "/api/transactions", false, true),
             ("submit a batch", Method::POST, "/api/transactions/batch", false, true),
             ("dial a peer", Method::POST, "/api/peers", true, false),

@@ -56,9 +56,77 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     }
 }
 
+/// Where a browser says a request comes from: the `Host` it addressed, and for a request a web
+/// page makes, the page's `Origin`. Programs (curl, the CLI wallet, peers) usually send no
+/// `Origin`.
+#[derive(Debug, Clone, Default)]
+pub struct Site {
+    pub host: Option<String>,
+    pub origin: Option<String>,
+}
+
+impl Site {
+    /// Why a request may not change the node even though it arrives over loopback, if it may
+    /// not: a page of another site sent it (its `Origin` names another host than the one it
+    /// addressed), or it addressed the node by a name other than `localhost` or an IP address,
+    /// which is how a DNS-rebinding page reaches a node on the visitor's machine.
+    pub fn foreign(&self) -> Option<&'static str> {
+        if let Some(origin) = &self.origin {
+            let authority = origin.split_once("://").map(|(_, rest)| rest);
+            if authority.is_none() || authority != self.host.as_deref() {
+                return Some("it was sent by a web page of another site");
+            }
+        }
+        match self.host.as_deref() {
+            Some(host) if !is_local_name(host) => {
+                Some("it addresses the node by a name other than localhost or an IP address")
+            }
+            _ => None,
+        }
+    }
+}
+
+/// `localhost` or an IP address, with or without a port: names a page cannot rebind.
+fn is_local_name(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::IpAddr>().is_ok()
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Site {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let header = |name| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+        Ok(Site { host: header(axum::http::header::HOST), origin: header(axum::http::header::ORIGIN) })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn foreign_sites() {
+        let cases: &[(&str, Option<&str>, Option<&str>, bool)] = &[
+            ("curl on loopback", Some("127.0.0.1:8080"), None, false),
+            ("localhost", Some("localhost:8080"), None, false),
+            ("ipv6 literal", Some("[::1]:8080"), None, false),
+            ("no host at all", None, None, false),
+            ("the node's own wallet", Some("127.0.0.1:8080"), Some("http://127.0.0.1:8080"), false),
+            ("another site's page", Some("127.0.0.1:8080"), Some("http://evil.example"), true),
+            ("another port's page", Some("127.0.0.1:8080"), Some("http://127.0.0.1:9999"), true),
+            ("an opaque origin", Some("127.0.0.1:8080"), Some("null"), true),
+            ("DNS rebinding", Some("rebind.example:8080"), Some("http://rebind.example:8080"), true),
+            ("a host name, no origin", Some("node.example:8080"), None, true),
+        ];
+        for (name, host, origin, foreign) in cases {
+            let site = Site { host: host.map(str::to_string), origin: origin.map(str::to_string) };
+            assert_eq!(site.foreign().is_some(), *foreign, "{name}");
+        }
+    }
 
     #[test]
     fn loopback_callers() {

@@ -54,7 +54,7 @@ mod testkit;
 mod tests;
 
 pub use error::ApiError;
-pub use extract::{Caller, Json};
+pub use extract::{Caller, Json, Site};
 pub use routes::MAX_BLOCKS_PER_REQUEST;
 
 use crate::node::Node;
@@ -103,11 +103,17 @@ async fn method_not_allowed(OriginalUri(uri): OriginalUri) -> ApiError {
 async fn p2p_socket(
     State(node): State<Node>,
     caller: extract::Caller,
+    site: extract::Site,
     upgrade: Result<
         axum::extract::ws::WebSocketUpgrade,
         axum::extract::ws::rejection::WebSocketUpgradeRejection,
     >,
 ) -> axum::response::Response {
+    // Browsers send an Origin with every WebSocket they open, peers do not: a web page the
+    // user visits may not join the network as a peer of the user's node.
+    if site.origin.is_some() {
+        return ApiError::forbidden("/p2p is for peers, not for web pages").into_response();
+    }
     let Some(p2p) = node.p2p().cloned() else {
         return ApiError::unavailable("the peer network is not running").into_response();
     };

@@ -286,6 +286,7 @@ async fn other_origins_may_read_and_submit_but_not_administer() {
             ("preflight of mining", preflight("/api/mine", "POST"), mine_open),
             ("preflight of a DELETE", preflight("/api/transactions", "DELETE"), false),
             ("GET metrics", from_origin("GET", "/metrics"), false),
+            ("GET peers: their addresses", from_origin("GET", "/api/peers"), false),
         ];
         for (name, request, allowed) in cases {
             let (status, headers, body) = send(&app, request).await;
@@ -302,4 +303,100 @@ async fn other_origins_may_read_and_submit_but_not_administer() {
             }
         }
     }
+}
+
+/// What CORS cannot stop: a page's form post (a "simple" request, sent without asking), a
+/// DNS-rebinding page (same-origin with the name it rebinds), and a page opening the peer
+/// socket. None of them may change the node, even from loopback.
+#[tokio::test]
+async fn web_pages_cannot_change_the_node() {
+    let t = TestNode::new(Network::Test, |c| c.mine_api = true);
+    let app = t.app();
+    let peer = serde_json::to_vec(&json!({"url": "ws://127.0.0.1:1/p2p"})).unwrap();
+    let miner = ferro_shared::Address::from_public_key(Network::Test, &key(1).public_key());
+    let mine = serde_json::to_vec(&json!({"address": miner.to_string(), "blocks": 1})).unwrap();
+    let request = |uri: &str, body: &[u8], headers: &[(&str, &str)]| {
+        let mut r = Request::post(uri);
+        for (name, value) in headers {
+            r = r.header(*name, *value);
+        }
+        r.body(Body::from(body.to_vec())).unwrap()
+    };
+    let json_from = |host: &'static str, origin: Option<&'static str>| {
+        let mut h = vec![("content-type", "application/json"), ("host", host)];
+        if let Some(origin) = origin {
+            h.push(("origin", origin));
+        }
+        h
+    };
+    let cases: Vec<(&str, Request<Body>, StatusCode, &str)> = vec![
+        (
+            "a form post from another site",
+            request(
+                "/api/peers",
+                &peer,
+                &[("content-type", "text/plain"), ("origin", "http://evil.example")],
+            ),
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        ),
+        (
+            "a body that is not declared JSON (what a form post without an Origin would be)",
+            request("/api/peers", &peer, &[("content-type", "text/plain"), ("host", "127.0.0.1:8080")]),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
+        (
+            "a JSON post from another site's page",
+            request("/api/peers", &peer, &json_from("127.0.0.1:8080", Some("http://evil.example"))),
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        ),
+        (
+            "DNS rebinding: same origin, rebound name",
+            request(
+                "/api/peers",
+                &peer,
+                &json_from("rebind.example:8080", Some("http://rebind.example:8080")),
+            ),
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        ),
+        (
+            "mining from another site's page",
+            request("/api/mine", &mine, &json_from("127.0.0.1:8080", Some("http://evil.example"))),
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        ),
+        (
+            "mining through a rebound name",
+            request("/api/mine", &mine, &json_from("rebind.example:8080", None)),
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        ),
+    ];
+    for (name, req, status, code) in cases {
+        let (got, body) = error_of(&app, req).await;
+        assert_eq!((got, body.error.code.as_str()), (status, code), "{name}: {}", body.error.message);
+    }
+    let status: StatusResponse = get_ok(&app, "/api/status").await;
+    assert_eq!(status.height, 0, "nothing was mined");
+
+    // The node's own wallet page, and curl on loopback, still may.
+    let own = request("/api/mine", &mine, &json_from("127.0.0.1:8080", Some("http://127.0.0.1:8080")));
+    assert_eq!(send(&app, own).await.0, StatusCode::OK);
+    let curl = request("/api/mine", &mine, &json_from("localhost:8080", None));
+    assert_eq!(send(&app, curl).await.0, StatusCode::OK);
+
+    // A page may not open the peer socket.
+    let socket = Request::get("/p2p")
+        .header("origin", "http://evil.example")
+        .header("connection", "upgrade")
+        .header("upgrade", "websocket")
+        .header("sec-websocket-version", "13")
+        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .body(Body::empty())
+        .unwrap();
+    let (got, body) = error_of(&app, socket).await;
+    assert_eq!((got, body.error.code.as_str()), (StatusCode::FORBIDDEN, "forbidden"));
 }

@@ -4,7 +4,7 @@
 
 use super::wire::{Frame, FrameSink, FrameStream};
 use super::{Command, Context, PeerInfo, Refusal};
-use crate::chain::ChainError;
+use crate::chain::{BlockOutcome, ChainError};
 use crate::node::{Origin, SubmitBlockError, SubmitTxError};
 use bytes::Bytes;
 use ferro_shared::api::Direction;
@@ -441,10 +441,11 @@ impl Peer {
     }
 
     async fn on_block(&mut self, block: Block) -> Result<(), String> {
-        let result = self.ctx.node.submit_block(block, Origin::Peer(self.id)).await.map(|_| ());
-        let accepted = result.is_ok();
-        self.after_block(result).await?;
-        if accepted {
+        let result = self.ctx.node.submit_block(block, Origin::Peer(self.id)).await;
+        // A block we had already changes nothing worth telling.
+        let changed = matches!(result, Ok(BlockOutcome::NewTip { .. } | BlockOutcome::SideChain { .. }));
+        self.after_block(result.map(|_| ())).await?;
+        if changed {
             self.report_tip();
         }
         Ok(())

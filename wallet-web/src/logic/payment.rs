@@ -4,17 +4,21 @@
 use super::account::coins;
 use super::messages;
 use super::vault::AccountInfo;
+use ferro_shared::tx::INPUT_SIZE;
 use ferro_shared::wallet::{fee_for, tx_size, Spendable, WalletError};
 use ferro_shared::{Address, Amount};
 
 /// From this share of the amount on, the review step warns about the fee.
 pub const HIGH_FEE_PERCENT: u64 = 10;
 
-/// The most one payment can send from `available` at `rate`: everything, less the fee of a
-/// transaction that spends every coin and has no change.
+/// The most one payment can send from `available` at `rate`: every coin worth more than the
+/// fee of spending it, less the fee of a transaction that spends them all and has no change.
+/// (Coin selection takes the largest coins first, so it picks exactly these.)
 pub fn send_all_amount(available: &[Spendable], rate: u64) -> Result<Amount, WalletError> {
-    let total = Amount::sum(available.iter().map(|c| c.amount))?;
-    let fee = fee_for(tx_size(available.len(), 1), rate)?;
+    let input_fee = fee_for(INPUT_SIZE, rate)?;
+    let worth: Vec<Amount> = available.iter().map(|c| c.amount).filter(|a| *a > input_fee).collect();
+    let total = Amount::sum(worth.iter().copied())?;
+    let fee = fee_for(tx_size(worth.len(), 1), rate)?;
     match total.checked_sub(fee) {
         Ok(amount) if amount > Amount::ZERO => Ok(amount),
         _ => Err(WalletError::InsufficientFunds {
@@ -74,6 +78,15 @@ mod tests {
         let amount = send_all_amount(&available, 2).unwrap();
         let fee = fee_for(tx_size(2, 1), 2).unwrap();
         assert_eq!(amount.checked_add(fee).unwrap(), Amount::from_units(80_000));
+        // A coin worth less than the fee of spending it is left where it is.
+        let with_dust = [coin(1, 50_000), coin(2, 30_000), coin(3, 200)];
+        assert_eq!(send_all_amount(&with_dust, 2).unwrap(), amount);
+        // Building the payment spends exactly the coins counted, with no change.
+        let key = ferro_shared::SecretKey::from_bytes(&[7; 32]).unwrap();
+        let to = Address::new(Network::Dev, PubkeyHash([9; 32]));
+        let built =
+            ferro_shared::wallet::build_payment(&key, Network::Dev, &with_dust, &to, amount, 2).unwrap();
+        assert_eq!((built.fee, built.change, built.tx.inputs.len()), (fee, Amount::ZERO, 2));
         // Coins that cannot pay their own fee cannot be sent at all.
         let dust = [coin(1, 10)];
         assert!(matches!(send_all_amount(&dust, 2), Err(WalletError::InsufficientFunds { .. })));

@@ -8,7 +8,7 @@
 
 use super::require_admin;
 use crate::api::error::ApiError;
-use crate::api::extract::{Caller, Json};
+use crate::api::extract::{Caller, Json, Site};
 use crate::node::Node;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -27,6 +27,7 @@ pub fn routes() -> Router<Node> {
 async fn mine(
     State(node): State<Node>,
     caller: Caller,
+    site: Site,
     body: Result<Json<MineRequest>, ApiError>,
 ) -> Result<Json<MineResponse>, ApiError> {
     if !node.config().mine_api {
@@ -37,7 +38,7 @@ async fn mine(
         ));
     }
     if node.network() != Network::Dev {
-        require_admin(&node, caller)?;
+        require_admin(&node, caller, &site)?;
     }
     let Json(request) = body?;
     if !(1..=MAX_BLOCKS_PER_REQUEST).contains(&request.blocks) {

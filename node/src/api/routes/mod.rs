@@ -7,7 +7,7 @@ mod peers;
 mod tx;
 
 use super::error::ApiError;
-use super::extract::Caller;
+use super::extract::{Caller, Site};
 use crate::node::Node;
 use axum::Router;
 
@@ -24,11 +24,19 @@ pub fn routes() -> Router<Node> {
 }
 
 /// Endpoints that change the node answer only callers on loopback, unless the node was started
-/// with `allow_remote_admin`.
-fn require_admin(node: &Node, caller: Caller) -> Result<(), ApiError> {
-    if caller.is_loopback() || node.config().allow_remote_admin {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden("this endpoint answers only callers on the node's own machine (loopback)"))
+/// with `allow_remote_admin`; and never a web page of another site, nor (without
+/// `allow_remote_admin`) a request addressed to a host name a page could have rebound.
+fn require_admin(node: &Node, caller: Caller, site: &Site) -> Result<(), ApiError> {
+    let remote_ok = node.config().allow_remote_admin;
+    if !caller.is_loopback() && !remote_ok {
+        return Err(ApiError::forbidden(
+            "this endpoint answers only callers on the node's own machine (loopback)",
+        ));
+    }
+    match site.foreign() {
+        Some(why) if !remote_ok || site.origin.is_some() => {
+            Err(ApiError::forbidden(format!("this endpoint changes the node, and {why}")))
+        }
+        _ => Ok(()),
     }
 }

@@ -3,7 +3,7 @@
 
 use super::require_admin;
 use crate::api::error::ApiError;
-use crate::api::extract::{Caller, Json};
+use crate::api::extract::{Caller, Json, Site};
 use crate::node::Node;
 use axum::extract::State;
 use axum::routing::get;
@@ -25,9 +25,10 @@ async fn peers(State(node): State<Node>) -> Json<Vec<PeerView>> {
 async fn add_peer(
     State(node): State<Node>,
     caller: Caller,
+    site: Site,
     body: Result<Json<AddPeerRequest>, ApiError>,
 ) -> Result<Json<Vec<PeerView>>, ApiError> {
-    require_admin(&node, caller)?;
+    require_admin(&node, caller, &site)?;
     let Json(request) = body?;
     validate_peer_url(&request.url)?;
     let p2p = node.p2p().ok_or_else(|| ApiError::unavailable("the peer network is not running"))?;

@@ -1,11 +1,16 @@
 //! The node's peer connections.
 
 use super::fetch::{use_fetch, view_fetched};
+use crate::api::ApiError;
 use crate::app::use_node;
 use crate::logic::format::duration;
 use ferro_shared::api::{Direction, PeerView};
 use gloo_timers::callback::Interval;
 use yew::prelude::*;
+
+/// Why a node used from another site's page lists no peers.
+const PRIVATE: &str = "This node shows its peers' addresses only to the wallet it serves itself. \
+     Open that node's own explorer to see them.";
 
 /// How often the list refreshes without a node event (peers come and go silently).
 const REFRESH_MS: u32 = 5_000;
@@ -30,7 +35,12 @@ pub fn PeersPage() -> Html {
         <div class="explorer">
             <section class="card">
                 <h2>{ "Peers" }</h2>
-                { view_fetched(&peers, "the peers", |list: &Vec<PeerView>| view_peers(list)) }
+                if matches!(peers.error, Some(ApiError::Refused)) && node.error.is_none() {
+                    // The node answers this page everything else: it keeps only its peers to itself.
+                    <p class="hint" data-testid="peers-private">{ PRIVATE }</p>
+                } else {
+                    { view_fetched(&peers, "the peers", |list: &Vec<PeerView>| view_peers(list)) }
+                }
             </section>
         </div>
     }

@@ -27,11 +27,13 @@ pub fn problem(title: &str, words: String) -> Html {
 
 /// The problem page for an error that is not about the thing asked for.
 fn other(error: &ApiError, what: &str) -> Html {
-    if error.is_connection() {
-        problem("The node cannot be reached", error.in_words())
-    } else {
-        problem(&format!("The node could not show this {what}"), error.in_words())
-    }
+    let title = match error {
+        ApiError::Network(_) => "The node cannot be reached".to_string(),
+        ApiError::Refused => "The node refuses this page".to_string(),
+        ApiError::Unreadable(_) => "The node's answer cannot be read".to_string(),
+        ApiError::Node { .. } => format!("The node could not show this {what}"),
+    };
+    problem(&title, error.in_words())
 }
 
 /// Why block `id` (a height or a hash, as typed in the URL) cannot be shown; `tip` is the

@@ -29,34 +29,33 @@ where
     Fut: Future<Output = Result<T, ApiError>> + 'static,
 {
     let node = use_node();
-    let state = use_state(|| None::<(K, Option<(T, f64)>, Option<ApiError>)>);
+    // Answers are kept per node and key: another node's answer is never shown as this one's.
+    let key = key.map(|k| (node.api.clone(), k));
+    let state = use_state(|| None::<((Api, K), Option<(T, f64)>, Option<ApiError>)>);
     // Numbers the requests, so that only the newest one's answer is kept.
     let latest: Rc<Cell<u64>> = use_memo((), |_| Cell::new(0u64));
     {
         let state = state.clone();
         let height = node.status.as_ref().map(|s| s.height);
         let counter = latest.clone();
-        use_effect_with(
-            (node.api.clone(), key.clone(), node.tick, height, refresh),
-            move |(api, key, ..)| {
-                let request = counter.get() + 1;
-                counter.set(request);
-                if let Some(key) = key.clone() {
-                    let future = fetch(api.clone(), key.clone());
-                    wasm_bindgen_futures::spawn_local(async move {
-                        let result = future.await;
-                        if counter.get() != request {
-                            return;
-                        }
-                        let previous = (*state).clone().filter(|(k, ..)| *k == key).and_then(|(_, v, _)| v);
-                        match result {
-                            Ok(value) => state.set(Some((key, Some((value, js_sys::Date::now())), None))),
-                            Err(e) => state.set(Some((key, previous, Some(e)))),
-                        }
-                    });
-                }
-            },
-        );
+        use_effect_with((key.clone(), node.tick, height, refresh), move |(key, ..)| {
+            let request = counter.get() + 1;
+            counter.set(request);
+            if let Some(key) = key.clone() {
+                let future = fetch(key.0.clone(), key.1.clone());
+                wasm_bindgen_futures::spawn_local(async move {
+                    let result = future.await;
+                    if counter.get() != request {
+                        return;
+                    }
+                    let previous = (*state).clone().filter(|(k, ..)| *k == key).and_then(|(_, v, _)| v);
+                    match result {
+                        Ok(value) => state.set(Some((key, Some((value, js_sys::Date::now())), None))),
+                        Err(e) => state.set(Some((key, previous, Some(e)))),
+                    }
+                });
+            }
+        });
     }
     match (*state).clone() {
         Some((k, value, error)) if Some(&k) == key.as_ref() => {

@@ -181,10 +181,12 @@ fn SendForm() -> Html {
         })
     };
 
+    // Why the last "Sign and send" did not finish, while the review stays open.
+    let review_error = use_state(|| None::<String>);
     let confirm = {
         let (review, submit_error, busy, refresh) =
             (review.clone(), submit_error.clone(), busy.clone(), refresh.clone());
-        let (to_field, amount_field) = (to.clone(), amount.clone());
+        let (to_field, amount_field, review_error) = (to.clone(), amount.clone(), review_error.clone());
         let (api, wallet) = (node.api.clone(), wallet.clone());
         let from = account.address;
         Callback::from(move |_: MouseEvent| {
@@ -193,6 +195,7 @@ fn SendForm() -> Html {
                 return;
             }
             busy.set(true);
+            review_error.set(None);
             let (api, wallet, busy, submit_error, refresh, review) = (
                 api.clone(),
                 wallet.clone(),
@@ -201,31 +204,51 @@ fn SendForm() -> Html {
                 refresh.clone(),
                 review.clone(),
             );
-            let (to_field, amount_field) = (to_field.clone(), amount_field.clone());
+            let (to_field, amount_field, review_error) =
+                (to_field.clone(), amount_field.clone(), review_error.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                let sent = api.submit(&built.tx).await;
+                let sent = match api.submit(&built.tx).await {
+                    // Sent before, and the answer was lost: this is the same payment.
+                    Err(e) if e.code() == Some("already_known") => Ok(built.tx.txid()),
+                    other => other.map(|r| r.txid),
+                };
                 busy.set(false);
-                review.set(None);
                 match sent {
-                    Ok(r) => {
-                        let receipt = Receipt { txid: r.txid, from, to, amount, fee: built.fee };
+                    Ok(txid) => {
+                        review.set(None);
+                        let receipt = Receipt { txid, from, to, amount, fee: built.fee };
                         wallet.dispatch(WalletAction::Sent(receipt));
                         to_field.set(String::new());
                         amount_field.set(String::new());
                         refresh.set(*refresh + 1);
                     }
-                    Err(e) => submit_error.set(Some(e.in_words())),
+                    // No answer: the node may have the payment. Posting this same signed payment
+                    // again cannot pay twice; building a new one could.
+                    Err(e) if e.is_connection() => review_error.set(Some(format!(
+                        "{} The payment may or may not have reached the node. \u{201c}Sign and \
+                         send\u{201d} again posts this same payment, which cannot be paid twice; going \
+                         back and building a new one could pay twice.",
+                        e.in_words()
+                    ))),
+                    Err(e) => {
+                        review.set(None);
+                        submit_error.set(Some(e.in_words()));
+                    }
                 }
             });
         })
     };
     let back = {
-        let review = review.clone();
-        Callback::from(move |_: MouseEvent| review.set(None))
+        let (review, review_error) = (review.clone(), review_error.clone());
+        Callback::from(move |_: MouseEvent| {
+            review_error.set(None);
+            review.set(None)
+        })
     };
 
     if let Some(r) = &*review {
-        return html! { <ReviewCard review={r.clone()} account={account.clone()} busy={*busy} {confirm} {back} /> };
+        let error = (*review_error).clone();
+        return html! { <ReviewCard review={r.clone()} account={account.clone()} busy={*busy} {error} {confirm} {back} /> };
     }
 
     let to_check = match &to_checked {
@@ -302,6 +325,8 @@ struct ReviewProps {
     review: Review,
     account: crate::logic::vault::AccountInfo,
     busy: bool,
+    /// Why the last attempt to send did not finish.
+    error: Option<String>,
     confirm: Callback<MouseEvent>,
     back: Callback<MouseEvent>,
 }
@@ -326,7 +351,7 @@ fn ReviewCard(props: &ReviewProps) -> Html {
                 <dt>{ "Fee" }</dt>
                 <dd data-testid="review-fee">
                     { coins(built.fee) }
-                    <span class="hint">{ if percent > 100 { " (more than the amount)".to_string() } else if percent == 0 { " (under 1% of the amount)".to_string() } else { format!(" ({percent}% of the amount)") } }</span>
+                    <span class="hint">{ if built.fee > *amount { " (more than the amount)".to_string() } else if percent == 0 { " (under 1% of the amount)".to_string() } else { format!(" ({percent}% of the amount)") } }</span>
                 </dd>
                 <dt>{ "Total leaving the account" }</dt><dd data-testid="review-total">{ coins(total) }</dd>
                 if built.change > Amount::ZERO {
@@ -335,6 +360,7 @@ fn ReviewCard(props: &ReviewProps) -> Html {
             </dl>
             if let Some(w) = warning { <p class="warning" data-testid="review-fee-warning">{ w }</p> }
             if let Some(n) = own { <p class="notice" data-testid="review-own-address">{ n }</p> }
+            if let Some(e) = &props.error { <p class="error" data-testid="review-error">{ e.clone() }</p> }
             <div class="actions">
                 <button type="button" class="secondary" data-testid="review-back" onclick={props.back.clone()} disabled={props.busy}>{ "Back" }</button>
                 <button type="button" data-testid="send-submit" onclick={props.confirm.clone()} disabled={props.busy}>
