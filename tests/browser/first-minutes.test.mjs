@@ -10,7 +10,8 @@
 // 4. The node stops with the wallet open: the last known balance shows as such, with its time,
 //    one message for one cause; the node comes back and every page recovers on its own.
 // 5. Explorer pages for a block, transaction or address that does not exist or is mistyped.
-// 6. Phone size (390 × 844): no page is wider than the screen.
+// 6. Phone size (390 × 844): no page is wider than the screen; unlocking from the send page
+//    stays there.
 //
 // Screenshots of every step go to target/browser/first-minutes/, the nodes' logs to
 // target/browser/.
@@ -285,13 +286,16 @@ test('the first minutes: another node, review before sending, a node that stops,
         await screenshot(phone, `phone${route.replaceAll('/', '-').slice(0, 40)}`);
         if (width > PHONE.width) tooWide.push(`${route}: ${width} px`);
       };
-      await phone.goto(`${node1.url}/`);
-      await unlockIfAsked(phone, 'balance', PASSWORD);
+      // Unlocking from the send page stays on the send page.
+      await phone.goto(`${node1.url}/send`);
+      await visible(phone, 'send-locked');
+      await unlockIfAsked(phone, 'send-to', PASSWORD);
+      assert.equal(new URL(phone.url()).pathname, '/send');
+      await measure('/send', 'send-to');
+      await phone.locator('header nav a[href="/"]').click();
       await measure('/', 'history-row');
       const txCell = await phone.locator(`${tid('history-row')} td.txid`).first().boundingBox();
       assert.ok(txCell && txCell.width >= 100, `the history's transaction id has room (${JSON.stringify(txCell)})`);
-      await phone.locator('header nav a[href="/send"]').click();
-      await measure('/send', 'send-to');
       const routes = [
         ['/settings', 'node-url'],
         ['/explorer', 'block-row'],
