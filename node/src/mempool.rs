@@ -260,8 +260,15 @@ impl Mempool {
         node.entry.tx.outputs.get(usize::try_from(outpoint.vout).ok()?).copied()
     }
 
+    /// The outputs `tx` spends, in input order, from `chain` or from pool transactions: what its
+    /// signatures must be verified against (`verify_tx_signatures`) before [`Mempool::accept`].
+    pub fn spent_outputs(&self, tx: &Transaction, chain: &impl CoinView) -> Result<Vec<TxOut>, TxError> {
+        ferro_shared::consensus::spent_outputs(tx, &PoolView { pool: self, chain, height: 0 })
+    }
+
     /// Validates `tx` and adds it to the pool. Everything is checked except the signatures,
-    /// which the caller verified (`verify_tx_signatures`) before taking its lock. `chain` is the
+    /// which the caller verified (`verify_tx_signatures`, against [`Mempool::spent_outputs`])
+    /// before taking its lock. `chain` is the
     /// active chain's coin set; the transaction may also spend outputs of pool transactions.
     /// `next_height` is the height of the next block (for coinbase maturity), `now` seconds
     /// since the Unix epoch.
@@ -642,7 +649,8 @@ mod tests {
         key(n).public_key().pubkey_hash()
     }
 
-    /// A transaction spending `inputs` (all owned by key `signer`), signed by it.
+    /// A transaction spending `inputs` (all owned by key `signer`), signed by it as if each
+    /// were worth `VALUE` (the pool does not verify signatures: its caller does).
     fn spend(signer: u8, inputs: &[OutPoint], outputs: &[(PubkeyHash, u64)]) -> Transaction {
         let k = key(signer);
         let pubkey = k.public_key();
@@ -656,7 +664,8 @@ mod tests {
                 .map(|&(recipient, units)| TxOut { recipient, amount: Amount::from_units(units) })
                 .collect(),
         };
-        let sig = k.sign_digest(&tx.sighash(&Network::Dev.genesis_hash()));
+        let spent = vec![TxOut { recipient: pkh(signer), amount: Amount::from_units(VALUE) }; inputs.len()];
+        let sig = k.sign_digest(&tx.sighash(&Network::Dev.genesis_hash(), &spent).unwrap());
         for input in &mut tx.inputs {
             input.signature = sig;
         }
@@ -817,7 +826,9 @@ mod tests {
         let mut bob_signs = spend(1, &[coin(1)], &[(pkh(2), 50_000)]);
         let bob = key(2);
         bob_signs.inputs[0].pubkey = bob.public_key();
-        bob_signs.inputs[0].signature = bob.sign_digest(&bob_signs.sighash(&Network::Dev.genesis_hash()));
+        let spent = [TxOut { recipient: pkh(1), amount: Amount::from_units(VALUE) }];
+        let digest = bob_signs.sighash(&Network::Dev.genesis_hash(), &spent).unwrap();
+        bob_signs.inputs[0].signature = bob.sign_digest(&digest);
         let cheap = spend(1, &[coin(1)], &[(pkh(2), VALUE - 100)]);
 
         struct Case<'a> {

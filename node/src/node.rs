@@ -14,9 +14,10 @@ use crate::chain::{BlockOutcome, Chain, ChainError, Store, StoreError, Tip};
 use crate::mempool::{Accepted, Mempool, MempoolError};
 use crate::metrics::Metrics;
 use crate::miner;
-use ferro_shared::consensus::{check_tx_shape, verify_tx_signatures};
+use ferro_shared::consensus::{check_tx_shape, spent_outputs, verify_tx_signatures, Coin, CoinView, TxError};
 use ferro_shared::hash::{BlockHash, PubkeyHash, Txid};
-use ferro_shared::{Address, Amount, Block, Network, Transaction};
+use ferro_shared::{Address, Amount, Block, Network, OutPoint, Transaction, TxOut};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -167,6 +168,22 @@ pub fn unix_now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
+/// A transaction on its way into the mempool: its txid, the outputs it spends, and the
+/// verdict so far.
+type Pending = (Transaction, Txid, Vec<TxOut>, Result<(), MempoolError>);
+
+/// Coins of `earlier` (outputs of transactions that come first in a batch) before `chain`'s.
+struct EarlierFirst<'a, C> {
+    earlier: &'a HashMap<OutPoint, Coin>,
+    chain: &'a C,
+}
+
+impl<C: CoinView> CoinView for EarlierFirst<'_, C> {
+    fn coin(&self, outpoint: &OutPoint) -> Option<Coin> {
+        self.earlier.get(outpoint).copied().or_else(|| self.chain.coin(outpoint))
+    }
+}
+
 fn task_error(e: tokio::task::JoinError) -> NodeError {
     NodeError::Task(e.to_string())
 }
@@ -190,9 +207,27 @@ fn restore_mempool(
         return Ok(());
     }
     let genesis = network.genesis_hash();
-    let verified: Vec<bool> =
-        saved.par_iter().map(|(_, tx)| verify_tx_signatures(tx, &genesis).is_ok()).collect();
     let view = store.coin_view()?;
+    // Saved transactions may spend each other's outputs.
+    let saved_outputs: HashMap<OutPoint, Coin> = saved
+        .iter()
+        .flat_map(|(_, tx)| {
+            let txid = tx.txid();
+            tx.outputs.iter().enumerate().map(move |(vout, output)| {
+                (
+                    OutPoint { txid, vout: vout as u32 },
+                    Coin { output: *output, height: 0, is_coinbase: false },
+                )
+            })
+        })
+        .collect();
+    let coins = EarlierFirst { earlier: &saved_outputs, chain: &view };
+    let spent: Vec<Option<Vec<TxOut>>> = saved.iter().map(|(_, tx)| spent_outputs(tx, &coins).ok()).collect();
+    let verified: Vec<bool> = saved
+        .par_iter()
+        .zip(&spent)
+        .map(|((_, tx), spent)| spent.as_ref().is_some_and(|s| verify_tx_signatures(tx, &genesis, s).is_ok()))
+        .collect();
     let next_height = chain.height() + 1;
     let total = saved.len();
     for ((time, tx), ok) in saved.into_iter().zip(verified) {
@@ -348,17 +383,47 @@ impl Node {
         origin: Origin,
     ) -> Result<Vec<Result<Accepted, MempoolError>>, NodeError> {
         let params = self.network().params();
-        let checked: Vec<(Transaction, Txid, Result<(), MempoolError>)> = {
+        // Under the lock, briefly: the coins each transaction spends, as this node records
+        // them (the chain's, pool transactions' outputs, or outputs of earlier transactions of
+        // this batch). The signatures commit to them. The output an outpoint names never
+        // changes, so they are still the ones `accept` finds later.
+        let checked: Vec<Pending> = {
             let state = self.state();
+            let view = self.inner.store.coin_view()?;
+            let mut batch: HashMap<OutPoint, Coin> = HashMap::new();
             txs.into_iter()
                 .map(|tx| {
                     let txid = tx.txid();
+                    let mut spent = Vec::new();
                     let early = match check_tx_shape(&tx, params) {
                         Err(e) => Err(MempoolError::Invalid(e)),
                         Ok(()) if state.mempool.contains(&txid) => Err(MempoolError::AlreadyKnown(txid)),
-                        Ok(()) => Ok(()),
+                        Ok(()) => {
+                            let coins = EarlierFirst { earlier: &batch, chain: &view };
+                            state
+                                .mempool
+                                .spent_outputs(&tx, &coins)
+                                .and_then(|s| {
+                                    // A key that does not own its coin is named as such, not as a
+                                    // signature that does not verify (which it would be too).
+                                    let index = tx
+                                        .inputs
+                                        .iter()
+                                        .zip(&s)
+                                        .position(|(i, c)| i.pubkey.pubkey_hash() != c.recipient);
+                                    spent = s;
+                                    index.map_or(Ok(()), |index| Err(TxError::KeyMismatch { index }))
+                                })
+                                .map_err(MempoolError::Invalid)
+                        }
                     };
-                    (tx, txid, early)
+                    if early.is_ok() {
+                        for (vout, output) in tx.outputs.iter().enumerate() {
+                            let coin = Coin { output: *output, height: 0, is_coinbase: false };
+                            batch.insert(OutPoint { txid, vout: vout as u32 }, coin);
+                        }
+                    }
+                    (tx, txid, spent, early)
                 })
                 .collect()
         };
@@ -366,8 +431,8 @@ impl Node {
         let checked = tokio::task::spawn_blocking(move || {
             use rayon::prelude::*;
             let mut checked = checked;
-            checked.par_iter_mut().filter(|(_, _, r)| r.is_ok()).for_each(|(tx, _, result)| {
-                *result = verify_tx_signatures(tx, &genesis).map_err(MempoolError::Invalid);
+            checked.par_iter_mut().filter(|(_, _, _, r)| r.is_ok()).for_each(|(tx, _, spent, result)| {
+                *result = verify_tx_signatures(tx, &genesis, spent).map_err(MempoolError::Invalid);
             });
             checked
         })
@@ -381,7 +446,7 @@ impl Node {
             let view = self.inner.store.coin_view()?;
             let next_height = state.chain.height() + 1;
             let now = unix_now();
-            for (tx, txid, early) in checked {
+            for (tx, txid, _, early) in checked {
                 let result = early.and_then(|()| state.mempool.accept(tx.clone(), &view, next_height, now));
                 if let Ok(accepted) = &result {
                     admitted.push((Arc::new(tx), txid, accepted.fee));

@@ -19,7 +19,8 @@ fn spend_all(key: &SecretKey, coin: OutPoint, amount: Amount) -> Transaction {
         inputs: vec![TxIn { prevout: coin, pubkey, signature: key.sign_digest(&[0; 32]) }],
         outputs: vec![TxOut { recipient: pubkey.pubkey_hash(), amount }],
     };
-    tx.inputs[0].signature = key.sign_digest(&tx.sighash(&Network::Dev.genesis_hash()));
+    let spent = [TxOut { recipient: pubkey.pubkey_hash(), amount }];
+    tx.inputs[0].signature = key.sign_digest(&tx.sighash(&Network::Dev.genesis_hash(), &spent).unwrap());
     tx
 }
 

@@ -21,7 +21,7 @@ use ferro_shared::consensus::{
 use ferro_shared::encode::{from_bytes, to_bytes};
 use ferro_shared::hash::{BlockHash, PubkeyHash, Txid};
 use ferro_shared::pow::{CompactTarget, Target, Work};
-use ferro_shared::tx::OutPoint;
+use ferro_shared::tx::{OutPoint, TxOut};
 use ferro_shared::{Block, Network, Params};
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
@@ -86,23 +86,53 @@ pub struct BatchOutcome {
     pub failure: Option<ChainError>,
 }
 
-/// Verifies every signature of a block, spread over the rayon pool.
+/// The signatures of one block of a sync batch, verified ahead of its coin checks against the
+/// coins the verifier found for its inputs (`None`: not found, that transaction not verified).
+/// Valid only if `spent` equals the coins connecting the block spends (its undo data).
+struct AheadCheck {
+    result: Result<(), BlockError>,
+    spent: Vec<Option<TxOut>>,
+}
+
+impl AheadCheck {
+    /// Whether the verification used exactly the coins `undo` says the block spends.
+    fn matches(&self, undo: &BlockUndo) -> bool {
+        self.spent.len() == undo.spent.len()
+            && self.spent.iter().zip(&undo.spent).all(|(a, (_, coin))| *a == Some(coin.output))
+    }
+}
+
+/// Verifies every signature of a block, spread over the rayon pool, against the coins `find`
+/// resolves for its inputs. A transaction with an input `find` does not know is skipped; the
+/// result's `spent` then does not match the block's undo data, and the caller verifies again.
 fn verify_block_signatures(
     block: &Block,
     genesis: &BlockHash,
     verified: &(dyn Fn(&Txid) -> bool + Sync),
-) -> Result<(), BlockError> {
-    block.transactions.par_iter().enumerate().skip(1).try_for_each(|(index, tx)| {
+    find: impl Fn(&OutPoint) -> Option<TxOut>,
+) -> AheadCheck {
+    let txs = block.transactions.get(1..).unwrap_or_default();
+    let spent: Vec<Option<TxOut>> = txs.iter().flat_map(|tx| &tx.inputs).map(|i| find(&i.prevout)).collect();
+    let mut offsets = Vec::with_capacity(txs.len());
+    let mut at = 0;
+    for tx in txs {
+        offsets.push(at);
+        at += tx.inputs.len();
+    }
+    let result = txs.par_iter().zip(offsets).enumerate().try_for_each(|(i, (tx, at))| {
+        let coins: Option<Vec<TxOut>> = spent[at..at + tx.inputs.len()].iter().copied().collect();
+        let Some(coins) = coins else { return Ok(()) };
         let txid = tx.txid();
         if verified(&txid) {
             return Ok(());
         }
-        verify_tx_signatures(tx, genesis).map_err(|error| BlockError::InvalidTransaction {
-            index,
+        verify_tx_signatures(tx, genesis, &coins).map_err(|error| BlockError::InvalidTransaction {
+            index: i + 1,
             txid,
             error,
         })
-    })
+    });
+    AheadCheck { result, spent }
 }
 
 /// What the rules require of the next block on the tip.
@@ -409,7 +439,7 @@ impl Chain {
                 connect_block_coins(&block, &txids, &view, self.params)
                     .map_err(|error| ChainError::Invalid { hash, error })?
             };
-            self.verify_signatures(&block, &txids, verified)
+            self.verify_signatures(&block, &txids, verified, &undo)
                 .map_err(|error| ChainError::Invalid { hash, error })?;
             connect(txn, &block, &txids, &undo, &hash)?;
             connected.push(block);
@@ -438,16 +468,33 @@ impl Chain {
             return None;
         }
         let genesis = self.genesis;
+        // The coins the batch spends are those of the chain as it is now, or outputs of the
+        // batch's own transactions. A look-up that fails only makes that block verify again,
+        // after its coins are checked.
+        let snapshot = self.store.coin_view().ok();
         let (results_tx, results) = std::sync::mpsc::channel();
         std::thread::scope(|scope| {
             scope.spawn(move || {
+                let mut created: HashMap<OutPoint, TxOut> = HashMap::new();
                 for block in blocks {
-                    if results_tx.send(verify_block_signatures(block, &genesis, verified)).is_err() {
+                    for tx in &block.transactions {
+                        let txid = tx.txid();
+                        for (vout, output) in tx.outputs.iter().enumerate() {
+                            created.insert(OutPoint { txid, vout: vout as u32 }, *output);
+                        }
+                    }
+                    let find = |outpoint: &OutPoint| {
+                        created.get(outpoint).copied().or_else(|| {
+                            snapshot.as_ref().and_then(|s| s.coin(outpoint)).map(|coin| coin.output)
+                        })
+                    };
+                    let check = verify_block_signatures(block, &genesis, verified, find);
+                    if results_tx.send(check).is_err() {
                         break;
                     }
                 }
             });
-            let outcome = self.connect_run(blocks, now, &results);
+            let outcome = self.connect_run(blocks, now, &results, verified);
             drop(results);
             Some(outcome)
         })
@@ -457,7 +504,8 @@ impl Chain {
         &mut self,
         blocks: &[Block],
         now: u64,
-        signatures: &std::sync::mpsc::Receiver<Result<(), BlockError>>,
+        signatures: &std::sync::mpsc::Receiver<AheadCheck>,
+        verified: &dyn Fn(&Txid) -> bool,
     ) -> BatchOutcome {
         let txn = match self.store.begin_write() {
             Ok(txn) => txn,
@@ -467,7 +515,7 @@ impl Chain {
         let mut failure = None;
         for block in blocks {
             let hash = block.hash();
-            match self.connect_next(&txn, block, hash, now, signatures) {
+            match self.connect_next(&txn, block, hash, now, signatures, verified) {
                 Ok(record) => {
                     self.index.insert(hash, record);
                     self.active.push(hash);
@@ -501,7 +549,8 @@ impl Chain {
         block: &Block,
         hash: BlockHash,
         now: u64,
-        signatures: &std::sync::mpsc::Receiver<Result<(), BlockError>>,
+        signatures: &std::sync::mpsc::Receiver<AheadCheck>,
+        verified: &dyn Fn(&Txid) -> bool,
     ) -> Result<IndexRecord, ChainError> {
         let parent = self.tip();
         let ctx = HeaderContext {
@@ -529,13 +578,18 @@ impl Chain {
             connect_block_coins(block, &txids, &TableCoins(&utxo), self.params)
         }
         .map_err(|e| invalid(self, e))?;
-        match signatures.recv() {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => return Err(invalid(self, error)),
+        let ahead = match signatures.recv() {
+            Ok(ahead) => ahead,
             Err(_) => {
                 return Err(ChainError::Store(StoreError::Corrupt("signature verifier stopped".into())))
             }
-        }
+        };
+        let signed = if ahead.matches(&undo) {
+            ahead.result
+        } else {
+            self.verify_signatures(block, &txids, verified, &undo)
+        };
+        signed.map_err(|e| invalid(self, e))?;
         let target = Target::from_compact(block.header.bits).expect("checked by check_header");
         let record = IndexRecord { header: block.header, work: parent.work.saturating_add(&target.work()) };
         put_block(txn, &hash, block, &record)?;
@@ -544,16 +598,26 @@ impl Chain {
     }
 
     /// Checks the signatures of a block's transactions that `verified` does not vouch for,
-    /// spread over all cores.
+    /// spread over all cores, against the coins `undo` (from connecting the block) says they spend.
     fn verify_signatures(
         &self,
         block: &Block,
         txids: &[Txid],
         verified: &dyn Fn(&Txid) -> bool,
+        undo: &BlockUndo,
     ) -> Result<(), BlockError> {
         let genesis = self.genesis;
+        let mut offsets = vec![0; block.transactions.len()];
+        let mut at = 0;
+        for (offset, tx) in offsets.iter_mut().zip(&block.transactions).skip(1) {
+            *offset = at;
+            at += tx.inputs.len();
+        }
         let check = |(index, tx): (usize, &ferro_shared::Transaction)| {
-            verify_tx_signatures(tx, &genesis).map_err(|error| BlockError::InvalidTransaction {
+            let at = offsets[index];
+            let spent: Vec<TxOut> =
+                undo.spent[at..at + tx.inputs.len()].iter().map(|(_, c)| c.output).collect();
+            verify_tx_signatures(tx, &genesis, &spent).map_err(|error| BlockError::InvalidTransaction {
                 index,
                 txid: txids[index],
                 error,

@@ -92,7 +92,9 @@ impl TestChain {
             inputs: vec![TxIn { prevout: outpoint, pubkey, signature: self.key.sign_digest(&[0; 32]) }],
             outputs: vec![TxOut { recipient: to, amount: Amount::from_units(value.units() - fee) }],
         };
-        tx.inputs[0].signature = self.key.sign_digest(&tx.sighash(&Network::Dev.genesis_hash()));
+        let spent = [TxOut { recipient: pubkey.pubkey_hash(), amount: value }];
+        let digest = tx.sighash(&Network::Dev.genesis_hash(), &spent).unwrap();
+        tx.inputs[0].signature = self.key.sign_digest(&digest);
         tx
     }
 

@@ -155,8 +155,10 @@ pub fn connect_block(
     genesis: &BlockHash,
 ) -> Result<BlockUndo, BlockError> {
     let undo = connect_block_coins(block, txids, coins, params)?;
+    let mut spent = undo.spent.iter().map(|(_, coin)| coin.output);
     for (index, (tx, txid)) in block.transactions.iter().zip(txids).enumerate().skip(1) {
-        verify_tx_signatures(tx, genesis).map_err(|error| BlockError::InvalidTransaction {
+        let coins: Vec<_> = spent.by_ref().take(tx.inputs.len()).collect();
+        verify_tx_signatures(tx, genesis, &coins).map_err(|error| BlockError::InvalidTransaction {
             index,
             txid: *txid,
             error,
@@ -166,7 +168,8 @@ pub fn connect_block(
 }
 
 /// `connect_block` without the signature checks, for a caller that verifies signatures itself
-/// (in parallel, with `verify_tx_signatures`). A block is valid only if both pass.
+/// (in parallel, with `verify_tx_signatures`). A block is valid only if both pass. The undo's
+/// `spent` lists the coins of every input of the block in order: the coins to verify against.
 pub fn connect_block_coins(
     block: &Block,
     txids: &[Txid],
@@ -260,7 +263,11 @@ mod tests {
     fn chained_spend_within_a_block() {
         let f = Fixture::new();
         let first = f.spend(&[f.coin_out(0)], &[(f.alice_hash(), 90)]);
-        let second = f.spend(&[OutPoint { txid: first.txid(), vout: 0 }], &[(f.bob_hash(), 80)]);
+        let second = f.spend_with(
+            &[OutPoint { txid: first.txid(), vout: 0 }],
+            &[(f.bob_hash(), 80)],
+            &[first.outputs[0]],
+        );
         let block = f.block(vec![first, second.clone()], 20);
         let txids = check_block_body(&block, f.params()).unwrap();
         let undo = connect_block(&block, &txids, &f.coins, f.params(), &f.genesis()).unwrap();

@@ -16,7 +16,8 @@ pub use block::{
 };
 pub use chain::{block_subsidy, median_time_past, next_bits, retarget_anchor_height};
 pub use tx::{
-    check_tx_coins, check_tx_inputs, check_tx_shape, verify_tx_signatures, Coin, CoinView, TxError,
+    check_tx_coins, check_tx_inputs, check_tx_shape, spent_outputs, verify_tx_signatures, Coin, CoinView,
+    TxError,
 };
 
 #[cfg(test)]
@@ -86,8 +87,23 @@ pub(crate) mod tests {
             outpoint
         }
 
-        /// A transaction spending `inputs` (Alice's) to `outputs`, signed by Alice.
+        /// A transaction spending `inputs` (Alice's) to `outputs`, signed by Alice for the
+        /// coins as the fixture holds them (a coin it does not hold: as Alice's 1 unit).
         pub fn spend(&self, inputs: &[OutPoint], outputs: &[(PubkeyHash, u64)]) -> Transaction {
+            let own = TxOut { recipient: self.alice_hash(), amount: Amount::from_units(1) };
+            let spent: Vec<TxOut> =
+                inputs.iter().map(|i| self.coins.get(i).map_or(own, |c| c.output)).collect();
+            self.spend_with(inputs, outputs, &spent)
+        }
+
+        /// A transaction spending `inputs` (Alice's) to `outputs`, signed by Alice believing
+        /// the coins spent are `spent`.
+        pub fn spend_with(
+            &self,
+            inputs: &[OutPoint],
+            outputs: &[(PubkeyHash, u64)],
+            spent: &[TxOut],
+        ) -> Transaction {
             let pubkey = self.alice.public_key();
             let placeholder = self.alice.sign_digest(&[0; 32]);
             let mut tx = Transaction {
@@ -102,7 +118,7 @@ pub(crate) mod tests {
                     .map(|&(recipient, units)| TxOut { recipient, amount: Amount::from_units(units) })
                     .collect(),
             };
-            let sig = self.alice.sign_digest(&tx.sighash(&self.genesis()));
+            let sig = self.alice.sign_digest(&tx.sighash(&self.genesis(), spent).unwrap());
             for input in &mut tx.inputs {
                 input.signature = sig;
             }
