@@ -619,7 +619,7 @@ impl Node {
         let reserved = ferro_shared::block::HEADER_SIZE + 4 + 64;
         let txs = state.mempool.select_for_block(params.max_block_bytes - reserved);
         drop(state);
-        let time = unix_now().max(next.median_time_past + 1);
+        let time = unix_now().max(next.min_time);
         miner::build_template(params, next.height, next.prev, next.bits, time, to, txs)
     }
 

@@ -180,6 +180,7 @@ fn block(c: &mut Criterion) {
         height: 1,
         expected_bits: params.pow_limit,
         median_time_past: block.header.time - 1,
+        parent_time: block.header.time - 1,
         now: block.header.time,
     };
     check_header(&block.header, &ctx, params).expect("the header is valid");

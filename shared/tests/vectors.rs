@@ -333,6 +333,7 @@ fn a_block_on_genesis_passes_the_header_rules() {
         height: 1,
         expected_bits: next_bits(p, 1, genesis.header.bits, genesis.header.time, None),
         median_time_past: median_time_past(&[genesis.header.time]),
+        parent_time: genesis.header.time,
         now: header.time,
     };
     check_header(&header, &ctx, p).unwrap();

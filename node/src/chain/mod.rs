@@ -143,6 +143,9 @@ pub struct NextBlock {
     pub bits: CompactTarget,
     /// The block's time must be greater than this.
     pub median_time_past: u64,
+    /// The earliest time the block may have: after the median time past and, at the start of
+    /// a difficulty epoch, not too far before its parent (`earliest_block_time`).
+    pub min_time: u64,
 }
 
 /// The chain state. Not thread-safe by itself: the node keeps it behind a lock.
@@ -273,11 +276,13 @@ impl Chain {
     /// What the next block on the current tip must look like.
     pub fn next_block(&self) -> NextBlock {
         let tip = self.tip();
+        let median_time_past = self.median_time_past_of(&tip.hash);
         NextBlock {
             height: tip.height + 1,
             prev: tip.hash,
             bits: self.required_bits(&tip.hash),
-            median_time_past: self.median_time_past_of(&tip.hash),
+            median_time_past,
+            min_time: consensus::earliest_block_time(self.params, tip.height + 1, median_time_past, tip.time),
         }
     }
 
@@ -337,6 +342,7 @@ impl Chain {
             height: parent_record.header.height + 1,
             expected_bits: self.required_bits(&parent),
             median_time_past: self.median_time_past_of(&parent),
+            parent_time: parent_record.header.time,
             now,
         };
         if let Err(error) = check_header(&block.header, &ctx, self.params) {
@@ -557,6 +563,7 @@ impl Chain {
             height: parent.height + 1,
             expected_bits: self.required_bits(&parent.hash),
             median_time_past: self.median_time_past_of(&parent.hash),
+            parent_time: parent.time,
             now,
         };
         let invalid = |chain: &mut Chain, error: BlockError| {

@@ -1,7 +1,7 @@
 //! Consensus rules as pure functions. Every failure is a typed error variant.
 //!
 //! ```text
-//!  header ──check_header──▶ (PoW, bits, time, height)
+//!  header ──check_header──▶ (PoW, bits, time incl. the time-warp bound, height)
 //!  block  ──check_block_body──▶ (size, coinbase, Merkle root, tx shapes)  → txids
 //!         ──connect_block──▶ (inputs exist, signatures, fees, subsidy)    → BlockUndo
 //!  tx     ──check_tx_shape──▶ ──check_tx_inputs──▶ fee
@@ -12,7 +12,8 @@ pub mod chain;
 pub mod tx;
 
 pub use block::{
-    check_block_body, check_header, connect_block, connect_block_coins, BlockError, BlockUndo, HeaderContext,
+    check_block_body, check_header, connect_block, connect_block_coins, earliest_block_time,
+    epoch_start_earliest_time, BlockError, BlockUndo, HeaderContext,
 };
 pub use chain::{block_subsidy, median_time_past, next_bits, retarget_anchor_height};
 pub use tx::{
