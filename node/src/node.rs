@@ -398,7 +398,8 @@ impl Node {
                     let early = match check_tx_shape(&tx, params) {
                         Err(e) => Err(MempoolError::Invalid(e)),
                         Ok(()) if state.mempool.contains(&txid) => Err(MempoolError::AlreadyKnown(txid)),
-                        Ok(()) => {
+                        // Sizes are refused before any look-up or signature is paid for.
+                        Ok(()) => state.mempool.check_size(&tx).and_then(|()| {
                             let coins = EarlierFirst { earlier: &batch, chain: &view };
                             state
                                 .mempool
@@ -415,7 +416,7 @@ impl Node {
                                     index.map_or(Ok(()), |index| Err(TxError::KeyMismatch { index }))
                                 })
                                 .map_err(MempoolError::Invalid)
-                        }
+                        }),
                     };
                     if early.is_ok() {
                         for (vout, output) in tx.outputs.iter().enumerate() {
@@ -608,6 +609,8 @@ impl Node {
         self.inner.metrics.mempool_transactions.set(state.mempool.len() as i64);
         self.inner.metrics.mempool_bytes.set(state.mempool.bytes() as i64);
         self.inner.metrics.mempool_memory_bytes.set(state.mempool.memory() as i64);
+        let min_fee_rate = state.mempool.min_fee_rate(unix_now());
+        self.inner.metrics.mempool_min_fee_rate.set(i64::try_from(min_fee_rate).unwrap_or(i64::MAX));
     }
 
     /// A block template on the current tip paying `to`, with mempool transactions by fee rate.
@@ -616,7 +619,7 @@ impl Node {
         let state = self.state();
         let next = state.chain.next_block();
         // Room for the header, the transaction count and a one-output coinbase.
-        let reserved = ferro_shared::block::HEADER_SIZE + 4 + 64;
+        let reserved = ferro_shared::block::BLOCK_RESERVED_BYTES;
         let txs = state.mempool.select_for_block(params.max_block_bytes - reserved);
         drop(state);
         let time = unix_now().max(next.min_time);

@@ -69,7 +69,7 @@ async fn bad_input_is_refused_and_changes_nothing() {
     let json = Some("application/json");
 
     let before: StatusResponse = get_ok(&app, "/api/status").await;
-    assert_eq!((before.height, before.mempool), (2, 1));
+    assert_eq!((before.height, before.mempool, before.mempool_min_fee_rate), (2, 1, 1));
 
     let cases: Vec<(&str, Request<Body>, StatusCode, &str)> = vec![
         // POST /api/transactions
@@ -253,4 +253,5 @@ async fn metrics_are_prometheus_text() {
     assert!(headers[CONTENT_TYPE].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
     let text = String::from_utf8(body.to_vec()).unwrap();
     assert!(text.contains("ferro_height 1"), "{text}");
+    assert!(text.contains("ferro_mempool_min_fee_rate 1"), "{text}");
 }
