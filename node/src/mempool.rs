@@ -1,10 +1,11 @@
 //! The mempool: valid transactions waiting for a block, bounded in memory.
 //!
 //! ```text
-//!  tx ──verify_tx_signatures (caller, before taking the lock)──▶ accept:
-//!        known? ─▶ check_tx_shape ─▶ coinbase? ─▶ conflicts with the pool?
-//!        ─▶ check_tx_coins (chain coins + outputs of pool txs) ─▶ fee rate ≥ min relay
-//!        ─▶ insert ─▶ while over max_memory: evict the lowest fee rate with its descendants
+//!  tx ──spent_outputs, verify_tx_signatures against them (caller, outside the lock)──▶ accept:
+//!        known? ─▶ check_tx_shape ─▶ coinbase? ─▶ check_size ─▶ conflicts with the pool?
+//!        ─▶ check_tx_coins (chain coins + outputs of pool txs) ─▶ fee rate ≥ min_fee_rate(now)
+//!        ─▶ insert ─▶ while over max_memory: evict the lowest fee rate with its descendants,
+//!                      and raise the rolling minimum fee rate above the evicted rate
 //!  new tip ──update_for_new_tip──▶ drop confirmed and conflicting txs; after a reorg, rebuild
 //!  miner   ──select_for_block────▶ highest fee rate first, in-pool parents before children
 //! ```

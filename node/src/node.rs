@@ -2,7 +2,8 @@
 //! the peer network listen to.
 //!
 //! ```text
-//!  API / peers ──submit_transaction──▶ verify signatures (blocking pool, no lock)
+//!  API / peers ──submit_transaction──▶ lock briefly: sizes, the coins spent (value, owner)
+//!                                      └─▶ verify signatures against them (blocking pool, no lock)
 //!                                      └─▶ lock ─▶ mempool.accept ─▶ NodeEvent::Tx
 //!  API / peers / miner ──submit_block──▶ (blocking pool) lock ─▶ chain.process_block
 //!                                      └─▶ mempool.update_for_new_tip ─▶ NodeEvent::Block, ::Tip
@@ -171,6 +172,24 @@ pub fn unix_now() -> u64 {
 /// A transaction on its way into the mempool: its txid, the outputs it spends, and the
 /// verdict so far.
 type Pending = (Transaction, Txid, Vec<TxOut>, Result<(), MempoolError>);
+
+/// What the signatures of `tx` must be verified against: the outputs it spends as this node
+/// records them. Refuses first what needs no signature check: a size the pool never takes, a
+/// coin this node does not know, and a key that does not own its coin (named as such, rather
+/// than as the signature that does not verify, which it would be too).
+fn coins_to_verify(
+    mempool: &Mempool,
+    tx: &Transaction,
+    coins: &impl CoinView,
+) -> Result<Vec<TxOut>, MempoolError> {
+    mempool.check_size(tx)?;
+    let spent = mempool.spent_outputs(tx, coins)?;
+    if let Some(index) = tx.inputs.iter().zip(&spent).position(|(i, c)| i.pubkey.pubkey_hash() != c.recipient)
+    {
+        return Err(TxError::KeyMismatch { index }.into());
+    }
+    Ok(spent)
+}
 
 /// Coins of `earlier` (outputs of transactions that come first in a batch) before `chain`'s.
 struct EarlierFirst<'a, C> {
@@ -394,29 +413,18 @@ impl Node {
             txs.into_iter()
                 .map(|tx| {
                     let txid = tx.txid();
-                    let mut spent = Vec::new();
-                    let early = match check_tx_shape(&tx, params) {
+                    let looked_up = match check_tx_shape(&tx, params) {
                         Err(e) => Err(MempoolError::Invalid(e)),
                         Ok(()) if state.mempool.contains(&txid) => Err(MempoolError::AlreadyKnown(txid)),
-                        // Sizes are refused before any look-up or signature is paid for.
-                        Ok(()) => state.mempool.check_size(&tx).and_then(|()| {
-                            let coins = EarlierFirst { earlier: &batch, chain: &view };
-                            state
-                                .mempool
-                                .spent_outputs(&tx, &coins)
-                                .and_then(|s| {
-                                    // A key that does not own its coin is named as such, not as a
-                                    // signature that does not verify (which it would be too).
-                                    let index = tx
-                                        .inputs
-                                        .iter()
-                                        .zip(&s)
-                                        .position(|(i, c)| i.pubkey.pubkey_hash() != c.recipient);
-                                    spent = s;
-                                    index.map_or(Ok(()), |index| Err(TxError::KeyMismatch { index }))
-                                })
-                                .map_err(MempoolError::Invalid)
-                        }),
+                        Ok(()) => coins_to_verify(
+                            &state.mempool,
+                            &tx,
+                            &EarlierFirst { earlier: &batch, chain: &view },
+                        ),
+                    };
+                    let (spent, early) = match looked_up {
+                        Ok(spent) => (spent, Ok(())),
+                        Err(e) => (Vec::new(), Err(e)),
                     };
                     if early.is_ok() {
                         for (vout, output) in tx.outputs.iter().enumerate() {
