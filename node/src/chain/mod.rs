@@ -103,36 +103,34 @@ impl AheadCheck {
 }
 
 /// Verifies every signature of a block, spread over the rayon pool, against the coins `find`
-/// resolves for its inputs. A transaction with an input `find` does not know is skipped; the
-/// result's `spent` then does not match the block's undo data, and the caller verifies again.
+/// resolves for its inputs (looked up on the same threads). A transaction with an input `find`
+/// does not know is skipped; the result's `spent` then does not match the block's undo data,
+/// and the caller verifies again. The error is that of the first failing transaction.
 fn verify_block_signatures(
     block: &Block,
     genesis: &BlockHash,
     verified: &(dyn Fn(&Txid) -> bool + Sync),
-    find: impl Fn(&OutPoint) -> Option<TxOut>,
+    find: impl Fn(&OutPoint) -> Option<TxOut> + Sync,
 ) -> AheadCheck {
     let txs = block.transactions.get(1..).unwrap_or_default();
-    let spent: Vec<Option<TxOut>> = txs.iter().flat_map(|tx| &tx.inputs).map(|i| find(&i.prevout)).collect();
-    let mut offsets = Vec::with_capacity(txs.len());
-    let mut at = 0;
-    for tx in txs {
-        offsets.push(at);
-        at += tx.inputs.len();
-    }
-    let result = txs.par_iter().zip(offsets).enumerate().try_for_each(|(i, (tx, at))| {
-        let coins: Option<Vec<TxOut>> = spent[at..at + tx.inputs.len()].iter().copied().collect();
-        let Some(coins) = coins else { return Ok(()) };
-        let txid = tx.txid();
-        if verified(&txid) {
-            return Ok(());
-        }
-        verify_tx_signatures(tx, genesis, &coins).map_err(|error| BlockError::InvalidTransaction {
-            index: i + 1,
-            txid,
-            error,
+    // One check per transaction, then merged into the block's.
+    let checked: Vec<AheadCheck> = txs
+        .par_iter()
+        .enumerate()
+        .map(|(i, tx)| {
+            let spent: Vec<Option<TxOut>> = tx.inputs.iter().map(|input| find(&input.prevout)).collect();
+            let coins: Option<Vec<TxOut>> = spent.iter().copied().collect();
+            let txid = tx.txid();
+            let result = match coins {
+                Some(coins) if !verified(&txid) => verify_tx_signatures(tx, genesis, &coins)
+                    .map_err(|error| BlockError::InvalidTransaction { index: i + 1, txid, error }),
+                _ => Ok(()),
+            };
+            AheadCheck { result, spent }
         })
-    });
-    AheadCheck { result, spent }
+        .collect();
+    let result = checked.iter().find_map(|c| c.result.clone().err()).map_or(Ok(()), Err);
+    AheadCheck { result, spent: checked.into_iter().flat_map(|c| c.spent).collect() }
 }
 
 /// What the rules require of the next block on the tip.
@@ -483,8 +481,8 @@ impl Chain {
             scope.spawn(move || {
                 let mut created: HashMap<OutPoint, TxOut> = HashMap::new();
                 for block in blocks {
-                    for tx in &block.transactions {
-                        let txid = tx.txid();
+                    let txids: Vec<Txid> = block.transactions.par_iter().map(|tx| tx.txid()).collect();
+                    for (tx, &txid) in block.transactions.iter().zip(&txids) {
                         for (vout, output) in tx.outputs.iter().enumerate() {
                             created.insert(OutPoint { txid, vout: vout as u32 }, *output);
                         }
