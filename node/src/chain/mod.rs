@@ -154,7 +154,13 @@ pub struct Chain {
     genesis: BlockHash,
     index: HashMap<BlockHash, IndexRecord>,
     active: Vec<BlockHash>,
+    /// Blocks found invalid for good, with their descendants: kept in the store's invalid
+    /// table, so a restart remembers them. Only blocks that carried the proof of work the chain
+    /// required get here, which bounds what a peer can make a node write.
     invalid: HashSet<BlockHash>,
+    /// Blocks refused for a failure anyone can produce for free (a header without the required
+    /// proof of work, or a child of an invalid block): remembered in memory, up to `MAX_INVALID`.
+    rejected: HashSet<BlockHash>,
 }
 
 impl std::fmt::Debug for Chain {
@@ -163,8 +169,43 @@ impl std::fmt::Debug for Chain {
     }
 }
 
-/// Blocks remembered as invalid are forgotten past this many, oldest first not tracked.
+/// Blocks remembered in memory as rejected are forgotten past this many.
 const MAX_INVALID: usize = 10_000;
+
+/// What a validation failure means for the block whose hash it names. One arm per error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    /// Nothing is remembered: the same hash may be valid later (its time is ahead of our clock)
+    /// or the failure lies in this copy of the body, not in the block the header commits to.
+    Retry,
+    /// Remembered in memory only: the header lacks the proof of work the chain requires, so
+    /// anyone can make such blocks for free.
+    Remember,
+    /// Invalid for good, with every descendant, across restarts.
+    Condemn,
+}
+
+fn verdict(error: &BlockError) -> Verdict {
+    match error {
+        BlockError::TimeTooNew { .. }
+        | BlockError::BadMerkleRoot
+        | BlockError::TooLarge { .. }
+        | BlockError::NoTransactions => Verdict::Retry,
+        BlockError::UnsupportedVersion(_)
+        | BlockError::BadHeight { .. }
+        | BlockError::BadDifficulty { .. }
+        | BlockError::InvalidTarget(_)
+        | BlockError::InsufficientProofOfWork(_) => Verdict::Remember,
+        BlockError::TimeTooOld { .. }
+        | BlockError::TimeWarp { .. }
+        | BlockError::FirstNotCoinbase
+        | BlockError::ExtraCoinbase { .. }
+        | BlockError::BadCoinbaseHeight { .. }
+        | BlockError::DuplicateTransaction(_)
+        | BlockError::InvalidTransaction { .. }
+        | BlockError::CoinbaseTooLarge { .. } => Verdict::Condemn,
+    }
+}
 
 impl Chain {
     /// Loads the chain from its store.
@@ -178,6 +219,7 @@ impl Chain {
         if let Some(missing) = active.iter().find(|h| !index.contains_key(h)) {
             return Err(StoreError::Corrupt(format!("active block {missing} is not indexed")));
         }
+        let invalid = store.load_invalid()?.into_iter().collect();
         Ok(Chain {
             store,
             network,
@@ -185,7 +227,8 @@ impl Chain {
             genesis: network.genesis_hash(),
             index,
             active,
-            invalid: HashSet::new(),
+            invalid,
+            rejected: HashSet::new(),
         })
     }
 
@@ -211,8 +254,10 @@ impl Chain {
         self.index.contains_key(hash)
     }
 
+    /// Whether `hash` was found invalid (for good, or rejected for a failure without proof of
+    /// work): a block naming it as its parent is refused at once.
     pub fn is_known_invalid(&self, hash: &BlockHash) -> bool {
-        self.invalid.contains(hash)
+        self.invalid.contains(hash) || self.rejected.contains(hash)
     }
 
     pub fn record(&self, hash: &BlockHash) -> Option<&IndexRecord> {
@@ -328,8 +373,8 @@ impl Chain {
         if self.index.contains_key(&hash) {
             return Ok(BlockOutcome::AlreadyKnown);
         }
-        if self.invalid.contains(&hash) || self.invalid.contains(&block.header.prev) {
-            self.mark_invalid(hash);
+        if self.is_known_invalid(&hash) || self.is_known_invalid(&block.header.prev) {
+            self.remember_rejected(hash);
             return Err(ChainError::KnownInvalid(hash));
         }
         let parent = block.header.prev;
@@ -344,17 +389,13 @@ impl Chain {
             now,
         };
         if let Err(error) = check_header(&block.header, &ctx, self.params) {
-            if !matches!(error, BlockError::TimeTooNew { .. }) {
-                self.mark_invalid(hash);
-            }
+            self.judge(hash, &error);
             return Err(ChainError::Invalid { hash, error });
         }
         let txids = match check_block_body(&block, self.params) {
             Ok(txids) => txids,
             Err(error) => {
-                if !error.is_body_mutation() {
-                    self.mark_invalid(hash);
-                }
+                self.judge(hash, &error);
                 return Err(ChainError::Invalid { hash, error });
             }
         };
@@ -390,8 +431,9 @@ impl Chain {
                 self.index.remove(&hash);
                 drop(txn);
                 if let ChainError::Invalid { hash: bad, .. } = &e {
-                    self.forget_invalid_branch(*bad, hash)?;
-                    self.mark_invalid(hash);
+                    // Every block of the branch from `bad` on, and any other stored descendant of
+                    // it, is invalid too.
+                    self.condemn(*bad, &[hash])?;
                 }
                 Err(e)
             }
@@ -532,7 +574,10 @@ impl Chain {
             }
         }
         let committed = match added.last() {
-            None => Ok(()),
+            None => {
+                drop(txn);
+                Ok(())
+            }
             Some(tip) => set_tip(&txn, tip).and_then(|()| txn.commit().map_err(StoreError::from)),
         };
         if let Err(e) = committed {
@@ -542,6 +587,9 @@ impl Chain {
             }
             self.active.truncate(self.active.len() - added.len());
             return BatchOutcome { connected: 0, failure: Some(e.into()) };
+        }
+        if let Some(ChainError::Invalid { hash, error }) = &failure {
+            self.judge(*hash, error);
         }
         BatchOutcome { connected: added.len(), failure }
     }
@@ -564,25 +612,20 @@ impl Chain {
             parent_time: parent.time,
             now,
         };
-        let invalid = |chain: &mut Chain, error: BlockError| {
-            let condemns = !error.is_body_mutation() && !matches!(error, BlockError::TimeTooNew { .. });
-            if condemns {
-                chain.mark_invalid(hash);
-            }
-            ChainError::Invalid { hash, error }
-        };
-        if self.invalid.contains(&hash) {
+        // The run's caller judges a failure once the write transaction is over.
+        let invalid = |error: BlockError| ChainError::Invalid { hash, error };
+        if self.is_known_invalid(&hash) {
             return Err(ChainError::KnownInvalid(hash));
         }
         if let Err(error) = check_header(&block.header, &ctx, self.params) {
-            return Err(invalid(self, error));
+            return Err(invalid(error));
         }
-        let txids = check_block_body(block, self.params).map_err(|e| invalid(self, e))?;
+        let txids = check_block_body(block, self.params).map_err(invalid)?;
         let undo = {
             let utxo = txn.open_table(UTXO).map_err(StoreError::from)?;
             connect_block_coins(block, &txids, &TableCoins(&utxo), self.params)
         }
-        .map_err(|e| invalid(self, e))?;
+        .map_err(invalid)?;
         let ahead = match signatures.recv() {
             Ok(ahead) => ahead,
             Err(_) => {
@@ -594,7 +637,7 @@ impl Chain {
         } else {
             self.verify_signatures(block, &txids, verified, &undo)
         };
-        signed.map_err(|e| invalid(self, e))?;
+        signed.map_err(invalid)?;
         let target = Target::from_compact(block.header.bits).expect("checked by check_header");
         let record = IndexRecord { header: block.header, work: parent.work.saturating_add(&target.work()) };
         put_block(txn, &hash, block, &record)?;
@@ -638,40 +681,84 @@ impl Chain {
         }
     }
 
-    fn mark_invalid(&mut self, hash: BlockHash) {
-        if self.invalid.len() >= MAX_INVALID {
-            self.invalid.clear();
+    fn remember_rejected(&mut self, hash: BlockHash) {
+        if self.rejected.len() >= MAX_INVALID {
+            self.rejected.clear();
         }
-        self.invalid.insert(hash);
+        self.rejected.insert(hash);
     }
 
-    /// Removes a block found invalid while connecting, and its stored descendants up to
-    /// `branch_tip`, so they are not retried after a restart.
-    fn forget_invalid_branch(&mut self, bad: BlockHash, branch_tip: BlockHash) -> Result<(), StoreError> {
-        let mut doomed = vec![];
-        let mut cur = Some(branch_tip);
-        while let Some(h) = cur {
-            doomed.push(h);
-            if h == bad {
-                break;
+    /// Remembers a block that failed with `error` as its [`verdict`] says. A block condemned
+    /// while the store cannot be written is still refused until the node stops.
+    fn judge(&mut self, hash: BlockHash, error: &BlockError) {
+        match verdict(error) {
+            Verdict::Retry => {}
+            Verdict::Remember => self.remember_rejected(hash),
+            Verdict::Condemn => {
+                if let Err(e) = self.condemn(hash, &[]) {
+                    tracing::error!(%hash, error = %e, "could not record an invalid block in the store");
+                    self.invalid.insert(hash);
+                }
             }
-            cur = self.index.get(&h).map(|r| r.header.prev);
         }
+    }
+
+    /// Marks `bad` invalid for good, with every stored descendant and the blocks `also` names
+    /// (descendants that were never stored): in one write they leave the stored blocks and the
+    /// index and enter the invalid table. Nothing of the active chain descends from an invalid
+    /// block, so nothing active is touched.
+    fn condemn(&mut self, bad: BlockHash, also: &[BlockHash]) -> Result<(), StoreError> {
+        let mut doomed = self.stored_descendants(&bad);
+        doomed.push(bad);
+        doomed.extend_from_slice(also);
+        doomed.retain(|h| !self.is_active(h));
         let txn = self.store.begin_write()?;
         {
             let mut blocks = txn.open_table(BLOCKS)?;
             let mut index = txn.open_table(INDEX)?;
+            let mut invalid = txn.open_table(store::INVALID)?;
             for h in &doomed {
                 blocks.remove(h.as_bytes().as_slice())?;
                 index.remove(h.as_bytes().as_slice())?;
+                invalid.insert(h.as_bytes().as_slice(), [].as_slice())?;
             }
         }
         txn.commit()?;
         for h in doomed {
             self.index.remove(&h);
-            self.mark_invalid(h);
+            self.rejected.remove(&h);
+            self.invalid.insert(h);
         }
         Ok(())
+    }
+
+    /// Stored blocks, off the active chain, that descend from `root` (not `root` itself).
+    fn stored_descendants(&self, root: &BlockHash) -> Vec<BlockHash> {
+        let mut descends: HashMap<BlockHash, bool> = HashMap::from([(*root, true)]);
+        let mut found = Vec::new();
+        for hash in self.index.keys().filter(|h| !self.is_active(h)) {
+            let mut path = Vec::new();
+            let mut cur = *hash;
+            let verdict = loop {
+                if let Some(&known) = descends.get(&cur) {
+                    break known;
+                }
+                match self.index.get(&cur) {
+                    Some(r) if !self.is_active(&cur) => {
+                        path.push(cur);
+                        cur = r.header.prev;
+                    }
+                    _ => break false,
+                }
+            };
+            for h in path {
+                descends.insert(h, verdict);
+                if verdict {
+                    found.push(h);
+                }
+            }
+        }
+        found
     }
 }
 
