@@ -1,10 +1,11 @@
 //! The mempool: valid transactions waiting for a block, bounded in memory.
 //!
 //! ```text
-//!  tx ──verify_tx_signatures (caller, before taking the lock)──▶ accept:
-//!        known? ─▶ check_tx_shape ─▶ coinbase? ─▶ conflicts with the pool?
-//!        ─▶ check_tx_coins (chain coins + outputs of pool txs) ─▶ fee rate ≥ min relay
-//!        ─▶ insert ─▶ while over max_memory: evict the lowest fee rate with its descendants
+//!  tx ──spent_outputs, verify_tx_signatures against them (caller, outside the lock)──▶ accept:
+//!        known? ─▶ check_tx_shape ─▶ coinbase? ─▶ check_size ─▶ conflicts with the pool?
+//!        ─▶ check_tx_coins (chain coins + outputs of pool txs) ─▶ fee rate ≥ min_fee_rate(now)
+//!        ─▶ insert ─▶ while over max_memory: evict the lowest fee rate with its descendants,
+//!                      and raise the rolling minimum fee rate above the evicted rate
 //!  new tip ──update_for_new_tip──▶ drop confirmed and conflicting txs; after a reorg, rebuild
 //!  miner   ──select_for_block────▶ highest fee rate first, in-pool parents before children
 //! ```
@@ -22,6 +23,23 @@ use std::collections::{hash_map, BTreeMap, BinaryHeap, HashMap, HashSet};
 
 /// The smallest possible non-coinbase transaction: one input, one output.
 const MIN_SPEND_SIZE: usize = 4 + 1 + 4 + INPUT_SIZE + 4 + OUTPUT_SIZE;
+
+/// Policy: the largest transaction the pool accepts, in encoded bytes (Bitcoin Core's
+/// `MAX_STANDARD_TX_WEIGHT` of 400,000 weight units is 100,000 bytes). A block holds ten of
+/// them; larger ones are valid in a block but neither kept nor relayed.
+pub const MAX_STANDARD_TX_BYTES: usize = 100_000;
+/// Policy: after an eviction the minimum fee rate becomes the evicted fee rate plus this many
+/// units per byte, so that making room again costs more than what was pushed out.
+pub const INCREMENTAL_RELAY_FEE_RATE: u64 = 1;
+/// Policy: the raised minimum fee rate halves every this many seconds (12 hours, as Bitcoin
+/// Core's rolling minimum fee); twice as fast while the pool is under half full, four times as
+/// fast under a quarter. Below half the incremental rate it is gone.
+pub const ROLLING_FEE_HALF_LIFE_SECS: u64 = 12 * 60 * 60;
+
+/// The largest transaction any block can hold besides its header, transaction count and coinbase.
+pub fn max_tx_bytes_in_block(params: &Params) -> usize {
+    params.max_block_bytes.saturating_sub(ferro_shared::block::BLOCK_RESERVED_BYTES)
+}
 
 /// A transaction in the pool.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,8 +102,17 @@ pub enum MempoolError {
     Invalid(#[from] TxError),
     #[error("input {outpoint} is already spent by pending transaction {existing}")]
     Conflict { outpoint: OutPoint, existing: Txid },
+    /// `min` is the network's minimum relay fee rate, or higher for a while after the pool
+    /// evicted transactions ([`Mempool::min_fee_rate`]).
     #[error("fee rate {rate} units/byte is below the minimum of {min}")]
     FeeTooLow { rate: u64, min: u64 },
+    #[error(
+        "transaction of {size} bytes can never be mined: a block holds at most {max} bytes of \
+         transactions besides its header and coinbase"
+    )]
+    TooLargeForBlock { size: usize, max: usize },
+    #[error("transaction of {size} bytes is larger than the {max} bytes this node relays")]
+    NonStandardSize { size: usize, max: usize },
     #[error(
         "the mempool is full: fee rate {rate} units/byte does not make room (lowest in the pool: {min})"
     )]
@@ -100,6 +127,8 @@ impl MempoolError {
             MempoolError::Coinbase => "coinbase",
             MempoolError::Conflict { .. } => "double_spend",
             MempoolError::FeeTooLow { .. } | MempoolError::Full { .. } => "insufficient_fee",
+            MempoolError::TooLargeForBlock { .. } => "too_large_for_block",
+            MempoolError::NonStandardSize { .. } => "nonstandard_size",
             MempoolError::Invalid(e) => match e {
                 TxError::InvalidSignature { .. } => "invalid_signature",
                 TxError::UnknownInput(_) => "unknown_input",
@@ -123,7 +152,10 @@ impl MempoolError {
             MempoolError::AlreadyKnown(_)
             | MempoolError::Conflict { .. }
             | MempoolError::FeeTooLow { .. }
-            | MempoolError::Full { .. } => false,
+            | MempoolError::Full { .. }
+            // Policy, not consensus: a peer with other limits relays them in good faith.
+            | MempoolError::TooLargeForBlock { .. }
+            | MempoolError::NonStandardSize { .. } => false,
         }
     }
 }
@@ -167,6 +199,10 @@ pub struct Mempool {
     spenders: HashMap<OutPoint, Txid>,
     by_rate: BTreeMap<RateKey, Txid>,
     by_address: HashMap<PubkeyHash, HashSet<Txid>>,
+    /// The minimum fee rate raised by evictions (units per byte, 0 when none), as of
+    /// `rolling_since`; it decays from there ([`Mempool::min_fee_rate`]).
+    rolling_min: f64,
+    rolling_since: u64,
 }
 
 /// The coins a pool transaction may spend: the chain's, and outputs of pool transactions.
@@ -198,7 +234,62 @@ impl Mempool {
             spenders: HashMap::new(),
             by_rate: BTreeMap::new(),
             by_address: HashMap::new(),
+            rolling_min: 0.0,
+            rolling_since: 0,
         }
+    }
+
+    /// The fee rate (units per byte) a transaction must pay to enter at time `now` (seconds):
+    /// the network's `min_relay_fee_rate`, or the rolling minimum if it is higher. An eviction
+    /// raises the rolling minimum to the evicted fee rate plus [`INCREMENTAL_RELAY_FEE_RATE`];
+    /// it then halves every [`ROLLING_FEE_HALF_LIFE_SECS`] (faster while the pool is small), so
+    /// that pushing entries out again and again costs ever higher fees for a while.
+    pub fn min_fee_rate(&self, now: u64) -> u64 {
+        let rolling = self.rolling_min_at(now).ceil() as u64;
+        self.params.min_relay_fee_rate.max(rolling)
+    }
+
+    /// The rolling minimum fee rate decayed to `now`, with the half-life the pool's fill sets.
+    fn rolling_min_at(&self, now: u64) -> f64 {
+        if self.rolling_min <= 0.0 {
+            return 0.0;
+        }
+        let mut half_life = ROLLING_FEE_HALF_LIFE_SECS as f64;
+        if self.memory < self.max_memory / 4 {
+            half_life /= 4.0;
+        } else if self.memory < self.max_memory / 2 {
+            half_life /= 2.0;
+        }
+        let elapsed = now.saturating_sub(self.rolling_since) as f64;
+        let rate = self.rolling_min * 0.5f64.powf(elapsed / half_life);
+        if rate < INCREMENTAL_RELAY_FEE_RATE as f64 / 2.0 {
+            0.0
+        } else {
+            rate
+        }
+    }
+
+    /// Records the decay up to `now` (the half-life depends on the pool's fill, which is about
+    /// to change). Never moves the clock back.
+    fn settle_rolling_min(&mut self, now: u64) {
+        if now > self.rolling_since {
+            self.rolling_min = self.rolling_min_at(now);
+            self.rolling_since = now;
+        }
+    }
+
+    /// Refuses a transaction by its size alone: one no block could hold
+    /// ([`max_tx_bytes_in_block`]), or one larger than [`MAX_STANDARD_TX_BYTES`].
+    pub fn check_size(&self, tx: &Transaction) -> Result<(), MempoolError> {
+        let size = tx.size();
+        let in_block = max_tx_bytes_in_block(self.params);
+        if size > in_block {
+            return Err(MempoolError::TooLargeForBlock { size, max: in_block });
+        }
+        if size > MAX_STANDARD_TX_BYTES {
+            return Err(MempoolError::NonStandardSize { size, max: MAX_STANDARD_TX_BYTES });
+        }
+        Ok(())
     }
 
     pub fn len(&self) -> usize {
@@ -260,8 +351,15 @@ impl Mempool {
         node.entry.tx.outputs.get(usize::try_from(outpoint.vout).ok()?).copied()
     }
 
+    /// The outputs `tx` spends, in input order, from `chain` or from pool transactions: what its
+    /// signatures must be verified against (`verify_tx_signatures`) before [`Mempool::accept`].
+    pub fn spent_outputs(&self, tx: &Transaction, chain: &impl CoinView) -> Result<Vec<TxOut>, TxError> {
+        ferro_shared::consensus::spent_outputs(tx, &PoolView { pool: self, chain, height: 0 })
+    }
+
     /// Validates `tx` and adds it to the pool. Everything is checked except the signatures,
-    /// which the caller verified (`verify_tx_signatures`) before taking its lock. `chain` is the
+    /// which the caller verified (`verify_tx_signatures`, against [`Mempool::spent_outputs`])
+    /// before taking its lock. `chain` is the
     /// active chain's coin set; the transaction may also spend outputs of pool transactions.
     /// `next_height` is the height of the next block (for coinbase maturity), `now` seconds
     /// since the Unix epoch.
@@ -284,6 +382,7 @@ impl Mempool {
         if tx.is_coinbase() {
             return Err(MempoolError::Coinbase);
         }
+        self.check_size(&tx)?;
         for input in &tx.inputs {
             if let Some(&existing) = self.spenders.get(&input.prevout) {
                 return Err(MempoolError::Conflict { outpoint: input.prevout, existing });
@@ -293,18 +392,26 @@ impl Mempool {
         let fee = check_tx_coins(&tx, &view, next_height, self.params)?;
         let size = tx.size();
         let rate = fee_rate(fee, size);
-        let min = self.params.min_relay_fee_rate;
+        // The pool's fill, which sets the decay, may change now.
+        self.settle_rolling_min(now);
+        let min = self.min_fee_rate(now);
         if rate < min {
             return Err(MempoolError::FeeTooLow { rate, min });
         }
 
         self.insert(Entry { tx, txid, fee, size, time: now });
-        let evicted = self.eviction_plan();
+        let (evicted, evicted_rate) = self.eviction_plan();
         if evicted.contains(&txid) {
             // It has no descendants yet, so taking it out restores the pool exactly.
             self.remove_entry(&txid);
             let min = self.by_rate.keys().next().map_or(rate, |k| k.0);
             return Err(MempoolError::Full { rate, min });
+        }
+        if let Some(evicted_rate) = evicted_rate {
+            self.settle_rolling_min(now);
+            let raised = evicted_rate.saturating_add(INCREMENTAL_RELAY_FEE_RATE) as f64;
+            self.rolling_min = self.rolling_min.max(raised);
+            self.rolling_since = self.rolling_since.max(now);
         }
         for victim in &evicted {
             self.remove_entry(victim);
@@ -364,6 +471,10 @@ impl Mempool {
         self.bytes = 0;
         self.memory = 0;
 
+        // Transactions already held, or confirmed before, come back whatever the rolling minimum:
+        // it is set aside during the rebuild (evictions during it still raise it).
+        self.settle_rolling_min(now);
+        let rolling = (std::mem::take(&mut self.rolling_min), self.rolling_since);
         let returning = disconnected.iter().rev().flat_map(|b| &b.transactions).filter(|t| !t.is_coinbase());
         for tx in returning {
             let _ = self.accept(tx.clone(), chain, next_height, now);
@@ -379,6 +490,9 @@ impl Mempool {
         }
         // An entry accepted early may have been evicted by a later one.
         removed.retain(|t| !self.nodes.contains_key(t));
+        if rolling.0 >= self.rolling_min {
+            (self.rolling_min, self.rolling_since) = rolling;
+        }
         let mut added: Vec<&Node> =
             self.nodes.values().filter(|n| !old_ids.contains(&n.entry.txid)).collect();
         added.sort_unstable_by_key(|n| n.seq);
@@ -559,19 +673,25 @@ impl Mempool {
     }
 
     /// What to evict to get back under the memory limit: the lowest fee rates first, each with
-    /// its descendants.
-    fn eviction_plan(&self) -> Vec<Txid> {
+    /// its descendants; and the highest fee rate among the entries evicted for their own rate
+    /// (not counting descendants that go with them), which the rolling minimum fee rate follows.
+    fn eviction_plan(&self) -> (Vec<Txid>, Option<u64>) {
         let mut victims = Vec::new();
         let mut seen = HashSet::new();
         let mut memory = self.memory;
-        for txid in self.by_rate.values() {
+        let mut top_rate = None;
+        for (key, txid) in &self.by_rate {
             if memory <= self.max_memory {
                 break;
             }
+            if seen.contains(txid) {
+                continue;
+            }
+            top_rate = Some(key.0);
             let freed = self.collect_descendants(txid, &mut seen, &mut victims);
             memory = memory.saturating_sub(freed);
         }
-        victims
+        (victims, top_rate)
     }
 }
 
@@ -624,6 +744,7 @@ fn entry_memory(shape: &EntryShape) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ferro_shared::consensus::check_tx_shape;
     use ferro_shared::tx::TX_VERSION;
     use ferro_shared::{Network, SecretKey, TxIn};
 
@@ -642,7 +763,8 @@ mod tests {
         key(n).public_key().pubkey_hash()
     }
 
-    /// A transaction spending `inputs` (all owned by key `signer`), signed by it.
+    /// A transaction spending `inputs` (all owned by key `signer`), signed by it as if each
+    /// were worth `VALUE` (the pool does not verify signatures: its caller does).
     fn spend(signer: u8, inputs: &[OutPoint], outputs: &[(PubkeyHash, u64)]) -> Transaction {
         let k = key(signer);
         let pubkey = k.public_key();
@@ -656,7 +778,8 @@ mod tests {
                 .map(|&(recipient, units)| TxOut { recipient, amount: Amount::from_units(units) })
                 .collect(),
         };
-        let sig = k.sign_digest(&tx.sighash(&Network::Dev.genesis_hash()));
+        let spent = vec![TxOut { recipient: pkh(signer), amount: Amount::from_units(VALUE) }; inputs.len()];
+        let sig = k.sign_digest(&tx.sighash(&Network::Dev.genesis_hash(), &spent).unwrap());
         for input in &mut tx.inputs {
             input.signature = sig;
         }
@@ -817,7 +940,9 @@ mod tests {
         let mut bob_signs = spend(1, &[coin(1)], &[(pkh(2), 50_000)]);
         let bob = key(2);
         bob_signs.inputs[0].pubkey = bob.public_key();
-        bob_signs.inputs[0].signature = bob.sign_digest(&bob_signs.sighash(&Network::Dev.genesis_hash()));
+        let spent = [TxOut { recipient: pkh(1), amount: Amount::from_units(VALUE) }];
+        let digest = bob_signs.sighash(&Network::Dev.genesis_hash(), &spent).unwrap();
+        bob_signs.inputs[0].signature = bob.sign_digest(&digest);
         let cheap = spend(1, &[coin(1)], &[(pkh(2), VALUE - 100)]);
 
         struct Case<'a> {
@@ -1021,6 +1146,107 @@ mod tests {
         w.check_consistent();
     }
 
+    /// A coin of 20 FRC for Alice, enough to pay any size at any rate used here.
+    fn rich(w: &mut World) -> OutPoint {
+        let outpoint = OutPoint { txid: Txid([0xbb; 32]), vout: 0 };
+        let output = TxOut { recipient: pkh(1), amount: Amount::from_units(2_000_000_000) };
+        w.chain.insert(outpoint, Coin { output, height: 1, is_coinbase: false });
+        outpoint
+    }
+
+    /// Alice pays `outputs` one-unit outputs from `input` worth `value`, the rest as fee
+    /// (plenty per byte).
+    fn wide(input: OutPoint, value: u64, outputs: usize) -> Transaction {
+        let mut outs = vec![(pkh(2), 1); outputs];
+        outs[0].1 = value / 2;
+        spend(1, &[input], &outs)
+    }
+
+    /// Each size limit refuses with its own error and leaves the pool as it was; a transaction
+    /// just within both is accepted. Without the limits all of them would be accepted: they pay
+    /// their fees.
+    #[test]
+    fn size_limits() {
+        let mut w = World::new(1, usize::MAX);
+        let coin = rich(&mut w);
+        let value = 2_000_000_000;
+        let max_in_block = max_tx_bytes_in_block(params());
+        assert_eq!(max_in_block, 1_000_000 - 96 - 4 - (4 + 9 + 4 + 4 + 40));
+
+        // 24,993 outputs: 999,866 bytes, within the consensus limit of 1,000,000 but with no
+        // room left in a block for its header, count and coinbase.
+        let unminable = wide(coin, value, 24_993);
+        assert_eq!(unminable.size(), 999_866);
+        check_tx_shape(&unminable, params()).unwrap();
+        assert_eq!(
+            w.accept(&unminable),
+            Err(MempoolError::TooLargeForBlock { size: 999_866, max: max_in_block })
+        );
+        assert_eq!(MempoolError::TooLargeForBlock { size: 1, max: 0 }.code(), "too_large_for_block");
+
+        let large = wide(coin, value, 2_500);
+        assert_eq!(large.size(), 100_146);
+        assert_eq!(
+            w.accept(&large),
+            Err(MempoolError::NonStandardSize { size: 100_146, max: MAX_STANDARD_TX_BYTES })
+        );
+        assert!(w.pool.is_empty(), "nothing changed");
+        assert!(!MempoolError::NonStandardSize { size: 1, max: 0 }.is_bad_transaction());
+
+        let largest = wide(coin, value, 2_496);
+        assert_eq!(largest.size(), 99_986);
+        w.accept(&largest).unwrap();
+        w.check_consistent();
+    }
+
+    /// Churn costs fees: an eviction raises the minimum fee rate to the evicted rate plus the
+    /// incremental rate, which then halves every 12 hours (faster while the pool is small).
+    #[test]
+    fn evictions_raise_the_minimum_fee_rate_which_decays() {
+        const HOUR: u64 = 3_600;
+        let a = at_rate(1, coin(0), VALUE, 2);
+        let b = at_rate(1, coin(1), VALUE, 3);
+        let c = at_rate(1, coin(2), VALUE, 4);
+        // Room for three of these and no more.
+        let mut probe = World::new(8, usize::MAX);
+        for tx in [&a, &b, &c] {
+            probe.accept(tx).unwrap();
+        }
+        let mut w = World::new(8, probe.pool.memory());
+        for tx in [&a, &b, &c] {
+            w.accept(tx).unwrap();
+        }
+        assert_eq!(w.pool.min_fee_rate(NOW), 1);
+
+        let d = at_rate(1, coin(3), VALUE, 5);
+        assert_eq!(w.accept(&d).unwrap().evicted, vec![a.txid()]);
+        assert_eq!(w.pool.min_fee_rate(NOW), 2 + INCREMENTAL_RELAY_FEE_RATE);
+
+        // A block takes c: there is room again, but not at the evicted rate.
+        w.pool.remove_with_descendants(&c.txid());
+        let again = at_rate(1, coin(4), VALUE, 2);
+        let before = (w.pool.len(), w.pool.bytes(), w.pool.by_rate.clone());
+        assert_eq!(w.accept_at(&again, NOW + HOUR), Err(MempoolError::FeeTooLow { rate: 2, min: 3 }));
+        assert_eq!((w.pool.len(), w.pool.bytes(), w.pool.by_rate.clone()), before, "pool unchanged");
+
+        // Two thirds full: a half-life of 12 hours. 3 → 1.5 (needs 2) → 0.75 (the floor, 1).
+        assert_eq!(w.pool.min_fee_rate(NOW + 12 * HOUR), 2);
+        assert_eq!(w.pool.min_fee_rate(NOW + 24 * HOUR), 1);
+        let cheap = at_rate(1, coin(5), VALUE, 1);
+        assert_eq!(w.accept_at(&cheap, NOW + 12 * HOUR), Err(MempoolError::FeeTooLow { rate: 1, min: 2 }));
+        w.accept_at(&again, NOW + 12 * HOUR).unwrap();
+
+        // Empty, the pool halves it every 3 hours: 1.5 → 0.75 → gone below 0.5.
+        for txid in [b.txid(), d.txid(), again.txid()] {
+            w.pool.remove_with_descendants(&txid);
+        }
+        assert!(w.pool.is_empty());
+        assert_eq!(w.pool.min_fee_rate(NOW + 15 * HOUR), 1);
+        assert!(w.pool.rolling_min_at(NOW + 15 * HOUR) > 0.5);
+        assert_eq!(w.pool.rolling_min_at(NOW + 18 * HOUR), 0.0);
+        w.check_consistent();
+    }
+
     #[test]
     fn a_transaction_larger_than_the_pool_is_full() {
         let mut w = World::new(1, 100);
@@ -1220,7 +1446,8 @@ mod tests {
         for i in 0..N {
             match w.accept(&tx(i)) {
                 Ok(a) => evicted += a.evicted.len(),
-                Err(MempoolError::Full { .. }) => {}
+                // After an eviction the minimum fee rate is above the evicted one.
+                Err(MempoolError::Full { .. } | MempoolError::FeeTooLow { .. }) => {}
                 Err(e) => panic!("{e}"),
             }
         }

@@ -15,6 +15,8 @@ pub struct Metrics {
     pub mempool_transactions: Gauge,
     pub mempool_bytes: Gauge,
     pub mempool_memory_bytes: Gauge,
+    /// The fee rate (units per byte) a transaction must pay to enter the mempool now.
+    pub mempool_min_fee_rate: Gauge,
     pub blocks_accepted: Counter,
     pub blocks_rejected: Counter,
     pub transactions_accepted: Counter,
@@ -34,6 +36,7 @@ impl Default for Metrics {
             mempool_transactions: Gauge::default(),
             mempool_bytes: Gauge::default(),
             mempool_memory_bytes: Gauge::default(),
+            mempool_min_fee_rate: Gauge::default(),
             blocks_accepted: Counter::default(),
             blocks_rejected: Counter::default(),
             transactions_accepted: Counter::default(),
@@ -55,6 +58,11 @@ impl Default for Metrics {
             "mempool_memory_bytes",
             "Memory the mempool takes, estimated (limited by --mempool-mb)",
             m.mempool_memory_bytes.clone(),
+        );
+        registry.register(
+            "mempool_min_fee_rate",
+            "Fee rate (units per byte) a transaction must pay to enter the mempool, raised after evictions",
+            m.mempool_min_fee_rate.clone(),
         );
         registry.register(
             "blocks_accepted",

@@ -455,6 +455,7 @@ mod tests {
             height: 1,
             expected_bits: params.pow_limit,
             median_time_past: params.genesis_time,
+            parent_time: params.genesis_time,
             now: time,
         };
         check_header(&block.header, &ctx, params).unwrap();

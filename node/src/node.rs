@@ -2,7 +2,8 @@
 //! the peer network listen to.
 //!
 //! ```text
-//!  API / peers ──submit_transaction──▶ verify signatures (blocking pool, no lock)
+//!  API / peers ──submit_transaction──▶ lock briefly: sizes, the coins spent (value, owner)
+//!                                      └─▶ verify signatures against them (blocking pool, no lock)
 //!                                      └─▶ lock ─▶ mempool.accept ─▶ NodeEvent::Tx
 //!  API / peers / miner ──submit_block──▶ (blocking pool) lock ─▶ chain.process_block
 //!                                      └─▶ mempool.update_for_new_tip ─▶ NodeEvent::Block, ::Tip
@@ -14,9 +15,10 @@ use crate::chain::{BlockOutcome, Chain, ChainError, Store, StoreError, Tip};
 use crate::mempool::{Accepted, Mempool, MempoolError};
 use crate::metrics::Metrics;
 use crate::miner;
-use ferro_shared::consensus::{check_tx_shape, verify_tx_signatures};
+use ferro_shared::consensus::{check_tx_shape, spent_outputs, verify_tx_signatures, Coin, CoinView, TxError};
 use ferro_shared::hash::{BlockHash, PubkeyHash, Txid};
-use ferro_shared::{Address, Amount, Block, Network, Transaction};
+use ferro_shared::{Address, Amount, Block, Network, OutPoint, Transaction, TxOut};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -167,6 +169,40 @@ pub fn unix_now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
+/// A transaction on its way into the mempool: its txid, the outputs it spends, and the
+/// verdict so far.
+type Pending = (Transaction, Txid, Vec<TxOut>, Result<(), MempoolError>);
+
+/// What the signatures of `tx` must be verified against: the outputs it spends as this node
+/// records them. Refuses first what needs no signature check: a size the pool never takes, a
+/// coin this node does not know, and a key that does not own its coin (named as such, rather
+/// than as the signature that does not verify, which it would be too).
+fn coins_to_verify(
+    mempool: &Mempool,
+    tx: &Transaction,
+    coins: &impl CoinView,
+) -> Result<Vec<TxOut>, MempoolError> {
+    mempool.check_size(tx)?;
+    let spent = mempool.spent_outputs(tx, coins)?;
+    if let Some(index) = tx.inputs.iter().zip(&spent).position(|(i, c)| i.pubkey.pubkey_hash() != c.recipient)
+    {
+        return Err(TxError::KeyMismatch { index }.into());
+    }
+    Ok(spent)
+}
+
+/// Coins of `earlier` (outputs of transactions that come first in a batch) before `chain`'s.
+struct EarlierFirst<'a, C> {
+    earlier: &'a HashMap<OutPoint, Coin>,
+    chain: &'a C,
+}
+
+impl<C: CoinView> CoinView for EarlierFirst<'_, C> {
+    fn coin(&self, outpoint: &OutPoint) -> Option<Coin> {
+        self.earlier.get(outpoint).copied().or_else(|| self.chain.coin(outpoint))
+    }
+}
+
 fn task_error(e: tokio::task::JoinError) -> NodeError {
     NodeError::Task(e.to_string())
 }
@@ -190,9 +226,27 @@ fn restore_mempool(
         return Ok(());
     }
     let genesis = network.genesis_hash();
-    let verified: Vec<bool> =
-        saved.par_iter().map(|(_, tx)| verify_tx_signatures(tx, &genesis).is_ok()).collect();
     let view = store.coin_view()?;
+    // Saved transactions may spend each other's outputs.
+    let saved_outputs: HashMap<OutPoint, Coin> = saved
+        .iter()
+        .flat_map(|(_, tx)| {
+            let txid = tx.txid();
+            tx.outputs.iter().enumerate().map(move |(vout, output)| {
+                (
+                    OutPoint { txid, vout: vout as u32 },
+                    Coin { output: *output, height: 0, is_coinbase: false },
+                )
+            })
+        })
+        .collect();
+    let coins = EarlierFirst { earlier: &saved_outputs, chain: &view };
+    let spent: Vec<Option<Vec<TxOut>>> = saved.iter().map(|(_, tx)| spent_outputs(tx, &coins).ok()).collect();
+    let verified: Vec<bool> = saved
+        .par_iter()
+        .zip(&spent)
+        .map(|((_, tx), spent)| spent.as_ref().is_some_and(|s| verify_tx_signatures(tx, &genesis, s).is_ok()))
+        .collect();
     let next_height = chain.height() + 1;
     let total = saved.len();
     for ((time, tx), ok) in saved.into_iter().zip(verified) {
@@ -348,17 +402,37 @@ impl Node {
         origin: Origin,
     ) -> Result<Vec<Result<Accepted, MempoolError>>, NodeError> {
         let params = self.network().params();
-        let checked: Vec<(Transaction, Txid, Result<(), MempoolError>)> = {
+        // Under the lock, briefly: the coins each transaction spends, as this node records
+        // them (the chain's, pool transactions' outputs, or outputs of earlier transactions of
+        // this batch). The signatures commit to them. The output an outpoint names never
+        // changes, so they are still the ones `accept` finds later.
+        let checked: Vec<Pending> = {
             let state = self.state();
+            let view = self.inner.store.coin_view()?;
+            let mut batch: HashMap<OutPoint, Coin> = HashMap::new();
             txs.into_iter()
                 .map(|tx| {
                     let txid = tx.txid();
-                    let early = match check_tx_shape(&tx, params) {
+                    let looked_up = match check_tx_shape(&tx, params) {
                         Err(e) => Err(MempoolError::Invalid(e)),
                         Ok(()) if state.mempool.contains(&txid) => Err(MempoolError::AlreadyKnown(txid)),
-                        Ok(()) => Ok(()),
+                        Ok(()) => coins_to_verify(
+                            &state.mempool,
+                            &tx,
+                            &EarlierFirst { earlier: &batch, chain: &view },
+                        ),
                     };
-                    (tx, txid, early)
+                    let (spent, early) = match looked_up {
+                        Ok(spent) => (spent, Ok(())),
+                        Err(e) => (Vec::new(), Err(e)),
+                    };
+                    if early.is_ok() {
+                        for (vout, output) in tx.outputs.iter().enumerate() {
+                            let coin = Coin { output: *output, height: 0, is_coinbase: false };
+                            batch.insert(OutPoint { txid, vout: vout as u32 }, coin);
+                        }
+                    }
+                    (tx, txid, spent, early)
                 })
                 .collect()
         };
@@ -366,8 +440,8 @@ impl Node {
         let checked = tokio::task::spawn_blocking(move || {
             use rayon::prelude::*;
             let mut checked = checked;
-            checked.par_iter_mut().filter(|(_, _, r)| r.is_ok()).for_each(|(tx, _, result)| {
-                *result = verify_tx_signatures(tx, &genesis).map_err(MempoolError::Invalid);
+            checked.par_iter_mut().filter(|(_, _, _, r)| r.is_ok()).for_each(|(tx, _, spent, result)| {
+                *result = verify_tx_signatures(tx, &genesis, spent).map_err(MempoolError::Invalid);
             });
             checked
         })
@@ -381,7 +455,7 @@ impl Node {
             let view = self.inner.store.coin_view()?;
             let next_height = state.chain.height() + 1;
             let now = unix_now();
-            for (tx, txid, early) in checked {
+            for (tx, txid, _, early) in checked {
                 let result = early.and_then(|()| state.mempool.accept(tx.clone(), &view, next_height, now));
                 if let Ok(accepted) = &result {
                     admitted.push((Arc::new(tx), txid, accepted.fee));
@@ -543,6 +617,8 @@ impl Node {
         self.inner.metrics.mempool_transactions.set(state.mempool.len() as i64);
         self.inner.metrics.mempool_bytes.set(state.mempool.bytes() as i64);
         self.inner.metrics.mempool_memory_bytes.set(state.mempool.memory() as i64);
+        let min_fee_rate = state.mempool.min_fee_rate(unix_now());
+        self.inner.metrics.mempool_min_fee_rate.set(i64::try_from(min_fee_rate).unwrap_or(i64::MAX));
     }
 
     /// A block template on the current tip paying `to`, with mempool transactions by fee rate.
@@ -551,10 +627,10 @@ impl Node {
         let state = self.state();
         let next = state.chain.next_block();
         // Room for the header, the transaction count and a one-output coinbase.
-        let reserved = ferro_shared::block::HEADER_SIZE + 4 + 64;
+        let reserved = ferro_shared::block::BLOCK_RESERVED_BYTES;
         let txs = state.mempool.select_for_block(params.max_block_bytes - reserved);
         drop(state);
-        let time = unix_now().max(next.median_time_past + 1);
+        let time = unix_now().max(next.min_time);
         miner::build_template(params, next.height, next.prev, next.bits, time, to, txs)
     }
 

@@ -42,9 +42,15 @@ pub const MAX_HISTORY: usize = 100;
 
 impl Node {
     pub fn status(&self) -> StatusResponse {
-        let (tip, next_bits, mempool, mempool_bytes) = {
+        let (tip, next_bits, mempool, mempool_bytes, mempool_min_fee_rate) = {
             let state = self.state();
-            (state.chain.tip(), state.chain.next_block().bits, state.mempool.len(), state.mempool.bytes())
+            (
+                state.chain.tip(),
+                state.chain.next_block().bits,
+                state.mempool.len(),
+                state.mempool.bytes(),
+                state.mempool.min_fee_rate(crate::node::unix_now()),
+            )
         };
         let params = self.network().params();
         let best = self.best_peer_height().max(tip.height);
@@ -60,6 +66,7 @@ impl Node {
             peers: self.peer_count(),
             mempool,
             mempool_bytes,
+            mempool_min_fee_rate,
             sync: SyncStatus {
                 syncing: best > tip.height,
                 best_peer_height: best,

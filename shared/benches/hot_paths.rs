@@ -44,7 +44,11 @@ fn key(byte: u8) -> SecretKey {
     SecretKey::from_bytes(&[byte; 32]).expect("a valid secret key")
 }
 
-/// A signed payment spending `prevout` (owned by `from`) to `to` with change back to `from`.
+/// What each benchmark payment spends: 100,000 units.
+const PAYMENT_INPUT: u64 = 100_000;
+
+/// A signed payment spending `prevout` (a coin of `PAYMENT_INPUT` owned by `from`) to `to` with
+/// change back to `from`.
 fn payment(from: &SecretKey, prevout: OutPoint, to: PubkeyHash, genesis: &BlockHash) -> Transaction {
     let pubkey = from.public_key();
     let mut tx = Transaction {
@@ -56,7 +60,8 @@ fn payment(from: &SecretKey, prevout: OutPoint, to: PubkeyHash, genesis: &BlockH
             TxOut { recipient: pubkey.pubkey_hash(), amount: Amount::from_units(39_000) },
         ],
     };
-    tx.inputs[0].signature = from.sign_digest(&tx.sighash(genesis));
+    let spent = [TxOut { recipient: pubkey.pubkey_hash(), amount: Amount::from_units(PAYMENT_INPUT) }];
+    tx.inputs[0].signature = from.sign_digest(&tx.sighash(genesis, &spent).expect("one coin per input"));
     tx
 }
 
@@ -76,7 +81,7 @@ fn block_fixture() -> (Block, HashMap<OutPoint, Coin>) {
         txid[..8].copy_from_slice(&(i as u64).to_le_bytes());
         let prevout = OutPoint { txid: Txid(txid), vout: 0 };
         let output =
-            TxOut { recipient: alice.public_key().pubkey_hash(), amount: Amount::from_units(100_000) };
+            TxOut { recipient: alice.public_key().pubkey_hash(), amount: Amount::from_units(PAYMENT_INPUT) };
         coins.insert(prevout, Coin { output, height: 0, is_coinbase: false });
         txs.push(payment(&alice, prevout, bob, &genesis.hash()));
     }
@@ -136,7 +141,9 @@ fn tx(c: &mut Criterion) {
     let mut g = c.benchmark_group("tx");
     g.throughput(Throughput::Elements(1));
     g.bench_function("txid_1in_2out", |b| b.iter(|| black_box(&tx).txid()));
-    g.bench_function("sighash_1in_2out", |b| b.iter(|| black_box(&tx).sighash(&genesis)));
+    let spent =
+        [TxOut { recipient: key(1).public_key().pubkey_hash(), amount: Amount::from_units(PAYMENT_INPUT) }];
+    g.bench_function("sighash_1in_2out", |b| b.iter(|| black_box(&tx).sighash(&genesis, &spent)));
     // The wallet's send: select, sign (a placeholder and the real signature), check locally
     // (which verifies every input). Two inputs here.
     g.bench_function("build_payment_2in", |b| {
@@ -173,6 +180,7 @@ fn block(c: &mut Criterion) {
         height: 1,
         expected_bits: params.pow_limit,
         median_time_past: block.header.time - 1,
+        parent_time: block.header.time - 1,
         now: block.header.time,
     };
     check_header(&block.header, &ctx, params).expect("the header is valid");

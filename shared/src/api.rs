@@ -39,6 +39,10 @@ pub struct StatusResponse {
     pub peers: usize,
     pub mempool: usize,
     pub mempool_bytes: usize,
+    /// The fee rate (units per byte) a transaction must pay to enter this node's mempool now:
+    /// the network's minimum relay fee rate, raised for a while after evictions.
+    #[serde(default)]
+    pub mempool_min_fee_rate: u64,
     pub sync: SyncStatus,
     /// Whether the node mines continuously (`--mine-to`).
     pub mining: bool,

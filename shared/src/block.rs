@@ -15,6 +15,12 @@ pub const HEADER_SIZE: usize = 96;
 pub const NONCE_OFFSET: usize = 88;
 /// The smallest possible encoded transaction (for bounding decoders).
 pub const MIN_TX_SIZE: usize = 4 + 1 + 4 + 4;
+/// Encoded size of the coinbase a miner builds: version, height (`Some(u64)`: 9 bytes), no
+/// inputs, one output.
+pub const MINER_COINBASE_SIZE: usize = 4 + 9 + 4 + 4 + crate::tx::OUTPUT_SIZE;
+/// What a block spends besides its non-coinbase transactions: the header, the transaction
+/// count and the miner's coinbase.
+pub const BLOCK_RESERVED_BYTES: usize = HEADER_SIZE + 4 + MINER_COINBASE_SIZE;
 
 /// A block header. Its hash, the double SHA-256 of its 96 canonical bytes, is the block's id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

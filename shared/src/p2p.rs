@@ -15,10 +15,12 @@ use crate::pow::Work;
 use crate::tx::Transaction;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// The protocol version this build speaks.
-pub const PROTOCOL_VERSION: u32 = 1;
-/// The oldest version it still accepts.
-pub const MIN_PROTOCOL_VERSION: u32 = 1;
+/// The protocol version this build speaks: 2 since signatures commit to the coins spent
+/// (`docs/protocol.md`, "Changes from version 1").
+pub const PROTOCOL_VERSION: u32 = 2;
+/// The oldest version it still accepts. Version 1 nodes sign and verify another message, so
+/// every transaction of one is invalid to the other: they cannot share a network.
+pub const MIN_PROTOCOL_VERSION: u32 = 2;
 /// The largest frame a peer may send: room for the largest block with headroom.
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 /// Most blocks in one `Blocks` answer, and most hashes or ids in one message.

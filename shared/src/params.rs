@@ -42,6 +42,11 @@ pub struct Params {
     pub max_future_block_secs: u64,
     /// A block's time must exceed the median time of this many previous blocks.
     pub median_time_span: usize,
+    /// The first block of a difficulty epoch may not be more than this many seconds earlier
+    /// than its parent (the time-warp rule of the Great Consensus Cleanup, BIP54). It bounds
+    /// what timestamps at epoch boundaries can gain a retarget to this much per epoch, instead
+    /// of an unbounded, growing amount.
+    pub timewarp_grace_secs: u64,
     /// Policy: the lowest fee rate (units per byte) a node relays or mines.
     pub min_relay_fee_rate: u64,
     pub genesis_time: u64,
@@ -61,6 +66,8 @@ const DEV: Params = Params {
     max_block_bytes: 1_000_000,
     max_future_block_secs: 2 * 60 * 60,
     median_time_span: 11,
+    // No retarget on dev: the rule never applies. BIP54's value, for the record.
+    timewarp_grace_secs: 7_200,
     min_relay_fee_rate: 1,
     genesis_time: 1_767_225_600,
     genesis_nonce: 0,
@@ -79,6 +86,9 @@ const TEST: Params = Params {
     max_block_bytes: 1_000_000,
     max_future_block_secs: 2 * 60 * 60,
     median_time_span: 11,
+    // An epoch is expected to last (20 - 1) * 10 = 190 s: BIP54's 7200 s would let timestamps
+    // make every retarget the easiest allowed. Two block intervals keep the gain per epoch small.
+    timewarp_grace_secs: 20,
     min_relay_fee_rate: 1,
     genesis_time: 1_767_225_600,
     genesis_nonce: 281_255,

@@ -11,7 +11,7 @@ pub const TX_VERSION: u32 = 1;
 
 /// Domain tag that starts every signed message, so a transaction signature can never be valid
 /// for any other kind of message.
-pub const SIGHASH_TAG: &[u8; 16] = b"FERROCOIN/TX/V1\0";
+pub const SIGHASH_TAG: &[u8; 16] = b"FERROCOIN/TX/V2\0";
 
 /// Encoded size of one signed input: outpoint (36) + public key (33) + signature (64).
 pub const INPUT_SIZE: usize = 36 + 33 + 64;
@@ -86,21 +86,40 @@ impl Transaction {
     }
 
     /// The digest every input signs: `sha256d(SIGHASH_TAG || genesis || version || count ||
-    /// outpoints || count || outputs)`. It names the network (by its genesis hash), every
-    /// outpoint spent and every output, and leaves out the signatures and keys themselves.
-    pub fn sighash(&self, genesis: &BlockHash) -> [u8; 32] {
-        let mut buf =
-            Vec::with_capacity(16 + 32 + 4 + 4 + 36 * self.inputs.len() + 4 + 40 * self.outputs.len());
+    /// (outpoint || spent owner || spent amount) per input || count || outputs)`. It names the
+    /// network (by its genesis hash), every outpoint spent together with the owner and value of
+    /// the coin it names, and every output; it leaves out the signatures and keys themselves.
+    ///
+    /// `spent` is what the signer (or verifier) holds each spent coin to be, one per input, in
+    /// input order. A node passes its own coins, so a signature made over a false value or owner
+    /// does not verify: a wallet that was lied to about its coins cannot be made to pay a fee it
+    /// did not see.
+    pub fn sighash(&self, genesis: &BlockHash, spent: &[TxOut]) -> Result<[u8; 32], SpentCountMismatch> {
+        if spent.len() != self.inputs.len() {
+            return Err(SpentCountMismatch { inputs: self.inputs.len(), spent: spent.len() });
+        }
+        let mut buf = Vec::with_capacity(
+            16 + 32 + 4 + 4 + (36 + OUTPUT_SIZE) * self.inputs.len() + 4 + OUTPUT_SIZE * self.outputs.len(),
+        );
         buf.extend_from_slice(SIGHASH_TAG);
         genesis.encode(&mut buf);
         self.version.encode(&mut buf);
         (self.inputs.len() as u32).encode(&mut buf);
-        for input in &self.inputs {
+        for (input, coin) in self.inputs.iter().zip(spent) {
             input.prevout.encode(&mut buf);
+            coin.encode(&mut buf);
         }
         encode_seq(&self.outputs, &mut buf);
-        sha256d(&buf)
+        Ok(sha256d(&buf))
     }
+}
+
+/// The spent coins given to [`Transaction::sighash`] are not one per input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{spent} spent coins given for a transaction with {inputs} inputs")]
+pub struct SpentCountMismatch {
+    pub inputs: usize,
+    pub spent: usize,
 }
 
 impl Encode for OutPoint {
@@ -223,7 +242,7 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn sighash_covers_network_outpoints_and_outputs() {
+    fn sighash_covers_network_outpoints_spent_coins_and_outputs() {
         let key = SecretKey::from_bytes(&[3; 32]).unwrap();
         let input = TxIn {
             prevout: OutPoint { txid: Txid([1; 32]), vout: 0 },
@@ -236,22 +255,47 @@ pub(crate) mod tests {
             inputs: vec![input],
             outputs: vec![TxOut { recipient: PubkeyHash([2; 32]), amount: Amount::from_units(5) }],
         };
+        let spent = [TxOut { recipient: key.public_key().pubkey_hash(), amount: Amount::from_units(9) }];
         let g = BlockHash([9; 32]);
-        let base = tx.sighash(&g);
-        assert_ne!(base, tx.sighash(&BlockHash([8; 32])), "network");
+        let sighash = |t: &Transaction, g: &BlockHash, s: &[TxOut]| t.sighash(g, s).unwrap();
+        let base = sighash(&tx, &g, &spent);
+        assert_ne!(base, sighash(&tx, &BlockHash([8; 32]), &spent), "network");
         let mut t = tx.clone();
         t.inputs[0].prevout.vout = 1;
-        assert_ne!(base, t.sighash(&g), "outpoint");
+        assert_ne!(base, sighash(&t, &g, &spent), "outpoint");
         let mut t = tx.clone();
         t.outputs[0].amount = Amount::from_units(6);
-        assert_ne!(base, t.sighash(&g), "amount");
+        assert_ne!(base, sighash(&t, &g, &spent), "amount");
         let mut t = tx.clone();
         t.outputs[0].recipient = PubkeyHash([3; 32]);
-        assert_ne!(base, t.sighash(&g), "recipient");
+        assert_ne!(base, sighash(&t, &g, &spent), "recipient");
+        let mut s = spent;
+        s[0].amount = Amount::from_units(10);
+        assert_ne!(base, sighash(&tx, &g, &s), "spent value");
+        let mut s = spent;
+        s[0].recipient = PubkeyHash([4; 32]);
+        assert_ne!(base, sighash(&tx, &g, &s), "spent owner");
         let mut t = tx.clone();
         t.inputs[0].signature = key.sign_digest(&[1; 32]);
-        assert_eq!(base, t.sighash(&g), "signatures are not signed");
+        assert_eq!(base, sighash(&t, &g, &spent), "signatures are not signed");
         assert_ne!(tx.txid(), t.txid(), "but they are part of the txid");
+    }
+
+    #[test]
+    fn sighash_needs_one_spent_coin_per_input() {
+        let key = SecretKey::from_bytes(&[3; 32]).unwrap();
+        let input = TxIn {
+            prevout: OutPoint { txid: Txid([1; 32]), vout: 0 },
+            pubkey: key.public_key(),
+            signature: key.sign_digest(&[0; 32]),
+        };
+        let tx =
+            Transaction { version: TX_VERSION, coinbase_height: None, inputs: vec![input], outputs: vec![] };
+        let coin = TxOut { recipient: PubkeyHash([2; 32]), amount: Amount::ONE_COIN };
+        let g = BlockHash([9; 32]);
+        assert_eq!(tx.sighash(&g, &[]), Err(SpentCountMismatch { inputs: 1, spent: 0 }));
+        assert_eq!(tx.sighash(&g, &[coin, coin]), Err(SpentCountMismatch { inputs: 1, spent: 2 }));
+        assert!(tx.sighash(&g, &[coin]).is_ok());
     }
 
     #[test]

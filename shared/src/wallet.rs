@@ -132,8 +132,12 @@ pub fn build_payment(
             .collect(),
         outputs,
     };
+    // The signature commits to each spent coin's value and owner as this wallet was told them;
+    // if that was false, every honest node refuses the transaction.
+    let spent: Vec<TxOut> =
+        selection.coins.iter().map(|c| TxOut { recipient: own, amount: c.amount }).collect();
     let genesis = network.genesis_hash();
-    let signature = key.sign_digest(&tx.sighash(&genesis));
+    let signature = key.sign_digest(&tx.sighash(&genesis, &spent).map_err(TxError::from)?);
     for input in &mut tx.inputs {
         input.signature = signature;
     }
@@ -143,10 +147,8 @@ pub fn build_payment(
     let view: HashMap<OutPoint, Coin> = selection
         .coins
         .iter()
-        .map(|c| {
-            let output = TxOut { recipient: own, amount: c.amount };
-            (c.outpoint, Coin { output, height: 0, is_coinbase: false })
-        })
+        .zip(&spent)
+        .map(|(c, output)| (c.outpoint, Coin { output: *output, height: 0, is_coinbase: false }))
         .collect();
     let fee = check_tx_inputs(&tx, &view, 0, params, &genesis)?;
     debug_assert_eq!(fee, selection.fee);

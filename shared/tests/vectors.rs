@@ -47,20 +47,25 @@ const BOB_DEV: &str = "fdev1sz5lnx2hk2d0yqecqd70qcmqh325ytjmhgqr9w6pxeyccfu20kcs
 
 // The regular transaction: alice spends outpoint 000102…1f:1 (200000000 units).
 const PREV_TXID: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
-const SIGHASH_PREIMAGE: &str = "464552524f434f494e2f54582f5631002b38e9584cbb3747c75af41d71ba6bdf3729f04068\
-74f8972228fe235ccc73a90100000001000000000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f0100\
-00000200000080a9f99957b29af20338037cf06360bc55422e5bba0032bb4136498c278a7db180d1f00800000000f1d12012406b87\
-afb27f6dd16ac0a76fcdaa55ed820926232b26f5132dc0cb419eeffa0200000000";
-const SIGHASH_DEV: &str = "431335252b350090ab3ed46beb73f5d32dd9c44ce4a84de0e89aedbd4974df29";
-const SIGHASH_TEST: &str = "0769f7ec2cbb2d8705a0695f35e8d3acaa3eb7fbad1a3eb76328040674ecaf1b";
-const SIGNATURE: &str = "a4e2ec6ec9ea9fa79cb785929ed301532737e3ce736f8be79805db9a74d7af53\
-496f798f221a3d7966ad793ff49984dc038583b2b47a2bd232ed628b71e4aebb";
-const TX_BYTES: &str = "010000000001000000000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e\
-1f01000000031b84c5567b126440995d3ed5aaba0565d71e1834604819ff9c17f5e9d5dd078fa4e2ec6ec9ea9fa79cb785929ed301\
-532737e3ce736f8be79805db9a74d7af53496f798f221a3d7966ad793ff49984dc038583b2b47a2bd232ed628b71e4aebb02000000\
-80a9f99957b29af20338037cf06360bc55422e5bba0032bb4136498c278a7db180d1f00800000000f1d12012406b87afb27f6dd16a\
-c0a76fcdaa55ed820926232b26f5132dc0cb419eeffa0200000000";
-const TXID: &str = "8f942bf283e25e99da8381bbb03620cb0d6ae361eb78ff2df763db37f077c593";
+const SIGHASH_PREIMAGE: &str =
+    "464552524f434f494e2f54582f5632002b38e9584cbb3747c75af41d71ba6bdf3729f0406874f\
+8972228fe235ccc73a90100000001000000000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f0100000\
+0f1d12012406b87afb27f6dd16ac0a76fcdaa55ed820926232b26f5132dc0cb4100c2eb0b000000000200000080a9f99957b29af20\
+338037cf06360bc55422e5bba0032bb4136498c278a7db180d1f00800000000f1d12012406b87afb27f6dd16ac0a76fcdaa55ed820\
+926232b26f5132dc0cb419eeffa0200000000";
+const SIGHASH_DEV: &str = "ec84acc9575196262c3369097b40fb14384f7277bc04cbf454fddb193c0f48b3";
+const SIGHASH_LIED: &str = "8f3f30f219b15ec8e4a58a0fdfa901a7a56d3a18c926a16321c4be49d60016e0";
+const SIGHASH_TEST: &str = "2a092a4f1e97c2f1fa4f72ad0cbd2312b050982181575dba3c8c9724a6701215";
+const SIGNATURE: &str =
+    "c8fbfbfdae887bbe831961cbffec2d63c4a888d2039021d71af34934a82971a355beb3ca54473464be9b\
+d1721db501f93b76c53c0d786b3dfa91867007e1ae1f";
+const TX_BYTES: &str =
+    "010000000001000000000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f010\
+00000031b84c5567b126440995d3ed5aaba0565d71e1834604819ff9c17f5e9d5dd078fc8fbfbfdae887bbe831961cbffec2d63c4a\
+888d2039021d71af34934a82971a355beb3ca54473464be9bd1721db501f93b76c53c0d786b3dfa91867007e1ae1f0200000080a9f\
+99957b29af20338037cf06360bc55422e5bba0032bb4136498c278a7db180d1f00800000000f1d12012406b87afb27f6dd16ac0a76\
+fcdaa55ed820926232b26f5132dc0cb419eeffa0200000000";
+const TXID: &str = "c8ebf909ff4e289d76e9970173e99227e8771289bf28608e26f5ede3cbebc4d7";
 
 // The coinbase of a dev block at height 1 paying 50 FRC to alice.
 const COINBASE_BYTES: &str = "010000000101000000000000000000000001000000f1d12012406b87afb27f6dd16ac0a76fcd\
@@ -144,8 +149,6 @@ fn regular_tx() -> (Transaction, Coin) {
             TxOut { recipient: alice.public_key().pubkey_hash(), amount: Amount::from_units(49_999_774) },
         ],
     };
-    let signature = alice.sign_digest(&tx.sighash(&Network::Dev.genesis_hash()));
-    tx.inputs[0].signature = signature;
     let coin = Coin {
         output: TxOut {
             recipient: alice.public_key().pubkey_hash(),
@@ -154,6 +157,8 @@ fn regular_tx() -> (Transaction, Coin) {
         height: 0,
         is_coinbase: false,
     };
+    let signature = alice.sign_digest(&tx.sighash(&Network::Dev.genesis_hash(), &[coin.output]).unwrap());
+    tx.inputs[0].signature = signature;
     (tx, coin)
 }
 
@@ -170,20 +175,27 @@ fn regular_transaction() {
     preimage.extend_from_slice(&1u32.to_le_bytes()); // input count
     preimage.extend_from_slice(&hash32(PREV_TXID));
     preimage.extend_from_slice(&1u32.to_le_bytes()); // vout
+    preimage.extend_from_slice(coin.output.recipient.as_bytes()); // owner of the spent coin
+    preimage.extend_from_slice(&coin.output.amount.units().to_le_bytes()); // its value
     preimage.extend_from_slice(&2u32.to_le_bytes()); // output count
     for out in &tx.outputs {
         preimage.extend_from_slice(out.recipient.as_bytes());
         preimage.extend_from_slice(&out.amount.units().to_le_bytes());
     }
-    assert_eq!(preimage.len(), 60 + 36 + 2 * 40);
+    assert_eq!(preimage.len(), 60 + (36 + 40) + 2 * 40);
+    let spent = [coin.output];
+    let sighash = |genesis| tx.sighash(&genesis, &spent).unwrap();
     check("tx.sighash_preimage", hx(&preimage), SIGHASH_PREIMAGE);
-    check("tx.sighash.dev", hx(tx.sighash(&genesis)), SIGHASH_DEV);
-    assert_eq!(sha256d(&preimage), tx.sighash(&genesis));
-    check("tx.sighash.test", hx(tx.sighash(&Network::Test.genesis_hash())), SIGHASH_TEST);
+    check("tx.sighash.dev", hx(sighash(genesis)), SIGHASH_DEV);
+    assert_eq!(sha256d(&preimage), sighash(genesis));
+    check("tx.sighash.test", hx(sighash(Network::Test.genesis_hash())), SIGHASH_TEST);
+    // The same transaction signed by a wallet told the coin holds 1 FRC more.
+    let lied = TxOut { amount: Amount::from_units(300_000_000), ..coin.output };
+    check("tx.sighash.dev.value_300000000", hx(tx.sighash(&genesis, &[lied]).unwrap()), SIGHASH_LIED);
 
     // RFC 6979: signing the same digest again gives the same signature.
     let signature = tx.inputs[0].signature;
-    assert_eq!(key(ALICE_SECRET).sign_digest(&tx.sighash(&genesis)), signature);
+    assert_eq!(key(ALICE_SECRET).sign_digest(&sighash(genesis)), signature);
     check("tx.signature", signature.to_string(), SIGNATURE);
 
     // The transaction bytes, assembled by hand from the documented layout.
@@ -228,6 +240,16 @@ fn regular_transaction() {
     assert_eq!(
         check_tx_inputs(&twin, &coins, 1, params, &genesis),
         Err(TxError::InvalidSignature { index: 0, reason: KeyError::HighS })
+    );
+    // Nor against a coin set that records another value for the coin spent.
+    let other: HashMap<OutPoint, Coin> = [(
+        tx.inputs[0].prevout,
+        Coin { output: TxOut { amount: Amount::from_units(300_000_000), ..coin.output }, ..coin },
+    )]
+    .into();
+    assert_eq!(
+        check_tx_inputs(&tx, &other, 1, params, &genesis),
+        Err(TxError::InvalidSignature { index: 0, reason: KeyError::BadSignature })
     );
 }
 
@@ -311,6 +333,7 @@ fn a_block_on_genesis_passes_the_header_rules() {
         height: 1,
         expected_bits: next_bits(p, 1, genesis.header.bits, genesis.header.time, None),
         median_time_past: median_time_past(&[genesis.header.time]),
+        parent_time: genesis.header.time,
         now: header.time,
     };
     check_header(&header, &ctx, p).unwrap();

@@ -285,3 +285,95 @@ impl TestWallet {
             .context("building a payment")
     }
 }
+
+/// A test double for a dishonest node: it forwards every request to a real node, but in the
+/// answers to `GET /api/addresses/{a}` it reports every coin as worth `num / den` of its value.
+#[derive(Debug)]
+pub struct LyingNode {
+    url: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+#[derive(Debug)]
+struct Lie {
+    upstream: String,
+    client: reqwest::Client,
+    num: u64,
+    den: u64,
+}
+
+impl LyingNode {
+    /// Starts the proxy in front of the node at `upstream` (`http://host:port`).
+    pub async fn start(upstream: &str, num: u64, den: u64) -> Result<LyingNode> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let lie = std::sync::Arc::new(Lie {
+            upstream: upstream.trim_end_matches('/').to_string(),
+            client: reqwest::Client::new(),
+            num,
+            den,
+        });
+        let app = axum::Router::new().fallback(forward).with_state(lie);
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(LyingNode { url, task })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Drop for LyingNode {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn forward(
+    axum::extract::State(lie): axum::extract::State<std::sync::Arc<Lie>>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    body: axum::body::Bytes,
+) -> axum::response::Response {
+    use axum::http::{header::CONTENT_TYPE, StatusCode};
+    use axum::response::IntoResponse;
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    let sent = lie
+        .client
+        .request(method, format!("{}{path}", lie.upstream))
+        .header(CONTENT_TYPE, "application/json")
+        .body(body)
+        .send()
+        .await;
+    let response = match sent {
+        Ok(r) => r,
+        Err(e) => return (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+    };
+    let status = response.status();
+    let mut bytes = response.bytes().await.unwrap_or_default().to_vec();
+    if uri.path().starts_with("/api/addresses/") && status.is_success() {
+        if let Ok(mut view) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+            let scale = |v: &mut serde_json::Value| {
+                if let Some(units) = v.as_u64() {
+                    *v = (units * lie.num / lie.den).into();
+                }
+            };
+            if let Some(utxos) = view.get_mut("utxos").and_then(|u| u.as_array_mut()) {
+                for utxo in utxos {
+                    if let Some(amount) = utxo.get_mut("amount") {
+                        scale(amount);
+                    }
+                }
+            }
+            for field in ["balance", "pending"] {
+                if let Some(v) = view.get_mut(field) {
+                    scale(v);
+                }
+            }
+            bytes = serde_json::to_vec(&view).unwrap_or(bytes);
+        }
+    }
+    (status, [(CONTENT_TYPE, "application/json")], bytes).into_response()
+}

@@ -41,17 +41,20 @@ impl BenchKey {
     }
 
     /// A signed transaction spending `coins` (all owned by this key) into `outputs`.
-    pub fn sign(&self, network: Network, coins: &[OutPoint], outputs: Vec<TxOut>) -> Transaction {
+    pub fn sign(&self, network: Network, coins: &[Spendable], outputs: Vec<TxOut>) -> Transaction {
         let mut tx = Transaction {
             version: TX_VERSION,
             coinbase_height: None,
             inputs: coins
                 .iter()
-                .map(|&prevout| TxIn { prevout, pubkey: self.pubkey, signature: self.placeholder })
+                .map(|c| TxIn { prevout: c.outpoint, pubkey: self.pubkey, signature: self.placeholder })
                 .collect(),
             outputs,
         };
-        let signature = self.key.sign_digest(&tx.sighash(&network.genesis_hash()));
+        let spent: Vec<TxOut> =
+            coins.iter().map(|c| TxOut { recipient: self.pkh, amount: c.amount }).collect();
+        let digest = tx.sighash(&network.genesis_hash(), &spent).expect("one coin per input");
+        let signature = self.key.sign_digest(&digest);
         for input in &mut tx.inputs {
             input.signature = signature;
         }
@@ -115,7 +118,7 @@ pub async fn fund(node: &Node, key: &BenchKey, count: usize) -> Result<Vec<Spend
             let fee = min_fee(network, tx_size(1, outputs));
             let each = (coin.amount.units() - fee.units()) / outputs as u64;
             let out = TxOut { recipient: key.pkh, amount: Amount::from_units(each) };
-            let tx = key.sign(network, &[coin.outpoint], vec![out; outputs]);
+            let tx = key.sign(network, &[*coin], vec![out; outputs]);
             let paid = Amount::from_units(coin.amount.units() - each * outputs as u64);
             (tx, paid)
         })
@@ -147,7 +150,7 @@ pub fn sign_spends(
         .par_iter()
         .map(|coin| {
             let out = TxOut { recipient: to, amount: Amount::from_units(coin.amount.units() - fee.units()) };
-            (key.sign(network, &[coin.outpoint], vec![out]), fee)
+            (key.sign(network, &[*coin], vec![out]), fee)
         })
         .collect()
 }
@@ -166,7 +169,8 @@ mod tests {
         };
         let spends = sign_spends(&key, Network::Dev, &[coin], key.pkh);
         let (tx, fee) = &spends[0];
-        verify_tx_signatures(tx, &Network::Dev.genesis_hash()).unwrap();
+        let spent = [TxOut { recipient: key.pkh, amount: coin.amount }];
+        verify_tx_signatures(tx, &Network::Dev.genesis_hash(), &spent).unwrap();
         assert_eq!(fee.units(), tx.size() as u64);
         assert_eq!(tx.outputs[0].amount.units() + fee.units(), 10_000);
     }

@@ -37,7 +37,7 @@
 //! | `forbidden` | 403 | an admin endpoint called from outside loopback |
 //! | `mining_disabled` | 403 | `POST /api/mine` with `mine_api` off |
 //! | `already_known`, `double_spend` | 409 | the mempool has the transaction, or one spending the same coin |
-//! | other `MempoolError::code()`s | 400 | `invalid_signature`, `insufficient_fee`, `unknown_input`, ... |
+//! | other `MempoolError::code()`s | 400 | `invalid_signature` (also: signed over other coin values or owners than this node records), `insufficient_fee` (below the current minimum fee rate), `too_large_for_block`, `nonstandard_size`, `unknown_input`, ... |
 //! | `unavailable` | 503 | not possible now (adding peers; the node is stopping) |
 //! | `internal` | 500 | the node failed; details only in its log |
 

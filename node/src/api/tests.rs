@@ -19,7 +19,8 @@ fn spend_all(key: &SecretKey, coin: OutPoint, amount: Amount) -> Transaction {
         inputs: vec![TxIn { prevout: coin, pubkey, signature: key.sign_digest(&[0; 32]) }],
         outputs: vec![TxOut { recipient: pubkey.pubkey_hash(), amount }],
     };
-    tx.inputs[0].signature = key.sign_digest(&tx.sighash(&Network::Dev.genesis_hash()));
+    let spent = [TxOut { recipient: pubkey.pubkey_hash(), amount }];
+    tx.inputs[0].signature = key.sign_digest(&tx.sighash(&Network::Dev.genesis_hash(), &spent).unwrap());
     tx
 }
 
@@ -68,7 +69,7 @@ async fn bad_input_is_refused_and_changes_nothing() {
     let json = Some("application/json");
 
     let before: StatusResponse = get_ok(&app, "/api/status").await;
-    assert_eq!((before.height, before.mempool), (2, 1));
+    assert_eq!((before.height, before.mempool, before.mempool_min_fee_rate), (2, 1, 1));
 
     let cases: Vec<(&str, Request<Body>, StatusCode, &str)> = vec![
         // POST /api/transactions
@@ -252,6 +253,7 @@ async fn metrics_are_prometheus_text() {
     assert!(headers[CONTENT_TYPE].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
     let text = String::from_utf8(body.to_vec()).unwrap();
     assert!(text.contains("ferro_height 1"), "{text}");
+    assert!(text.contains("ferro_mempool_min_fee_rate 1"), "{text}");
 }
 
 /// A wallet served from another origin can read and submit (issue: choosing another node in

@@ -21,7 +21,7 @@ use ferro_shared::consensus::{
 use ferro_shared::encode::{from_bytes, to_bytes};
 use ferro_shared::hash::{BlockHash, PubkeyHash, Txid};
 use ferro_shared::pow::{CompactTarget, Target, Work};
-use ferro_shared::tx::OutPoint;
+use ferro_shared::tx::{OutPoint, TxOut};
 use ferro_shared::{Block, Network, Params};
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
@@ -86,23 +86,51 @@ pub struct BatchOutcome {
     pub failure: Option<ChainError>,
 }
 
-/// Verifies every signature of a block, spread over the rayon pool.
+/// The signatures of one block of a sync batch, verified ahead of its coin checks against the
+/// coins the verifier found for its inputs (`None`: not found, that transaction not verified).
+/// Valid only if `spent` equals the coins connecting the block spends (its undo data).
+struct AheadCheck {
+    result: Result<(), BlockError>,
+    spent: Vec<Option<TxOut>>,
+}
+
+impl AheadCheck {
+    /// Whether the verification used exactly the coins `undo` says the block spends.
+    fn matches(&self, undo: &BlockUndo) -> bool {
+        self.spent.len() == undo.spent.len()
+            && self.spent.iter().zip(&undo.spent).all(|(a, (_, coin))| *a == Some(coin.output))
+    }
+}
+
+/// Verifies every signature of a block, spread over the rayon pool, against the coins `find`
+/// resolves for its inputs (looked up on the same threads). A transaction with an input `find`
+/// does not know is skipped; the result's `spent` then does not match the block's undo data,
+/// and the caller verifies again. The error is that of the first failing transaction.
 fn verify_block_signatures(
     block: &Block,
     genesis: &BlockHash,
     verified: &(dyn Fn(&Txid) -> bool + Sync),
-) -> Result<(), BlockError> {
-    block.transactions.par_iter().enumerate().skip(1).try_for_each(|(index, tx)| {
-        let txid = tx.txid();
-        if verified(&txid) {
-            return Ok(());
-        }
-        verify_tx_signatures(tx, genesis).map_err(|error| BlockError::InvalidTransaction {
-            index,
-            txid,
-            error,
+    find: impl Fn(&OutPoint) -> Option<TxOut> + Sync,
+) -> AheadCheck {
+    let txs = block.transactions.get(1..).unwrap_or_default();
+    // One check per transaction, then merged into the block's.
+    let checked: Vec<AheadCheck> = txs
+        .par_iter()
+        .enumerate()
+        .map(|(i, tx)| {
+            let spent: Vec<Option<TxOut>> = tx.inputs.iter().map(|input| find(&input.prevout)).collect();
+            let coins: Option<Vec<TxOut>> = spent.iter().copied().collect();
+            let txid = tx.txid();
+            let result = match coins {
+                Some(coins) if !verified(&txid) => verify_tx_signatures(tx, genesis, &coins)
+                    .map_err(|error| BlockError::InvalidTransaction { index: i + 1, txid, error }),
+                _ => Ok(()),
+            };
+            AheadCheck { result, spent }
         })
-    })
+        .collect();
+    let result = checked.iter().find_map(|c| c.result.clone().err()).map_or(Ok(()), Err);
+    AheadCheck { result, spent: checked.into_iter().flat_map(|c| c.spent).collect() }
 }
 
 /// What the rules require of the next block on the tip.
@@ -113,6 +141,9 @@ pub struct NextBlock {
     pub bits: CompactTarget,
     /// The block's time must be greater than this.
     pub median_time_past: u64,
+    /// The earliest time the block may have: after the median time past and, at the start of
+    /// a difficulty epoch, not too far before its parent (`earliest_block_time`).
+    pub min_time: u64,
 }
 
 /// The chain state. Not thread-safe by itself: the node keeps it behind a lock.
@@ -123,7 +154,13 @@ pub struct Chain {
     genesis: BlockHash,
     index: HashMap<BlockHash, IndexRecord>,
     active: Vec<BlockHash>,
+    /// Blocks found invalid for good, with their descendants: kept in the store's invalid
+    /// table, so a restart remembers them. Only blocks that carried the proof of work the chain
+    /// required get here, which bounds what a peer can make a node write.
     invalid: HashSet<BlockHash>,
+    /// Blocks refused for a failure anyone can produce for free (a header without the required
+    /// proof of work, or a child of an invalid block): remembered in memory, up to `MAX_INVALID`.
+    rejected: HashSet<BlockHash>,
 }
 
 impl std::fmt::Debug for Chain {
@@ -132,8 +169,43 @@ impl std::fmt::Debug for Chain {
     }
 }
 
-/// Blocks remembered as invalid are forgotten past this many, oldest first not tracked.
+/// Blocks remembered in memory as rejected are forgotten past this many.
 const MAX_INVALID: usize = 10_000;
+
+/// What a validation failure means for the block whose hash it names. One arm per error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    /// Nothing is remembered: the same hash may be valid later (its time is ahead of our clock)
+    /// or the failure lies in this copy of the body, not in the block the header commits to.
+    Retry,
+    /// Remembered in memory only: the header lacks the proof of work the chain requires, so
+    /// anyone can make such blocks for free.
+    Remember,
+    /// Invalid for good, with every descendant, across restarts.
+    Condemn,
+}
+
+fn verdict(error: &BlockError) -> Verdict {
+    match error {
+        BlockError::TimeTooNew { .. }
+        | BlockError::BadMerkleRoot
+        | BlockError::TooLarge { .. }
+        | BlockError::NoTransactions => Verdict::Retry,
+        BlockError::UnsupportedVersion(_)
+        | BlockError::BadHeight { .. }
+        | BlockError::BadDifficulty { .. }
+        | BlockError::InvalidTarget(_)
+        | BlockError::InsufficientProofOfWork(_) => Verdict::Remember,
+        BlockError::TimeTooOld { .. }
+        | BlockError::TimeWarp { .. }
+        | BlockError::FirstNotCoinbase
+        | BlockError::ExtraCoinbase { .. }
+        | BlockError::BadCoinbaseHeight { .. }
+        | BlockError::DuplicateTransaction(_)
+        | BlockError::InvalidTransaction { .. }
+        | BlockError::CoinbaseTooLarge { .. } => Verdict::Condemn,
+    }
+}
 
 impl Chain {
     /// Loads the chain from its store.
@@ -147,6 +219,7 @@ impl Chain {
         if let Some(missing) = active.iter().find(|h| !index.contains_key(h)) {
             return Err(StoreError::Corrupt(format!("active block {missing} is not indexed")));
         }
+        let invalid = store.load_invalid()?.into_iter().collect();
         Ok(Chain {
             store,
             network,
@@ -154,7 +227,8 @@ impl Chain {
             genesis: network.genesis_hash(),
             index,
             active,
-            invalid: HashSet::new(),
+            invalid,
+            rejected: HashSet::new(),
         })
     }
 
@@ -180,8 +254,10 @@ impl Chain {
         self.index.contains_key(hash)
     }
 
+    /// Whether `hash` was found invalid (for good, or rejected for a failure without proof of
+    /// work): a block naming it as its parent is refused at once.
     pub fn is_known_invalid(&self, hash: &BlockHash) -> bool {
-        self.invalid.contains(hash)
+        self.invalid.contains(hash) || self.rejected.contains(hash)
     }
 
     pub fn record(&self, hash: &BlockHash) -> Option<&IndexRecord> {
@@ -243,11 +319,13 @@ impl Chain {
     /// What the next block on the current tip must look like.
     pub fn next_block(&self) -> NextBlock {
         let tip = self.tip();
+        let median_time_past = self.median_time_past_of(&tip.hash);
         NextBlock {
             height: tip.height + 1,
             prev: tip.hash,
             bits: self.required_bits(&tip.hash),
-            median_time_past: self.median_time_past_of(&tip.hash),
+            median_time_past,
+            min_time: consensus::earliest_block_time(self.params, tip.height + 1, median_time_past, tip.time),
         }
     }
 
@@ -295,8 +373,8 @@ impl Chain {
         if self.index.contains_key(&hash) {
             return Ok(BlockOutcome::AlreadyKnown);
         }
-        if self.invalid.contains(&hash) || self.invalid.contains(&block.header.prev) {
-            self.mark_invalid(hash);
+        if self.is_known_invalid(&hash) || self.is_known_invalid(&block.header.prev) {
+            self.remember_rejected(hash);
             return Err(ChainError::KnownInvalid(hash));
         }
         let parent = block.header.prev;
@@ -307,20 +385,17 @@ impl Chain {
             height: parent_record.header.height + 1,
             expected_bits: self.required_bits(&parent),
             median_time_past: self.median_time_past_of(&parent),
+            parent_time: parent_record.header.time,
             now,
         };
         if let Err(error) = check_header(&block.header, &ctx, self.params) {
-            if !matches!(error, BlockError::TimeTooNew { .. }) {
-                self.mark_invalid(hash);
-            }
+            self.judge(hash, &error);
             return Err(ChainError::Invalid { hash, error });
         }
         let txids = match check_block_body(&block, self.params) {
             Ok(txids) => txids,
             Err(error) => {
-                if !error.is_body_mutation() {
-                    self.mark_invalid(hash);
-                }
+                self.judge(hash, &error);
                 return Err(ChainError::Invalid { hash, error });
             }
         };
@@ -356,8 +431,9 @@ impl Chain {
                 self.index.remove(&hash);
                 drop(txn);
                 if let ChainError::Invalid { hash: bad, .. } = &e {
-                    self.forget_invalid_branch(*bad, hash)?;
-                    self.mark_invalid(hash);
+                    // Every block of the branch from `bad` on, and any other stored descendant of
+                    // it, is invalid too.
+                    self.condemn(*bad, &[hash])?;
                 }
                 Err(e)
             }
@@ -409,7 +485,7 @@ impl Chain {
                 connect_block_coins(&block, &txids, &view, self.params)
                     .map_err(|error| ChainError::Invalid { hash, error })?
             };
-            self.verify_signatures(&block, &txids, verified)
+            self.verify_signatures(&block, &txids, verified, &undo)
                 .map_err(|error| ChainError::Invalid { hash, error })?;
             connect(txn, &block, &txids, &undo, &hash)?;
             connected.push(block);
@@ -438,16 +514,33 @@ impl Chain {
             return None;
         }
         let genesis = self.genesis;
+        // The coins the batch spends are those of the chain as it is now, or outputs of the
+        // batch's own transactions. A look-up that fails only makes that block verify again,
+        // after its coins are checked.
+        let snapshot = self.store.coin_view().ok();
         let (results_tx, results) = std::sync::mpsc::channel();
         std::thread::scope(|scope| {
             scope.spawn(move || {
+                let mut created: HashMap<OutPoint, TxOut> = HashMap::new();
                 for block in blocks {
-                    if results_tx.send(verify_block_signatures(block, &genesis, verified)).is_err() {
+                    let txids: Vec<Txid> = block.transactions.par_iter().map(|tx| tx.txid()).collect();
+                    for (tx, &txid) in block.transactions.iter().zip(&txids) {
+                        for (vout, output) in tx.outputs.iter().enumerate() {
+                            created.insert(OutPoint { txid, vout: vout as u32 }, *output);
+                        }
+                    }
+                    let find = |outpoint: &OutPoint| {
+                        created.get(outpoint).copied().or_else(|| {
+                            snapshot.as_ref().and_then(|s| s.coin(outpoint)).map(|coin| coin.output)
+                        })
+                    };
+                    let check = verify_block_signatures(block, &genesis, verified, find);
+                    if results_tx.send(check).is_err() {
                         break;
                     }
                 }
             });
-            let outcome = self.connect_run(blocks, now, &results);
+            let outcome = self.connect_run(blocks, now, &results, verified);
             drop(results);
             Some(outcome)
         })
@@ -457,7 +550,8 @@ impl Chain {
         &mut self,
         blocks: &[Block],
         now: u64,
-        signatures: &std::sync::mpsc::Receiver<Result<(), BlockError>>,
+        signatures: &std::sync::mpsc::Receiver<AheadCheck>,
+        verified: &dyn Fn(&Txid) -> bool,
     ) -> BatchOutcome {
         let txn = match self.store.begin_write() {
             Ok(txn) => txn,
@@ -467,7 +561,7 @@ impl Chain {
         let mut failure = None;
         for block in blocks {
             let hash = block.hash();
-            match self.connect_next(&txn, block, hash, now, signatures) {
+            match self.connect_next(&txn, block, hash, now, signatures, verified) {
                 Ok(record) => {
                     self.index.insert(hash, record);
                     self.active.push(hash);
@@ -480,7 +574,10 @@ impl Chain {
             }
         }
         let committed = match added.last() {
-            None => Ok(()),
+            None => {
+                drop(txn);
+                Ok(())
+            }
             Some(tip) => set_tip(&txn, tip).and_then(|()| txn.commit().map_err(StoreError::from)),
         };
         if let Err(e) = committed {
@@ -490,6 +587,9 @@ impl Chain {
             }
             self.active.truncate(self.active.len() - added.len());
             return BatchOutcome { connected: 0, failure: Some(e.into()) };
+        }
+        if let Some(ChainError::Invalid { hash, error }) = &failure {
+            self.judge(*hash, error);
         }
         BatchOutcome { connected: added.len(), failure }
     }
@@ -501,41 +601,43 @@ impl Chain {
         block: &Block,
         hash: BlockHash,
         now: u64,
-        signatures: &std::sync::mpsc::Receiver<Result<(), BlockError>>,
+        signatures: &std::sync::mpsc::Receiver<AheadCheck>,
+        verified: &dyn Fn(&Txid) -> bool,
     ) -> Result<IndexRecord, ChainError> {
         let parent = self.tip();
         let ctx = HeaderContext {
             height: parent.height + 1,
             expected_bits: self.required_bits(&parent.hash),
             median_time_past: self.median_time_past_of(&parent.hash),
+            parent_time: parent.time,
             now,
         };
-        let invalid = |chain: &mut Chain, error: BlockError| {
-            let condemns = !error.is_body_mutation() && !matches!(error, BlockError::TimeTooNew { .. });
-            if condemns {
-                chain.mark_invalid(hash);
-            }
-            ChainError::Invalid { hash, error }
-        };
-        if self.invalid.contains(&hash) {
+        // The run's caller judges a failure once the write transaction is over.
+        let invalid = |error: BlockError| ChainError::Invalid { hash, error };
+        if self.is_known_invalid(&hash) {
             return Err(ChainError::KnownInvalid(hash));
         }
         if let Err(error) = check_header(&block.header, &ctx, self.params) {
-            return Err(invalid(self, error));
+            return Err(invalid(error));
         }
-        let txids = check_block_body(block, self.params).map_err(|e| invalid(self, e))?;
+        let txids = check_block_body(block, self.params).map_err(invalid)?;
         let undo = {
             let utxo = txn.open_table(UTXO).map_err(StoreError::from)?;
             connect_block_coins(block, &txids, &TableCoins(&utxo), self.params)
         }
-        .map_err(|e| invalid(self, e))?;
-        match signatures.recv() {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => return Err(invalid(self, error)),
+        .map_err(invalid)?;
+        let ahead = match signatures.recv() {
+            Ok(ahead) => ahead,
             Err(_) => {
                 return Err(ChainError::Store(StoreError::Corrupt("signature verifier stopped".into())))
             }
-        }
+        };
+        let signed = if ahead.matches(&undo) {
+            ahead.result
+        } else {
+            self.verify_signatures(block, &txids, verified, &undo)
+        };
+        signed.map_err(invalid)?;
         let target = Target::from_compact(block.header.bits).expect("checked by check_header");
         let record = IndexRecord { header: block.header, work: parent.work.saturating_add(&target.work()) };
         put_block(txn, &hash, block, &record)?;
@@ -544,16 +646,26 @@ impl Chain {
     }
 
     /// Checks the signatures of a block's transactions that `verified` does not vouch for,
-    /// spread over all cores.
+    /// spread over all cores, against the coins `undo` (from connecting the block) says they spend.
     fn verify_signatures(
         &self,
         block: &Block,
         txids: &[Txid],
         verified: &dyn Fn(&Txid) -> bool,
+        undo: &BlockUndo,
     ) -> Result<(), BlockError> {
         let genesis = self.genesis;
+        let mut offsets = vec![0; block.transactions.len()];
+        let mut at = 0;
+        for (offset, tx) in offsets.iter_mut().zip(&block.transactions).skip(1) {
+            *offset = at;
+            at += tx.inputs.len();
+        }
         let check = |(index, tx): (usize, &ferro_shared::Transaction)| {
-            verify_tx_signatures(tx, &genesis).map_err(|error| BlockError::InvalidTransaction {
+            let at = offsets[index];
+            let spent: Vec<TxOut> =
+                undo.spent[at..at + tx.inputs.len()].iter().map(|(_, c)| c.output).collect();
+            verify_tx_signatures(tx, &genesis, &spent).map_err(|error| BlockError::InvalidTransaction {
                 index,
                 txid: txids[index],
                 error,
@@ -569,40 +681,84 @@ impl Chain {
         }
     }
 
-    fn mark_invalid(&mut self, hash: BlockHash) {
-        if self.invalid.len() >= MAX_INVALID {
-            self.invalid.clear();
+    fn remember_rejected(&mut self, hash: BlockHash) {
+        if self.rejected.len() >= MAX_INVALID {
+            self.rejected.clear();
         }
-        self.invalid.insert(hash);
+        self.rejected.insert(hash);
     }
 
-    /// Removes a block found invalid while connecting, and its stored descendants up to
-    /// `branch_tip`, so they are not retried after a restart.
-    fn forget_invalid_branch(&mut self, bad: BlockHash, branch_tip: BlockHash) -> Result<(), StoreError> {
-        let mut doomed = vec![];
-        let mut cur = Some(branch_tip);
-        while let Some(h) = cur {
-            doomed.push(h);
-            if h == bad {
-                break;
+    /// Remembers a block that failed with `error` as its [`verdict`] says. A block condemned
+    /// while the store cannot be written is still refused until the node stops.
+    fn judge(&mut self, hash: BlockHash, error: &BlockError) {
+        match verdict(error) {
+            Verdict::Retry => {}
+            Verdict::Remember => self.remember_rejected(hash),
+            Verdict::Condemn => {
+                if let Err(e) = self.condemn(hash, &[]) {
+                    tracing::error!(%hash, error = %e, "could not record an invalid block in the store");
+                    self.invalid.insert(hash);
+                }
             }
-            cur = self.index.get(&h).map(|r| r.header.prev);
         }
+    }
+
+    /// Marks `bad` invalid for good, with every stored descendant and the blocks `also` names
+    /// (descendants that were never stored): in one write they leave the stored blocks and the
+    /// index and enter the invalid table. Nothing of the active chain descends from an invalid
+    /// block, so nothing active is touched.
+    fn condemn(&mut self, bad: BlockHash, also: &[BlockHash]) -> Result<(), StoreError> {
+        let mut doomed = self.stored_descendants(&bad);
+        doomed.push(bad);
+        doomed.extend_from_slice(also);
+        doomed.retain(|h| !self.is_active(h));
         let txn = self.store.begin_write()?;
         {
             let mut blocks = txn.open_table(BLOCKS)?;
             let mut index = txn.open_table(INDEX)?;
+            let mut invalid = txn.open_table(store::INVALID)?;
             for h in &doomed {
                 blocks.remove(h.as_bytes().as_slice())?;
                 index.remove(h.as_bytes().as_slice())?;
+                invalid.insert(h.as_bytes().as_slice(), [].as_slice())?;
             }
         }
         txn.commit()?;
         for h in doomed {
             self.index.remove(&h);
-            self.mark_invalid(h);
+            self.rejected.remove(&h);
+            self.invalid.insert(h);
         }
         Ok(())
+    }
+
+    /// Stored blocks, off the active chain, that descend from `root` (not `root` itself).
+    fn stored_descendants(&self, root: &BlockHash) -> Vec<BlockHash> {
+        let mut descends: HashMap<BlockHash, bool> = HashMap::from([(*root, true)]);
+        let mut found = Vec::new();
+        for hash in self.index.keys().filter(|h| !self.is_active(h)) {
+            let mut path = Vec::new();
+            let mut cur = *hash;
+            let verdict = loop {
+                if let Some(&known) = descends.get(&cur) {
+                    break known;
+                }
+                match self.index.get(&cur) {
+                    Some(r) if !self.is_active(&cur) => {
+                        path.push(cur);
+                        cur = r.header.prev;
+                    }
+                    _ => break false,
+                }
+            };
+            for h in path {
+                descends.insert(h, verdict);
+                if verdict {
+                    found.push(h);
+                }
+            }
+        }
+        found
     }
 }
 

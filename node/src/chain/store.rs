@@ -42,6 +42,9 @@ pub(crate) const BANS: TableDefinition<&str, u64> = TableDefinition::new("bans")
 /// Pending transactions saved at shutdown: position in arrival order → arrival time (u64 LE)
 /// followed by the transaction's canonical bytes.
 pub(crate) const MEMPOOL: TableDefinition<u64, &[u8]> = TableDefinition::new("mempool");
+/// Blocks found invalid that carried the proof of work the chain required, and their
+/// descendants: block hash → nothing. Their children are refused at once, across restarts.
+pub(crate) const INVALID: TableDefinition<&[u8], &[u8]> = TableDefinition::new("invalid_blocks");
 
 const META_NETWORK: &str = "network";
 const META_TIP: &str = "tip";
@@ -224,7 +227,7 @@ impl Store {
             }
         }
         // Create every table so readers never meet a missing one.
-        for def in [BLOCKS, INDEX, UTXO, UNDO, TX_INDEX, ADDR_HISTORY] {
+        for def in [BLOCKS, INDEX, UTXO, UNDO, TX_INDEX, ADDR_HISTORY, INVALID] {
             txn.open_table(def)?;
         }
         txn.open_table(ACTIVE)?;
@@ -269,6 +272,20 @@ impl Store {
             let (k, v) = item?;
             let hash = BlockHash(k.value().try_into().map_err(|_| StoreError::Corrupt("index key".into()))?);
             out.push((hash, from_bytes(v.value())?));
+        }
+        Ok(out)
+    }
+
+    /// Every block remembered as invalid ([`INVALID`]).
+    pub fn load_invalid(&self) -> Result<Vec<BlockHash>, StoreError> {
+        let txn = self.read()?;
+        let table = txn.open_table(INVALID)?;
+        let mut out = Vec::new();
+        for item in table.iter()? {
+            let (k, _) = item?;
+            out.push(BlockHash(
+                k.value().try_into().map_err(|_| StoreError::Corrupt("invalid block key".into()))?,
+            ));
         }
         Ok(out)
     }

@@ -92,7 +92,9 @@ impl TestChain {
             inputs: vec![TxIn { prevout: outpoint, pubkey, signature: self.key.sign_digest(&[0; 32]) }],
             outputs: vec![TxOut { recipient: to, amount: Amount::from_units(value.units() - fee) }],
         };
-        tx.inputs[0].signature = self.key.sign_digest(&tx.sighash(&Network::Dev.genesis_hash()));
+        let spent = [TxOut { recipient: pubkey.pubkey_hash(), amount: value }];
+        let digest = tx.sighash(&Network::Dev.genesis_hash(), &spent).unwrap();
+        tx.inputs[0].signature = self.key.sign_digest(&digest);
         tx
     }
 
@@ -408,6 +410,8 @@ fn a_run_stops_at_its_first_invalid_block() {
     assert_eq!(t.chain.tip().hash, two);
     assert!(t.chain.is_known_invalid(&three.hash()));
     assert!(t.has_coin(&cb), "the bad spend changed nothing");
+    let t = t.reopen();
+    assert!(t.chain.is_known_invalid(&three.hash()), "remembered across a restart");
 }
 
 #[test]
@@ -462,4 +466,91 @@ fn saved_mempool_is_taken_back_once_in_order() {
     txn.open_table(super::store::MEMPOOL).unwrap().insert(1, [1u8, 2, 3].as_slice()).unwrap();
     txn.commit().unwrap();
     assert_eq!(store.take_mempool().unwrap(), (vec![(7, a)], 1));
+}
+
+/// A block naming `parent`, which need not be known (only its parent link matters here).
+fn child_of(t: &TestChain, parent: BlockHash, salt: u64) -> Block {
+    let mut b = t.block_on(t.genesis(), vec![], salt);
+    b.header.prev = parent;
+    b
+}
+
+#[test]
+fn invalid_blocks_are_invalid_for_good_with_their_descendants() {
+    // G - 1 - 2 - 3 - 4*                          active
+    //      \ 2' - 3'(spends a coin that does not exist) - 4' - 5'
+    //                  \ 4''
+    // 2', 3', 4', 4'' are stored as side blocks (no more work than the tip). 5' gives the branch
+    // more work: connecting it finds 3' invalid. 3' and everything built on it (4', 4'', 5')
+    // are invalid for good; 2' is not.
+    let mut t = TestChain::new();
+    let main = t.extend(t.genesis(), 4, 0);
+    let two = t.block_on(main[0], vec![], 3);
+    t.add(&two).unwrap();
+    let bogus = OutPoint { txid: Txid([0x99; 32]), vout: 0 };
+    let three = t.block_on(two.hash(), vec![t.spend(bogus, Amount::ONE_COIN, t.pkh(), 0)], 3);
+    t.add(&three).unwrap();
+    let four = t.block_on(three.hash(), vec![], 3);
+    let four_other = t.block_on(three.hash(), vec![], 5);
+    for b in [&four, &four_other] {
+        assert!(matches!(t.add(b), Ok(BlockOutcome::SideChain { .. })));
+    }
+    let five = t.block_on(four.hash(), vec![], 3);
+    let err = t.add(&five).unwrap_err();
+    assert!(matches!(&err, ChainError::Invalid { hash, .. } if *hash == three.hash()), "{err:?}");
+    assert_eq!(t.chain.tip().hash, main[3]);
+
+    let check = |t: &mut TestChain, when: &str| {
+        for (name, bad) in [("3'", &three), ("4'", &four), ("4''", &four_other), ("5'", &five)] {
+            assert!(t.chain.is_known_invalid(&bad.hash()), "{when}: {name} is known invalid");
+            assert!(!t.chain.contains(&bad.hash()), "{when}: {name} is not kept");
+            // Its child is refused at once: no validation, no reorganization attempt.
+            let child = child_of(t, bad.hash(), 11);
+            let refused = t.add(&child);
+            assert!(
+                matches!(refused, Err(ChainError::KnownInvalid(h)) if h == child.hash()),
+                "{when}: child of {name}"
+            );
+            assert!(refused.unwrap_err().is_peer_fault());
+            assert_eq!(t.chain.tip().hash, main[3], "{when}");
+        }
+        assert!(t.chain.contains(&two.hash()), "{when}: 2' is valid and stays");
+        assert!(!t.chain.is_known_invalid(&two.hash()), "{when}");
+    };
+    check(&mut t, "at once");
+    let mut t = t.reopen();
+    check(&mut t, "after a restart");
+    // 2' can still grow into the best chain.
+    let side = t.extend(two.hash(), 3, 8);
+    assert_eq!(t.chain.tip().hash, side[2]);
+}
+
+#[test]
+fn only_blocks_with_the_required_proof_of_work_are_remembered_across_restarts() {
+    // G - 1*
+    //   \ 1'(hash above its target)     remembered until the node stops: free to make
+    //   \ 1''(time not after the median) invalid for good
+    let mut t = TestChain::new();
+    t.extend(t.genesis(), 1, 0);
+    let mut bad_pow = t.block_on(t.genesis(), vec![], 1);
+    let target = Target::from_compact(bad_pow.header.bits).unwrap();
+    while target.is_met_by(&bad_pow.hash()) {
+        bad_pow.header.nonce += 1;
+    }
+    let mut too_old = t.block_on(t.genesis(), vec![], 2);
+    too_old.header.time = Network::Dev.genesis_block().header.time;
+    mine(&mut too_old);
+    assert!(matches!(
+        t.add(&bad_pow),
+        Err(ChainError::Invalid { error: BlockError::InsufficientProofOfWork(_), .. })
+    ));
+    assert!(matches!(t.add(&too_old), Err(ChainError::Invalid { error: BlockError::TimeTooOld { .. }, .. })));
+    for parent in [&bad_pow, &too_old] {
+        assert!(matches!(t.add(&child_of(&t, parent.hash(), 3)), Err(ChainError::KnownInvalid(_))));
+    }
+    let mut t = t.reopen();
+    assert!(!t.chain.is_known_invalid(&bad_pow.hash()));
+    assert!(matches!(t.add(&child_of(&t, bad_pow.hash(), 3)), Err(ChainError::UnknownParent { .. })));
+    assert!(t.chain.is_known_invalid(&too_old.hash()));
+    assert!(matches!(t.add(&child_of(&t, too_old.hash(), 3)), Err(ChainError::KnownInvalid(_))));
 }

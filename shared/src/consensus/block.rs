@@ -25,6 +25,11 @@ pub enum BlockError {
     InsufficientProofOfWork(BlockHash),
     #[error("block time {time} is not after the median time {median} of the previous blocks")]
     TimeTooOld { time: u64, median: u64 },
+    #[error(
+        "block time {time} starts a difficulty epoch too far before its parent's time {parent_time} \
+         (earliest allowed {earliest}): a time-warp"
+    )]
+    TimeWarp { time: u64, parent_time: u64, earliest: u64 },
     #[error("block time {time} is more than the allowed margin ahead of the clock (latest {max})")]
     TimeTooNew { time: u64, max: u64 },
     #[error("block of {size} bytes exceeds the {max}-byte limit")]
@@ -66,6 +71,8 @@ pub struct HeaderContext {
     pub expected_bits: CompactTarget,
     /// From `median_time_past` over the parent and its ancestors.
     pub median_time_past: u64,
+    /// The parent's time (for the time-warp rule at epoch boundaries).
+    pub parent_time: u64,
     /// The validating node's clock, in seconds.
     pub now: u64,
 }
@@ -89,11 +96,36 @@ pub fn check_header(header: &BlockHeader, ctx: &HeaderContext, params: &Params) 
     if header.time <= ctx.median_time_past {
         return Err(BlockError::TimeTooOld { time: header.time, median: ctx.median_time_past });
     }
+    if let Some(earliest) = epoch_start_earliest_time(params, ctx.height, ctx.parent_time) {
+        if header.time < earliest {
+            return Err(BlockError::TimeWarp { time: header.time, parent_time: ctx.parent_time, earliest });
+        }
+    }
     let max = ctx.now.saturating_add(params.max_future_block_secs);
     if header.time > max {
         return Err(BlockError::TimeTooNew { time: header.time, max });
     }
     Ok(())
+}
+
+/// If the block at `height` starts a difficulty epoch, the earliest time it may have:
+/// its parent's time less `timewarp_grace_secs`. Otherwise `None` (no such bound).
+///
+/// The retarget measures an epoch from its first block's time to its last block's time. Without
+/// this bound, blocks may keep their times low (just above the median time past) except the
+/// last of each epoch, set late: every retarget then sees an epoch that seemed to last long and
+/// lowers the difficulty, and the next epoch's first block goes back to the low time, so the
+/// same trick works again (the time-warp attack). With it, the first block of an epoch cannot
+/// go back, so a late time counts in one epoch only, and the gain is at most the grace.
+pub fn epoch_start_earliest_time(params: &Params, height: u64, parent_time: u64) -> Option<u64> {
+    super::chain::retarget_anchor_height(params, height)
+        .map(|_| parent_time.saturating_sub(params.timewarp_grace_secs))
+}
+
+/// The earliest time the rules allow a block at `height` to have.
+pub fn earliest_block_time(params: &Params, height: u64, median_time_past: u64, parent_time: u64) -> u64 {
+    let after_median = median_time_past.saturating_add(1);
+    epoch_start_earliest_time(params, height, parent_time).map_or(after_median, |t| t.max(after_median))
 }
 
 /// Checks what a block must satisfy on its own; returns its txids, computed once.
@@ -155,8 +187,10 @@ pub fn connect_block(
     genesis: &BlockHash,
 ) -> Result<BlockUndo, BlockError> {
     let undo = connect_block_coins(block, txids, coins, params)?;
+    let mut spent = undo.spent.iter().map(|(_, coin)| coin.output);
     for (index, (tx, txid)) in block.transactions.iter().zip(txids).enumerate().skip(1) {
-        verify_tx_signatures(tx, genesis).map_err(|error| BlockError::InvalidTransaction {
+        let coins: Vec<_> = spent.by_ref().take(tx.inputs.len()).collect();
+        verify_tx_signatures(tx, genesis, &coins).map_err(|error| BlockError::InvalidTransaction {
             index,
             txid: *txid,
             error,
@@ -166,7 +200,8 @@ pub fn connect_block(
 }
 
 /// `connect_block` without the signature checks, for a caller that verifies signatures itself
-/// (in parallel, with `verify_tx_signatures`). A block is valid only if both pass.
+/// (in parallel, with `verify_tx_signatures`). A block is valid only if both pass. The undo's
+/// `spent` lists the coins of every input of the block in order: the coins to verify against.
 pub fn connect_block_coins(
     block: &Block,
     txids: &[Txid],
@@ -240,6 +275,7 @@ mod tests {
             height: block.header.height,
             expected_bits: f.params().pow_limit,
             median_time_past: block.header.time - 1,
+            parent_time: block.header.time - 1,
             now: block.header.time,
         }
     }
@@ -260,7 +296,11 @@ mod tests {
     fn chained_spend_within_a_block() {
         let f = Fixture::new();
         let first = f.spend(&[f.coin_out(0)], &[(f.alice_hash(), 90)]);
-        let second = f.spend(&[OutPoint { txid: first.txid(), vout: 0 }], &[(f.bob_hash(), 80)]);
+        let second = f.spend_with(
+            &[OutPoint { txid: first.txid(), vout: 0 }],
+            &[(f.bob_hash(), 80)],
+            &[first.outputs[0]],
+        );
         let block = f.block(vec![first, second.clone()], 20);
         let txids = check_block_body(&block, f.params()).unwrap();
         let undo = connect_block(&block, &txids, &f.coins, f.params(), &f.genesis()).unwrap();
@@ -419,5 +459,141 @@ mod tests {
                 allowed: subsidy.checked_add(Amount::from_units(40)).unwrap(),
             })
         );
+    }
+}
+
+#[cfg(test)]
+mod timewarp_tests {
+    //! The time-warp rule with the test network's rules (epochs of 20 blocks, grace 20 s) but
+    //! an easy proof-of-work limit, on header chains built and checked with the consensus
+    //! functions alone.
+    use super::*;
+    use crate::consensus::chain::{median_time_past, next_bits, retarget_anchor_height};
+    use crate::hash::MerkleRoot;
+    use crate::params::Network;
+
+    /// A header chain from the test genesis, extended only with headers `check_header` accepts.
+    struct Headers {
+        params: &'static Params,
+        headers: Vec<BlockHeader>,
+    }
+
+    impl Headers {
+        /// A chain whose first header is at four times the easiest difficulty, so that a
+        /// retarget can make it easier.
+        fn new() -> Self {
+            let params: &'static Params = Box::leak(Box::new(Params {
+                pow_limit: CompactTarget(0x207f_ffff),
+                ..Network::Test.params().clone()
+            }));
+            let first =
+                BlockHeader { bits: CompactTarget(0x201f_ffff), ..Network::Test.genesis_block().header };
+            Headers { params, headers: vec![first] }
+        }
+
+        fn tip(&self) -> &BlockHeader {
+            self.headers.last().expect("genesis")
+        }
+
+        fn context(&self) -> HeaderContext {
+            let parent = self.tip();
+            let height = parent.height + 1;
+            let anchor = retarget_anchor_height(self.params, height).map(|h| self.headers[h as usize].time);
+            let span = self.params.median_time_span;
+            let times: Vec<u64> = self.headers.iter().rev().take(span).map(|h| h.time).collect();
+            HeaderContext {
+                height,
+                expected_bits: next_bits(self.params, height, parent.bits, parent.time, anchor),
+                median_time_past: median_time_past(&times),
+                parent_time: parent.time,
+                // The attacker's clock: whatever lets every time pass the future limit.
+                now: u64::MAX / 2,
+            }
+        }
+
+        /// Mines the next header with `time` and checks it; keeps it if it passes.
+        fn push(&mut self, time: u64) -> Result<(), BlockError> {
+            let ctx = self.context();
+            let mut header = BlockHeader {
+                version: BLOCK_VERSION,
+                height: ctx.height,
+                prev: self.tip().hash(),
+                merkle_root: MerkleRoot::ZERO,
+                time,
+                bits: ctx.expected_bits,
+                nonce: 0,
+            };
+            let target = Target::from_compact(header.bits).unwrap();
+            while !target.is_met_by(&header.hash()) {
+                header.nonce += 1;
+            }
+            check_header(&header, &ctx, self.params)?;
+            self.headers.push(header);
+            Ok(())
+        }
+    }
+
+    /// Attack, over the first epoch boundary:
+    ///
+    /// ```text
+    ///  height  1 .. 18        19 (last of epoch 0)      20 (first of epoch 1)
+    ///  time    MTP + 1 each   genesis + 10 days         MTP + 1: back by ~10 days  → refused
+    /// ```
+    /// Epoch 1's retarget would measure from block 20's low time to block 39's late time again,
+    /// so every epoch would look ten days long and the difficulty would fall each time.
+    #[test]
+    fn a_chain_trying_the_time_warp_is_refused_at_the_epoch_start() {
+        let mut chain = Headers::new();
+        let late = chain.tip().time + 10 * 24 * 3600;
+        for height in 1..=19u64 {
+            let ctx = chain.context();
+            let time = if height == 19 { late } else { ctx.median_time_past + 1 };
+            chain.push(time).unwrap_or_else(|e| panic!("height {height}: {e}"));
+        }
+        let ctx = chain.context();
+        assert_eq!(ctx.height, 20);
+        // The late time made the difficulty of epoch 1 the easiest a retarget allows...
+        assert_eq!(ctx.expected_bits, CompactTarget(0x207f_fffc));
+        // ...and the warp back, which would let the next epoch do the same, is refused.
+        let back = ctx.median_time_past + 1;
+        assert_eq!(
+            chain.push(back),
+            Err(BlockError::TimeWarp { time: back, parent_time: late, earliest: late - 20 })
+        );
+        assert_eq!(chain.headers.len(), 20, "nothing was added");
+        // The epoch's first block has to start after the late time, less the grace, so the late
+        // time counts in one epoch only.
+        chain.push(late - 20).unwrap();
+    }
+
+    /// The bound itself: exactly `timewarp_grace_secs` before the parent is accepted, one second
+    /// more is refused; inside an epoch the rule does not apply.
+    #[test]
+    fn the_epoch_start_may_be_at_most_the_grace_before_its_parent() {
+        let mut chain = Headers::new();
+        let grace = chain.params.timewarp_grace_secs;
+        assert_eq!(grace, 20);
+        for _ in 1..=19 {
+            let time = chain.tip().time + 10;
+            chain.push(time).unwrap();
+        }
+        let parent_time = chain.tip().time;
+        let mut early = Headers { params: chain.params, headers: chain.headers.clone() };
+        let too_early = parent_time - grace - 1;
+        assert!(too_early > chain.context().median_time_past, "only the time-warp rule is at stake");
+        assert_eq!(
+            early.push(too_early),
+            Err(BlockError::TimeWarp { time: too_early, parent_time, earliest: parent_time - grace })
+        );
+        chain.push(parent_time - grace).unwrap();
+        assert_eq!(earliest_block_time(chain.params, 20, 0, parent_time), parent_time - grace);
+
+        // Inside an epoch, a block may go back as far as the median time past allows.
+        let mut inside = Headers { params: chain.params, headers: chain.headers[..19].to_vec() };
+        let ctx = inside.context();
+        assert_eq!(ctx.height, 19);
+        assert!(ctx.median_time_past + 1 < ctx.parent_time - grace);
+        inside.push(ctx.median_time_past + 1).unwrap();
+        assert_eq!(epoch_start_earliest_time(chain.params, 21, 0), None);
     }
 }

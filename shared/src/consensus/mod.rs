@@ -1,7 +1,7 @@
 //! Consensus rules as pure functions. Every failure is a typed error variant.
 //!
 //! ```text
-//!  header ──check_header──▶ (PoW, bits, time, height)
+//!  header ──check_header──▶ (PoW, bits, time incl. the time-warp bound, height)
 //!  block  ──check_block_body──▶ (size, coinbase, Merkle root, tx shapes)  → txids
 //!         ──connect_block──▶ (inputs exist, signatures, fees, subsidy)    → BlockUndo
 //!  tx     ──check_tx_shape──▶ ──check_tx_inputs──▶ fee
@@ -12,11 +12,13 @@ pub mod chain;
 pub mod tx;
 
 pub use block::{
-    check_block_body, check_header, connect_block, connect_block_coins, BlockError, BlockUndo, HeaderContext,
+    check_block_body, check_header, connect_block, connect_block_coins, earliest_block_time,
+    epoch_start_earliest_time, BlockError, BlockUndo, HeaderContext,
 };
 pub use chain::{block_subsidy, median_time_past, next_bits, retarget_anchor_height};
 pub use tx::{
-    check_tx_coins, check_tx_inputs, check_tx_shape, verify_tx_signatures, Coin, CoinView, TxError,
+    check_tx_coins, check_tx_inputs, check_tx_shape, spent_outputs, verify_tx_signatures, Coin, CoinView,
+    TxError,
 };
 
 #[cfg(test)]
@@ -86,8 +88,23 @@ pub(crate) mod tests {
             outpoint
         }
 
-        /// A transaction spending `inputs` (Alice's) to `outputs`, signed by Alice.
+        /// A transaction spending `inputs` (Alice's) to `outputs`, signed by Alice for the
+        /// coins as the fixture holds them (a coin it does not hold: as Alice's 1 unit).
         pub fn spend(&self, inputs: &[OutPoint], outputs: &[(PubkeyHash, u64)]) -> Transaction {
+            let own = TxOut { recipient: self.alice_hash(), amount: Amount::from_units(1) };
+            let spent: Vec<TxOut> =
+                inputs.iter().map(|i| self.coins.get(i).map_or(own, |c| c.output)).collect();
+            self.spend_with(inputs, outputs, &spent)
+        }
+
+        /// A transaction spending `inputs` (Alice's) to `outputs`, signed by Alice believing
+        /// the coins spent are `spent`.
+        pub fn spend_with(
+            &self,
+            inputs: &[OutPoint],
+            outputs: &[(PubkeyHash, u64)],
+            spent: &[TxOut],
+        ) -> Transaction {
             let pubkey = self.alice.public_key();
             let placeholder = self.alice.sign_digest(&[0; 32]);
             let mut tx = Transaction {
@@ -102,7 +119,7 @@ pub(crate) mod tests {
                     .map(|&(recipient, units)| TxOut { recipient, amount: Amount::from_units(units) })
                     .collect(),
             };
-            let sig = self.alice.sign_digest(&tx.sighash(&self.genesis()));
+            let sig = self.alice.sign_digest(&tx.sighash(&self.genesis(), spent).unwrap());
             for input in &mut tx.inputs {
                 input.signature = sig;
             }

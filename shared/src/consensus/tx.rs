@@ -5,7 +5,7 @@ use crate::encode::{Decode, DecodeError, Encode, Reader};
 use crate::hash::BlockHash;
 use crate::keys::KeyError;
 use crate::params::Params;
-use crate::tx::{OutPoint, Transaction, TxOut, TX_VERSION};
+use crate::tx::{OutPoint, SpentCountMismatch, Transaction, TxOut, TX_VERSION};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 
@@ -36,12 +36,33 @@ pub enum TxError {
     ImmatureCoinbase { outpoint: OutPoint, mature_at: u64 },
     #[error("input {index}: public key does not match the address of the output it spends")]
     KeyMismatch { index: usize },
-    #[error("input {index}: {reason}")]
+    /// A signature that does not verify. With `KeyError::BadSignature` the signed message may
+    /// name coins other than the ones spent: a node cannot tell a signature made over a false
+    /// coin value or owner from any other bad signature.
+    #[error("input {index}: {}", signature_failure(.reason))]
     InvalidSignature { index: usize, reason: KeyError },
+    #[error("{spent} spent coins given to verify a transaction with {inputs} inputs")]
+    SpentCountMismatch { inputs: usize, spent: usize },
     #[error("inputs ({inputs}) are less than outputs ({outputs})")]
     InputsBelowOutputs { inputs: Amount, outputs: Amount },
     #[error("inputs add up to more than the money supply")]
     InputsOverflow,
+}
+
+fn signature_failure(reason: &KeyError) -> String {
+    match reason {
+        KeyError::BadSignature => "the signature does not verify against the coins this transaction spends \
+                                   (value and owner as this node records them): the signer may have been \
+                                   told false coin values"
+            .to_string(),
+        other => other.to_string(),
+    }
+}
+
+impl From<SpentCountMismatch> for TxError {
+    fn from(e: SpentCountMismatch) -> Self {
+        TxError::SpentCountMismatch { inputs: e.inputs, spent: e.spent }
+    }
 }
 
 /// An unspent output and where it was created.
@@ -135,8 +156,17 @@ pub fn check_tx_inputs(
     genesis: &BlockHash,
 ) -> Result<Amount, TxError> {
     let fee = check_tx_coins(tx, coins, spend_height, params)?;
-    verify_tx_signatures(tx, genesis)?;
+    verify_tx_signatures(tx, genesis, &spent_outputs(tx, coins)?)?;
     Ok(fee)
+}
+
+/// The outputs `tx`'s inputs spend, in input order, as `coins` records them: what its
+/// signatures must commit to ([`Transaction::sighash`]).
+pub fn spent_outputs(tx: &Transaction, coins: &impl CoinView) -> Result<Vec<TxOut>, TxError> {
+    tx.inputs
+        .iter()
+        .map(|input| coins.coin(&input.prevout).map(|c| c.output).ok_or(TxError::UnknownInput(input.prevout)))
+        .collect()
 }
 
 /// Everything `check_tx_inputs` checks except the signatures: the coins exist, are mature and
@@ -174,11 +204,13 @@ pub fn check_tx_coins(
 }
 
 /// Verifies every input's signature over the transaction's signed message on the network
-/// whose genesis is `genesis`. Needs no coin set, so it can run before any lock is taken and
-/// in parallel. It does not check that the keys own the coins: `check_tx_coins` does.
-pub fn verify_tx_signatures(tx: &Transaction, genesis: &BlockHash) -> Result<(), TxError> {
+/// whose genesis is `genesis`, for the coins `spent` (one per input, in order: see
+/// [`spent_outputs`]). Needs only those outputs, not the coin set, so it can run after a brief
+/// look-up, outside any lock and in parallel: the output an outpoint names never changes, since
+/// the txid commits to it. It does not check that the keys own the coins: `check_tx_coins` does.
+pub fn verify_tx_signatures(tx: &Transaction, genesis: &BlockHash, spent: &[TxOut]) -> Result<(), TxError> {
     use crate::keys::{PublicKey, Signature, Verifier};
-    let digest = tx.sighash(genesis);
+    let digest = tx.sighash(genesis, spent)?;
     // Every input signs the same digest, so inputs spent by one key usually carry one signature:
     // a (key, signature) pair already verified over this digest needs no second verification,
     // and a key is decompressed once however many inputs reveal it.
@@ -293,7 +325,8 @@ mod tests {
         let mut tx = f.spend(&[f.coin_out(0)], &[(f.bob_hash(), 1)]);
         let bob = SecretKey::from_bytes(&[2; 32]).unwrap();
         tx.inputs[0].pubkey = bob.public_key();
-        tx.inputs[0].signature = bob.sign_digest(&tx.sighash(&f.genesis()));
+        let spent = spent_outputs(&tx, &f.coins).unwrap();
+        tx.inputs[0].signature = bob.sign_digest(&tx.sighash(&f.genesis(), &spent).unwrap());
         assert_eq!(f.check(&tx), Err(TxError::KeyMismatch { index: 0 }));
 
         // A signature over other outputs is invalid for these.
@@ -308,13 +341,42 @@ mod tests {
 
         // A signature made for another network.
         let mut tx = f.spend(&[f.coin_out(0)], &[(f.bob_hash(), 1)]);
-        let digest = tx.sighash(&Network::Test.genesis_hash());
+        let digest =
+            tx.sighash(&Network::Test.genesis_hash(), &spent_outputs(&tx, &f.coins).unwrap()).unwrap();
         tx.inputs[0].signature = f.alice.sign_digest(&digest);
         assert_eq!(f.check(&tx), Err(TxError::InvalidSignature { index: 0, reason: KeyError::BadSignature }));
 
         let coinbase =
             Transaction::coinbase(1, vec![TxOut { recipient: f.bob_hash(), amount: Amount::ONE_COIN }]);
         assert_eq!(f.check(&coinbase), Err(TxError::UnexpectedCoinbase));
+    }
+
+    /// A signer told a false value or owner for a coin signs a message that names that coin;
+    /// against the coin as it is, the signature does not verify.
+    #[test]
+    fn signature_over_a_false_spent_coin_does_not_verify() {
+        let f = Fixture::new();
+        let mut tx = f.spend(&[f.coin_out(0)], &[(f.bob_hash(), 30)]);
+        let real = spent_outputs(&tx, &f.coins).unwrap();
+        assert_eq!(real[0].amount, Amount::from_units(100));
+        let lies: [(&str, TxOut); 3] = [
+            ("inflated value", TxOut { amount: Amount::from_units(1_000), ..real[0] }),
+            ("deflated value", TxOut { amount: Amount::from_units(31), ..real[0] }),
+            ("other owner", TxOut { recipient: f.bob_hash(), ..real[0] }),
+        ];
+        for (name, lie) in lies {
+            let digest = tx.sighash(&f.genesis(), &[lie]).unwrap();
+            tx.inputs[0].signature = f.alice.sign_digest(&digest);
+            // It verifies against the coin the signer believed in, not against the real one.
+            assert_eq!(verify_tx_signatures(&tx, &f.genesis(), &[lie]), Ok(()), "{name}");
+            let err = f.check(&tx).unwrap_err();
+            assert_eq!(err, TxError::InvalidSignature { index: 0, reason: KeyError::BadSignature }, "{name}");
+            assert!(err.to_string().contains("does not verify against the coins this transaction spends"));
+        }
+        assert_eq!(
+            verify_tx_signatures(&tx, &f.genesis(), &[]),
+            Err(TxError::SpentCountMismatch { inputs: 1, spent: 0 })
+        );
     }
 
     #[test]
@@ -357,7 +419,7 @@ mod tests {
         bytes[key_at..key_at + 33].copy_from_slice(&off_curve);
         tx = crate::encode::from_bytes(&bytes).unwrap();
         assert_eq!(
-            verify_tx_signatures(&tx, &f.genesis()),
+            verify_tx_signatures(&tx, &f.genesis(), &spent_outputs(&tx, &f.coins).unwrap()),
             Err(TxError::InvalidSignature { index: 0, reason: KeyError::InvalidPublicKey })
         );
     }

@@ -4,7 +4,7 @@
 use anyhow::{bail, Context, Result};
 use ferro_shared::api::TxState;
 use ferro_shared::{Address, Amount, Network, Txid};
-use ferro_tests::{ferro_binary, TestNode};
+use ferro_tests::{ferro_binary, LyingNode, TestNode};
 
 use std::process::Output;
 
@@ -129,5 +129,90 @@ async fn command_line_wallet_sends_between_two_accounts() -> Result<()> {
     assert!(String::from_utf8_lossy(&out.stderr).contains("insufficient funds"), "{out:?}");
     let after = node.status().await?;
     assert_eq!((after.height, after.mempool), (before.height, before.mempool));
+    Ok(())
+}
+
+/// A node that lies to the wallet about what its coins are worth cannot make it pay a fee it
+/// did not show: the wallet signs the values it was told, the honest node behind the liar
+/// verifies against the values it records, and the send fails with an error that says so.
+/// (Before signatures committed to the spent coins' values, the deflating liar's transaction was
+/// accepted and paid half of every coin spent as an unseen fee.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wallet_lied_to_about_coin_values_pays_nothing() -> Result<()> {
+    let node = TestNode::start().await?;
+    let dir = tempfile::TempDir::new()?;
+    let alice_file = dir.path().join("alice.json");
+    let alice_path = alice_file.to_str().context("utf-8 path")?;
+    let pw = [("FERRO_WALLET_PASSWORD", PASSWORD)];
+    let alice = Address::parse(
+        &last_line(&ferro(&["wallet", "new", "--wallet", alice_path], &pw).await?)?,
+        Network::Dev,
+    )?;
+    let bob =
+        Address::parse("fdev1sz5lnx2hk2d0yqecqd70qcmqh325ytjmhgqr9w6pxeyccfu20kcse2ucmp", Network::Dev)?;
+    node.mine(&alice, 2).await?;
+    let before = node.address(&alice).await?;
+    let status = node.status().await?;
+    assert_eq!(status.mempool, 0);
+
+    // (name, num, den): a liar that halves every coin (the wallet would leave the other half
+    // as fee), and one that doubles them.
+    for (name, num, den) in [("deflating", 1, 2), ("inflating", 2, 1)] {
+        let liar = LyingNode::start(&node.url(), num, den).await?;
+        let shown = ferro(&["wallet", "balance", "--wallet", alice_path, "--node", liar.url()], &[]).await?;
+        let shown = String::from_utf8(shown.stdout)?;
+        assert!(!shown.contains(&format!("balance: {}", before.balance)), "{name}: the liar lies: {shown}");
+
+        let out = ferro(
+            &[
+                "wallet",
+                "send",
+                "--wallet",
+                alice_path,
+                "--to",
+                &bob.to_string(),
+                "--amount",
+                "10",
+                "--node",
+                liar.url(),
+            ],
+            &pw,
+        )
+        .await?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success(),
+            "{name}: the send must fail: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert!(
+            stderr.contains("does not verify against the coins this transaction spends")
+                && stderr.contains("invalid_signature"),
+            "{name}: {stderr}"
+        );
+        let after = node.status().await?;
+        assert_eq!((after.height, after.mempool), (status.height, 0), "{name}: nothing entered the mempool");
+        assert_eq!(node.address(&alice).await?.balance, before.balance, "{name}: nothing was paid");
+    }
+
+    // Told the truth, the same wallet sends.
+    let out = ferro(
+        &[
+            "wallet",
+            "send",
+            "--wallet",
+            alice_path,
+            "--to",
+            &bob.to_string(),
+            "--amount",
+            "10",
+            "--node",
+            &node.url(),
+        ],
+        &pw,
+    )
+    .await?;
+    let txid: Txid = last_line(&out)?.parse()?;
+    assert_eq!(node.transaction(&txid).await?.status, TxState::Pending);
     Ok(())
 }

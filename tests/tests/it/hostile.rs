@@ -138,6 +138,13 @@ async fn hostile_peers_are_cut_off_and_honest_ones_served() -> Result<()> {
     let mut s = open(&node).await?;
     send(&mut s, &Message::Hello(forged)).await?;
     expect_disconnect(&mut s, "right network name, wrong genesis").await?;
+    // A version 1 peer: its transaction signatures do not commit to the coins they spend, so
+    // nothing it relays could be valid here, nor the other way round.
+    let mut old = hello(net, None);
+    old.version = 1;
+    let mut s = open(&node).await?;
+    send(&mut s, &Message::Hello(old)).await?;
+    expect_disconnect(&mut s, "protocol version 1").await?;
 
     // A block with bad proof of work, from a peer that names itself: it is banned, so the same
     // peer coming back is refused right after its hello.

@@ -43,8 +43,9 @@ pub fn node_error(code: Option<&str>, detail: &str) -> String {
             "The fee is too low for the node to accept this transaction. Raise the fee rate and try again."
         }
         "invalid_signature" => {
-            "The node could not verify the signature of this transaction, so it was not sent. Lock \
-             and unlock the wallet, then try again."
+            "The node could not verify the signature of this transaction against the coins it \
+             spends, as the node records them, so nothing was sent or paid. The coin values this \
+             wallet was shown may be false: check which node it is connected to, then try again."
         }
         "key_mismatch" => "This account's key does not own the coins the transaction spends.",
         "unknown_input" => {
