@@ -12,6 +12,9 @@
 // 5. Explorer pages for a block, transaction or address that does not exist or is mistyped.
 // 6. Phone size (390 × 844): no page is wider than the screen; unlocking from the send page
 //    stays there.
+// 7. A node that halves the coin values it reports: the payment the wallet signs is refused by
+//    the real node behind it (signatures commit to the coins spent), the wallet says why, and no
+//    coin moves. (Runs before 6, on the desktop page.)
 //
 // Screenshots of every step go to target/browser/first-minutes/, the nodes' logs to
 // target/browser/.
@@ -43,6 +46,47 @@ async function foreignServer() {
   const server = http.createServer((request, response) => {
     response.writeHead(200, { 'content-type': 'application/json' });
     response.end('{"hello":"not a node"}');
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
+}
+
+/**
+ * A node that lies: forwards every request to `upstream`, but halves the coin values in its
+ * answers about addresses. A wallet that believed them would leave the other half of every coin
+ * it spends as a fee it never showed.
+ */
+async function lyingNode(upstream) {
+  const server = http.createServer(async (request, response) => {
+    try {
+      const chunks = [];
+      for await (const chunk of request) chunks.push(chunk);
+      const headers = { ...request.headers };
+      delete headers.host;
+      delete headers['accept-encoding'];
+      const answer = await fetch(`${upstream}${request.url}`, {
+        method: request.method,
+        headers,
+        body: chunks.length ? Buffer.concat(chunks) : undefined,
+      });
+      let body = Buffer.from(await answer.arrayBuffer());
+      if (request.method === 'GET' && request.url.startsWith('/api/addresses/') && answer.ok) {
+        const view = JSON.parse(body.toString('utf8'));
+        for (const utxo of view.utxos) utxo.amount = Math.floor(utxo.amount / 2);
+        view.balance = Math.floor(view.balance / 2);
+        view.pending = Math.floor(view.pending / 2);
+        body = Buffer.from(JSON.stringify(view));
+      }
+      const out = {};
+      answer.headers.forEach((value, name) => {
+        if (!['content-length', 'content-encoding', 'transfer-encoding'].includes(name)) out[name] = value;
+      });
+      response.writeHead(answer.status, out);
+      response.end(body);
+    } catch (e) {
+      response.writeHead(502);
+      response.end(String(e));
+    }
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   return server;
@@ -274,6 +318,30 @@ test('the first minutes: another node, review before sending, a node that stops,
       await fill(page, 'search-input', '1');
       await page.locator(tid('search-input')).press('Enter');
       await textMatching(page, 'block-height', (s) => s === '1', 'block 1');
+    });
+
+    await step('7. a node that lies about coin values gets a payment no node accepts', async () => {
+      const liar = await lyingNode(node1.url);
+      try {
+        const before = await node1.api('GET', `/api/addresses/${addressA}`);
+        await useNode(page, `http://127.0.0.1:${liar.address().port}`, (s) => /height 2\b/.test(s), 'the lying node');
+        await page.locator('header nav a[href="/send"]').click();
+        await unlockIfAsked(page, 'send-to', PASSWORD); // the explorer pages above reloaded it
+        await fill(page, 'send-to', addressB);
+        await fill(page, 'send-amount', '1');
+        await textMatching(page, 'send-fee', (s) => /\d/.test(s), 'a fee');
+        await click(page, 'send-review');
+        await click(page, 'send-submit');
+        await textMatching(page, 'send-error', (s) => /against the coins it spends/.test(s), 'the node\'s refusal in words');
+        await screenshot(page, 'lied-to');
+        const pool = await node1.api('GET', '/api/mempool');
+        assert.equal(pool.count, 0, 'nothing reached the mempool');
+        const after = await node1.api('GET', `/api/addresses/${addressA}`);
+        assert.deepEqual(after.utxos, before.utxos, 'no coin of A was spent');
+      } finally {
+        liar.close();
+      }
+      await useNode(page, null, (s) => /height 2\b/.test(s), 'back on node 1');
     });
 
     await step('6. at 390 × 844 no page is wider than the screen', async () => {
