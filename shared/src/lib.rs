@@ -10,6 +10,7 @@
 //! | [`keys`] | secp256k1 keys, low-S deterministic ECDSA |
 //! | [`address`] | bech32m addresses per network |
 //! | [`tx`], [`block`] | transactions, blocks, txid, signed message |
+//! | [`filter`] | compact block filters (Golomb-coded sets of the key hashes a block touches) |
 //! | [`pow`] | targets, compact bits, work |
 //! | [`params`] | networks, parameters, genesis blocks |
 //! | [`consensus`] | every validity rule as a pure function |
@@ -23,6 +24,7 @@ pub mod api;
 pub mod block;
 pub mod consensus;
 pub mod encode;
+pub mod filter;
 pub mod hash;
 pub mod keys;
 pub mod keystore;
