@@ -13,3 +13,5 @@ pub use node::{Node, NodeConfig, NodeEvent, Origin};
 pub mod api;
 pub mod cli;
 pub mod server;
+#[cfg(test)]
+pub(crate) mod testing;

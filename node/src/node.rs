@@ -319,6 +319,12 @@ impl Node {
             config.network,
             config.db_cache_bytes,
         )?;
+        Node::open_with_store(config, store)
+    }
+
+    /// Loads the chain from `store` (opened for `config.network`); [`Node::open`] without
+    /// the data directory.
+    pub fn open_with_store(config: NodeConfig, store: Store) -> Result<Node, NodeError> {
         let chain = Chain::open(store.clone(), config.network)?;
         let mut mempool = Mempool::new(config.network.params(), config.mempool_max_memory);
         restore_mempool(&store, &chain, &mut mempool, config.network)?;
