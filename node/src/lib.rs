@@ -14,4 +14,6 @@ pub mod api;
 pub mod cli;
 pub mod server;
 #[cfg(test)]
+mod storage_tests;
+#[cfg(test)]
 pub(crate) mod testing;

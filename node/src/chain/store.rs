@@ -545,6 +545,25 @@ impl Store {
     }
 }
 
+#[cfg(test)]
+impl Store {
+    /// Replaces the stored bytes of the coin at `outpoint` (which must exist) with `bytes`, as
+    /// a corrupting disk would; returns what was there.
+    pub(crate) fn replace_coin_bytes(&self, outpoint: &OutPoint, bytes: &[u8]) -> Vec<u8> {
+        let txn = self.begin_write().unwrap();
+        let old = txn
+            .open_table(UTXO)
+            .unwrap()
+            .insert(outpoint_key(outpoint).as_slice(), bytes)
+            .unwrap()
+            .expect("the coin exists")
+            .value()
+            .to_vec();
+        txn.commit().unwrap();
+        old
+    }
+}
+
 /// A read snapshot of the coin set. The consensus code asks a [`CoinView`] for a coin and gets
 /// `None` for "no such coin"; a look-up that fails also answers `None` but is remembered, and
 /// whoever used the view must ask [`CoinSnapshot::check`] before trusting a verdict built on it.
