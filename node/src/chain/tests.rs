@@ -646,3 +646,37 @@ fn a_failing_write_leaves_the_store_as_it_was() {
     assert!(chain.store().coin(&coin).unwrap().is_none());
     assert_eq!(stored_state(chain.store(), &pkh, &txids), stored_state(twin.chain.store(), &pkh, &txids));
 }
+
+#[test]
+fn a_storage_failure_mid_batch_commits_nothing() {
+    // G - 1 - 2 | 3 - 4 - 5      4 spends 1's coinbase, which the store cannot decode.
+    let mut twin = TestChain::new();
+    let base = twin.extend(twin.genesis(), 2, 0);
+    let coin = twin.coinbase_outpoint(&base[0]);
+    let value = twin.chain.store().coin(&coin).unwrap().unwrap().output.amount;
+    let mut run = vec![twin.block_on(base[1], vec![], 0)];
+    twin.add(&run[0]).unwrap();
+    run.push(twin.block_on(run[0].hash(), vec![twin.spend(coin, value, twin.pkh(), 10)], 0));
+    twin.add(&run[1]).unwrap();
+    run.push(twin.block_on(run[1].hash(), vec![], 0));
+
+    let mut t = TestChain::new();
+    assert_eq!(t.extend(t.genesis(), 2, 0), base);
+    let txids: Vec<Txid> = run.iter().flat_map(|b| b.transactions.iter()).map(|t| t.txid()).collect();
+    let before = stored_state(t.chain.store(), &t.pkh(), &txids);
+    let saved = t.chain.store().replace_coin_bytes(&coin, &[0xff; 3]);
+
+    let outcome = t.chain.extend_with(&run, NOW, &|_| false).expect("the run extends the tip");
+    let failure = outcome.failure.expect("a failure");
+    assert!(failure.storage_failure().is_some(), "{failure}");
+    assert_eq!(outcome.connected, 0, "block 3 is not kept either");
+    assert_eq!(t.chain.tip().hash, base[1]);
+    assert!(run.iter().all(|b| !t.chain.is_known_invalid(&b.hash())));
+
+    t.chain.store().replace_coin_bytes(&coin, &saved);
+    let mut t = t.reopen();
+    assert_eq!(stored_state(t.chain.store(), &t.pkh(), &txids), before);
+    let outcome = t.chain.extend_with(&run, NOW, &|_| false).unwrap();
+    assert!(outcome.failure.is_none(), "{:?}", outcome.failure);
+    assert_eq!(t.chain.tip().hash, run[2].hash());
+}
