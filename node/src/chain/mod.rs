@@ -400,13 +400,13 @@ impl Chain {
             now,
         };
         if let Err(error) = check_header(&block.header, &ctx, self.params) {
-            self.judge(hash, &error);
+            self.judge(hash, &error)?;
             return Err(ChainError::Invalid { hash, error });
         }
         let txids = match check_block_body(&block, self.params) {
             Ok(txids) => txids,
             Err(error) => {
-                self.judge(hash, &error);
+                self.judge(hash, &error)?;
                 return Err(ChainError::Invalid { hash, error });
             }
         };
@@ -605,7 +605,9 @@ impl Chain {
             return BatchOutcome { connected: 0, failure };
         }
         if let Some(ChainError::Invalid { hash, error }) = &failure {
-            self.judge(*hash, error);
+            if let Err(e) = self.judge(*hash, error) {
+                return BatchOutcome { connected: added.len(), failure: Some(e.into()) };
+            }
         }
         BatchOutcome { connected: added.len(), failure }
     }
@@ -704,18 +706,20 @@ impl Chain {
     }
 
     /// Remembers a block that failed with `error` as its [`verdict`] says. A block condemned
-    /// while the store cannot be written is still refused until the node stops.
-    fn judge(&mut self, hash: BlockHash, error: &BlockError) {
+    /// while the store cannot be written is still refused until the node stops, which the
+    /// storage error returned makes it do.
+    fn judge(&mut self, hash: BlockHash, error: &BlockError) -> Result<(), StoreError> {
         match verdict(error) {
             Verdict::Retry => {}
             Verdict::Remember => self.remember_rejected(hash),
             Verdict::Condemn => {
                 if let Err(e) = self.condemn(hash, &[]) {
-                    tracing::error!(%hash, error = %e, "could not record an invalid block in the store");
                     self.invalid.insert(hash);
+                    return Err(e);
                 }
             }
         }
+        Ok(())
     }
 
     /// Marks `bad` invalid for good, with every stored descendant and the blocks `also` names
