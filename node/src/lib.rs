@@ -13,3 +13,7 @@ pub use node::{Node, NodeConfig, NodeEvent, Origin};
 pub mod api;
 pub mod cli;
 pub mod server;
+#[cfg(test)]
+mod storage_tests;
+#[cfg(test)]
+pub(crate) mod testing;

@@ -98,6 +98,9 @@ pub enum NodeEvent {
 pub enum NodeError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The store failed while the node ran; it stopped rather than judge without its data.
+    #[error("storage failed: {0}; the node stopped")]
+    StorageFailed(String),
     #[error("cannot create the data directory {path}: {source}")]
     DataDir { path: PathBuf, source: std::io::Error },
     #[error("a background task failed: {0}")]
@@ -150,6 +153,8 @@ struct Inner {
     best_peer_height: AtomicU64,
     mining: AtomicBool,
     p2p: OnceLock<crate::p2p::P2pHandle>,
+    /// The first storage failure, once one happened: the node is stopping ([`Node::fail`]).
+    failed: watch::Sender<Option<String>>,
 }
 
 /// A handle to a running node. Cheap to clone; every clone talks to the same node.
@@ -200,6 +205,39 @@ struct EarlierFirst<'a, C> {
 impl<C: CoinView> CoinView for EarlierFirst<'_, C> {
     fn coin(&self, outpoint: &OutPoint) -> Option<Coin> {
         self.earlier.get(outpoint).copied().or_else(|| self.chain.coin(outpoint))
+    }
+}
+
+/// Errors that may be a storage failure.
+trait AsStoreError {
+    fn store_error(&self) -> Option<&StoreError>;
+}
+
+impl AsStoreError for NodeError {
+    fn store_error(&self) -> Option<&StoreError> {
+        match self {
+            NodeError::Store(e) => Some(e),
+            NodeError::StorageFailed(_) | NodeError::DataDir { .. } | NodeError::Task(_) => None,
+        }
+    }
+}
+
+impl AsStoreError for SubmitTxError {
+    fn store_error(&self) -> Option<&StoreError> {
+        match self {
+            SubmitTxError::Node(e) => e.store_error(),
+            SubmitTxError::Rejected(_) => None,
+        }
+    }
+}
+
+impl AsStoreError for SubmitBlockError {
+    fn store_error(&self) -> Option<&StoreError> {
+        match self {
+            SubmitBlockError::Rejected(ChainError::Store(e)) => Some(e),
+            SubmitBlockError::Rejected(_) => None,
+            SubmitBlockError::Node(e) => e.store_error(),
+        }
     }
 }
 
@@ -254,6 +292,8 @@ fn restore_mempool(
             let _ = mempool.accept(tx, &view, next_height, time);
         }
     }
+    // A coin that could not be read is not a missing coin: refuse to start.
+    view.check()?;
     tracing::info!(restored = mempool.len(), saved = total, "pending transactions restored");
     Ok(())
 }
@@ -279,6 +319,12 @@ impl Node {
             config.network,
             config.db_cache_bytes,
         )?;
+        Node::open_with_store(config, store)
+    }
+
+    /// Loads the chain from `store` (opened for `config.network`); [`Node::open`] without
+    /// the data directory.
+    pub fn open_with_store(config: NodeConfig, store: Store) -> Result<Node, NodeError> {
         let chain = Chain::open(store.clone(), config.network)?;
         let mut mempool = Mempool::new(config.network.params(), config.mempool_max_memory);
         restore_mempool(&store, &chain, &mut mempool, config.network)?;
@@ -303,6 +349,7 @@ impl Node {
                 best_peer_height: AtomicU64::new(0),
                 mining: AtomicBool::new(false),
                 p2p: OnceLock::new(),
+                failed: watch::channel(None).0,
             }),
         })
     }
@@ -337,6 +384,41 @@ impl Node {
 
     pub fn tip(&self) -> Tip {
         *self.inner.tip.borrow()
+    }
+
+    /// Records that the store failed: the node cannot tell a coin it could not read from one
+    /// that does not exist, so it stops (see [`crate::server::serve`]) rather than misjudge.
+    /// Only the first failure is logged and kept.
+    pub fn fail(&self, error: &StoreError) {
+        self.inner.failed.send_if_modified(|failed| {
+            if failed.is_some() {
+                return false;
+            }
+            tracing::error!(error = %error, "storage failed: {error}; stopping");
+            *failed = Some(error.to_string());
+            true
+        });
+    }
+
+    /// Sees the first storage failure ([`Node::fail`]); `None` while there was none.
+    pub fn watch_failure(&self) -> watch::Receiver<Option<String>> {
+        self.inner.failed.subscribe()
+    }
+
+    /// `Err` once the store has failed: nothing more is judged.
+    fn ensure_running(&self) -> Result<(), NodeError> {
+        match &*self.inner.failed.borrow() {
+            Some(e) => Err(NodeError::StorageFailed(e.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Passes `result` on, stopping the node first if it is a storage failure.
+    fn stop_on_storage_error<T, E: AsStoreError>(&self, result: Result<T, E>) -> Result<T, E> {
+        if let Some(e) = result.as_ref().err().and_then(AsStoreError::store_error) {
+            self.fail(e);
+        }
+        result
     }
 
     /// A receiver that sees every change of the tip.
@@ -401,6 +483,16 @@ impl Node {
         txs: Vec<Transaction>,
         origin: Origin,
     ) -> Result<Vec<Result<Accepted, MempoolError>>, NodeError> {
+        let result = self.admit_transactions(txs, origin).await;
+        self.stop_on_storage_error(result)
+    }
+
+    async fn admit_transactions(
+        &self,
+        txs: Vec<Transaction>,
+        origin: Origin,
+    ) -> Result<Vec<Result<Accepted, MempoolError>>, NodeError> {
+        self.ensure_running()?;
         let params = self.network().params();
         // Under the lock, briefly: the coins each transaction spends, as this node records
         // them (the chain's, pool transactions' outputs, or outputs of earlier transactions of
@@ -410,7 +502,8 @@ impl Node {
             let state = self.state();
             let view = self.inner.store.coin_view()?;
             let mut batch: HashMap<OutPoint, Coin> = HashMap::new();
-            txs.into_iter()
+            let checked = txs
+                .into_iter()
                 .map(|tx| {
                     let txid = tx.txid();
                     let looked_up = match check_tx_shape(&tx, params) {
@@ -434,7 +527,10 @@ impl Node {
                     }
                     (tx, txid, spent, early)
                 })
-                .collect()
+                .collect();
+            // A coin that could not be read is not a missing coin.
+            view.check()?;
+            checked
         };
         let genesis = self.network().genesis_hash();
         let checked = tokio::task::spawn_blocking(move || {
@@ -463,6 +559,7 @@ impl Node {
                 results.push(result);
             }
             self.update_mempool_gauges(&state);
+            view.check()?;
         }
         let m = &self.inner.metrics;
         for result in &results {
@@ -482,12 +579,14 @@ impl Node {
     /// Validates a block and adds it to the chain; on a new tip the mempool follows.
     pub async fn submit_block(&self, block: Block, origin: Origin) -> Result<BlockOutcome, SubmitBlockError> {
         let node = self.clone();
-        tokio::task::spawn_blocking(move || node.process_block_blocking(block, origin))
+        let result = tokio::task::spawn_blocking(move || node.process_block_blocking(block, origin))
             .await
-            .map_err(task_error)?
+            .map_err(task_error)?;
+        self.stop_on_storage_error(result)
     }
 
     fn process_block_blocking(&self, block: Block, origin: Origin) -> Result<BlockOutcome, SubmitBlockError> {
+        self.ensure_running()?;
         let (hash, height) = (block.hash(), block.header.height);
         let mut guard = self.state();
         let state = &mut *guard;
@@ -509,6 +608,7 @@ impl Node {
             let view = self.inner.store.coin_view().map_err(NodeError::from)?;
             let update =
                 state.mempool.update_for_new_tip(connected, disconnected, &view, tip.height + 1, unix_now());
+            view.check().map_err(NodeError::from)?;
             // Transactions back from disconnected blocks are news to peers on the new branch.
             returned = update
                 .added
@@ -553,9 +653,10 @@ impl Node {
     /// by block. Stops at the first block refused.
     pub async fn submit_blocks(&self, blocks: Vec<Block>, origin: Origin) -> Result<(), SubmitBlockError> {
         let node = self.clone();
-        tokio::task::spawn_blocking(move || node.process_blocks_blocking(blocks, origin))
+        let result = tokio::task::spawn_blocking(move || node.process_blocks_blocking(blocks, origin))
             .await
-            .map_err(task_error)?
+            .map_err(task_error)?;
+        self.stop_on_storage_error(result)
     }
 
     fn process_blocks_blocking(
@@ -563,6 +664,7 @@ impl Node {
         mut blocks: Vec<Block>,
         origin: Origin,
     ) -> Result<(), SubmitBlockError> {
+        self.ensure_running()?;
         let mut state = self.state();
         let known = blocks.iter().take_while(|b| state.chain.contains(&b.hash())).count();
         blocks.drain(..known);
@@ -587,6 +689,7 @@ impl Node {
             let tip = state.chain.tip();
             let view = self.inner.store.coin_view().map_err(NodeError::from)?;
             state.mempool.update_for_new_tip(connected, &[], &view, tip.height + 1, unix_now());
+            view.check().map_err(NodeError::from)?;
             self.update_mempool_gauges(&state);
             drop(state);
             let m = &self.inner.metrics;

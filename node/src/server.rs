@@ -8,8 +8,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-/// Runs a node on `listener` until `shutdown` completes. Every task it starts is stopped and
-/// awaited before it returns.
+/// Runs a node on `listener` until `shutdown` completes, or until its store fails: then it stops
+/// the same way and returns [`NodeError::StorageFailed`] (the `ferro node` command exits
+/// non-zero). Every task it starts is stopped and awaited before it returns.
 pub async fn run(
     config: NodeConfig,
     listener: TcpListener,
@@ -59,8 +60,12 @@ pub async fn serve(
         });
     let server: JoinHandle<std::io::Result<()>> = tokio::spawn(async move { server.await });
 
-    shutdown.await;
-    tracing::info!("shutting down");
+    let mut failure = node.watch_failure();
+    tokio::select! {
+        () = shutdown => tracing::info!("shutting down"),
+        _ = failure.wait_for(Option::is_some) => {}
+    }
+    let failed = node.watch_failure().borrow().clone();
     let _ = stop_tx.send(true);
     if let Some(miner) = miner {
         let _ = miner.await;
@@ -71,6 +76,11 @@ pub async fn serve(
         Ok(Err(e)) => Err(NodeError::Task(format!("HTTP server: {e}"))),
         Err(e) => Err(NodeError::Task(e.to_string())),
     };
+    if let Some(e) = failed {
+        // The store cannot be trusted to write either: keep what it holds as it is.
+        tracing::error!("stopped after a storage failure: {e}");
+        return Err(NodeError::StorageFailed(e));
+    }
     // Nothing adds transactions any more: keep the pending ones for the next start.
     let saved = {
         let node = node.clone();

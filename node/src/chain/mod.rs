@@ -44,6 +44,17 @@ pub enum ChainError {
 }
 
 impl ChainError {
+    /// The storage failure behind this error, if it is one: then nothing was judged, and the
+    /// node must stop rather than go on without its data.
+    pub fn storage_failure(&self) -> Option<&StoreError> {
+        match self {
+            ChainError::Store(e) => Some(e),
+            ChainError::UnknownParent { .. } | ChainError::KnownInvalid(_) | ChainError::Invalid { .. } => {
+                None
+            }
+        }
+    }
+
     /// Whether the peer that sent the block is at fault (as opposed to a race or our storage).
     pub fn is_peer_fault(&self) -> bool {
         match self {
@@ -389,13 +400,13 @@ impl Chain {
             now,
         };
         if let Err(error) = check_header(&block.header, &ctx, self.params) {
-            self.judge(hash, &error);
+            self.judge(hash, &error)?;
             return Err(ChainError::Invalid { hash, error });
         }
         let txids = match check_block_body(&block, self.params) {
             Ok(txids) => txids,
             Err(error) => {
-                self.judge(hash, &error);
+                self.judge(hash, &error)?;
                 return Err(ChainError::Invalid { hash, error });
             }
         };
@@ -417,10 +428,9 @@ impl Chain {
         let result = self.reorganize(&txn, hash, block, txids, verified);
         match result {
             Ok((connected, disconnected)) => {
-                set_tip(&txn, &hash)?;
-                if let Err(e) = txn.commit() {
+                if let Err(e) = set_tip(&txn, &hash).and_then(|()| txn.commit().map_err(StoreError::from)) {
                     self.index.remove(&hash);
-                    return Err(StoreError::from(e).into());
+                    return Err(e.into());
                 }
                 let fork_height = record.header.height - connected.len() as u64;
                 self.active.truncate(fork_height as usize + 1);
@@ -481,9 +491,7 @@ impl Chain {
             };
             let undo = {
                 let utxo = txn.open_table(UTXO).map_err(StoreError::from)?;
-                let view = TableCoins(&utxo);
-                connect_block_coins(&block, &txids, &view, self.params)
-                    .map_err(|error| ChainError::Invalid { hash, error })?
+                block_coins(&utxo, &block, hash, &txids, self.params)?
             };
             self.verify_signatures(&block, &txids, verified, &undo)
                 .map_err(|error| ChainError::Invalid { hash, error })?;
@@ -573,23 +581,33 @@ impl Chain {
                 }
             }
         }
-        let committed = match added.last() {
-            None => {
+        let committed = match (added.last(), &failure) {
+            // A storage failure may have left the block it struck half written: nothing of the
+            // transaction is committed, not even the blocks before it.
+            (_, Some(ChainError::Store(_))) => {
+                drop(txn);
+                Err(())
+            }
+            (None, _) => {
                 drop(txn);
                 Ok(())
             }
-            Some(tip) => set_tip(&txn, tip).and_then(|()| txn.commit().map_err(StoreError::from)),
+            (Some(tip), _) => set_tip(&txn, tip)
+                .and_then(|()| txn.commit().map_err(StoreError::from))
+                .map_err(|e| failure = Some(e.into())),
         };
-        if let Err(e) = committed {
+        if committed.is_err() {
             // Nothing was written: forget what was added in memory.
             for hash in &added {
                 self.index.remove(hash);
             }
             self.active.truncate(self.active.len() - added.len());
-            return BatchOutcome { connected: 0, failure: Some(e.into()) };
+            return BatchOutcome { connected: 0, failure };
         }
         if let Some(ChainError::Invalid { hash, error }) = &failure {
-            self.judge(*hash, error);
+            if let Err(e) = self.judge(*hash, error) {
+                return BatchOutcome { connected: added.len(), failure: Some(e.into()) };
+            }
         }
         BatchOutcome { connected: added.len(), failure }
     }
@@ -623,9 +641,8 @@ impl Chain {
         let txids = check_block_body(block, self.params).map_err(invalid)?;
         let undo = {
             let utxo = txn.open_table(UTXO).map_err(StoreError::from)?;
-            connect_block_coins(block, &txids, &TableCoins(&utxo), self.params)
-        }
-        .map_err(invalid)?;
+            block_coins(&utxo, block, hash, &txids, self.params)?
+        };
         let ahead = match signatures.recv() {
             Ok(ahead) => ahead,
             Err(_) => {
@@ -689,18 +706,20 @@ impl Chain {
     }
 
     /// Remembers a block that failed with `error` as its [`verdict`] says. A block condemned
-    /// while the store cannot be written is still refused until the node stops.
-    fn judge(&mut self, hash: BlockHash, error: &BlockError) {
+    /// while the store cannot be written is still refused until the node stops, which the
+    /// storage error returned makes it do.
+    fn judge(&mut self, hash: BlockHash, error: &BlockError) -> Result<(), StoreError> {
         match verdict(error) {
             Verdict::Retry => {}
             Verdict::Remember => self.remember_rejected(hash),
             Verdict::Condemn => {
                 if let Err(e) = self.condemn(hash, &[]) {
-                    tracing::error!(%hash, error = %e, "could not record an invalid block in the store");
                     self.invalid.insert(hash);
+                    return Err(e);
                 }
             }
         }
+        Ok(())
     }
 
     /// Marks `bad` invalid for good, with every stored descendant and the blocks `also` names
@@ -762,14 +781,46 @@ impl Chain {
     }
 }
 
-struct TableCoins<'a, 't>(&'a redb::Table<'t, &'static [u8], &'static [u8]>);
+/// The coin table inside a write transaction, as a [`CoinView`]. A look-up that fails answers
+/// `None` and is remembered: [`TableCoins::check`] turns it into the error before any verdict.
+struct TableCoins<'a, 't> {
+    table: &'a redb::Table<'t, &'static [u8], &'static [u8]>,
+    failure: std::sync::Mutex<Option<StoreError>>,
+}
+
+impl<'a, 't> TableCoins<'a, 't> {
+    fn new(table: &'a redb::Table<'t, &'static [u8], &'static [u8]>) -> Self {
+        TableCoins { table, failure: std::sync::Mutex::new(None) }
+    }
+
+    fn check(&self) -> Result<(), StoreError> {
+        match self.failure.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
 
 impl CoinView for TableCoins<'_, '_> {
     fn coin(&self, outpoint: &OutPoint) -> Option<Coin> {
         use redb::ReadableTable;
-        let v = self.0.get(outpoint_key(outpoint).as_slice()).ok()??;
-        from_bytes(v.value()).ok()
+        store::read_coin(self.table.get(outpoint_key(outpoint).as_slice()), &self.failure)
     }
+}
+
+/// Connects `block`'s coins against `utxo`: a storage failure during the look-ups wins over
+/// the verdict, which may rest on a coin that could not be read.
+fn block_coins(
+    utxo: &redb::Table<'_, &'static [u8], &'static [u8]>,
+    block: &Block,
+    hash: BlockHash,
+    txids: &[Txid],
+    params: &Params,
+) -> Result<BlockUndo, ChainError> {
+    let view = TableCoins::new(utxo);
+    let result = connect_block_coins(block, txids, &view, params);
+    view.check()?;
+    result.map_err(|error| ChainError::Invalid { hash, error })
 }
 
 fn put_block(

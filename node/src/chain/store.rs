@@ -25,7 +25,7 @@ use ferro_shared::tx::OutPoint;
 use ferro_shared::{Amount, Block, BlockHeader, Network, Transaction};
 use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 pub(crate) const BLOCKS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("blocks");
@@ -208,6 +208,20 @@ impl Store {
     /// of the file's pages (pages being written are held until their transaction commits).
     pub fn open_with_cache(path: &Path, network: Network, cache_bytes: usize) -> Result<Store, StoreError> {
         let db = redb::Builder::new().set_cache_size(cache_bytes).create(path)?;
+        Store::init(db, network)
+    }
+
+    /// [`Store::open`] on any redb storage backend (tests use one that fails on demand). The
+    /// page cache is kept small, so that reads reach the backend.
+    pub fn open_with_backend(
+        backend: impl redb::StorageBackend,
+        network: Network,
+    ) -> Result<Store, StoreError> {
+        let db = redb::Builder::new().set_cache_size(0).create_with_backend(backend)?;
+        Store::init(db, network)
+    }
+
+    fn init(db: Database, network: Network) -> Result<Store, StoreError> {
         let store = Store { db: Arc::new(db) };
         let txn = store.db.begin_write()?;
         {
@@ -373,7 +387,7 @@ impl Store {
     pub fn coin_view(&self) -> Result<CoinSnapshot, StoreError> {
         let txn = self.read()?;
         let table = txn.open_table(UTXO)?;
-        Ok(CoinSnapshot { table })
+        Ok(CoinSnapshot { table, failure: Mutex::new(None) })
     }
 
     /// Confirmed unspent outputs paying to `pkh`.
@@ -531,9 +545,59 @@ impl Store {
     }
 }
 
-/// A read snapshot of the coin set.
+#[cfg(test)]
+impl Store {
+    /// Replaces the stored bytes of the coin at `outpoint` (which must exist) with `bytes`, as
+    /// a corrupting disk would; returns what was there.
+    pub(crate) fn replace_coin_bytes(&self, outpoint: &OutPoint, bytes: &[u8]) -> Vec<u8> {
+        let txn = self.begin_write().unwrap();
+        let old = txn
+            .open_table(UTXO)
+            .unwrap()
+            .insert(outpoint_key(outpoint).as_slice(), bytes)
+            .unwrap()
+            .expect("the coin exists")
+            .value()
+            .to_vec();
+        txn.commit().unwrap();
+        old
+    }
+}
+
+/// A read snapshot of the coin set. The consensus code asks a [`CoinView`] for a coin and gets
+/// `None` for "no such coin"; a look-up that fails also answers `None` but is remembered, and
+/// whoever used the view must ask [`CoinSnapshot::check`] before trusting a verdict built on it.
 pub struct CoinSnapshot {
     table: redb::ReadOnlyTable<&'static [u8], &'static [u8]>,
+    failure: Mutex<Option<StoreError>>,
+}
+
+impl CoinSnapshot {
+    /// `Err` with the first failed look-up, if any: then every "missing coin" this view answered
+    /// may be a coin it could not read, and no verdict built on it holds.
+    pub fn check(&self) -> Result<(), StoreError> {
+        match self.failure.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The first failure of a coin look-up, kept in `slot` (`None` is answered meanwhile).
+pub(crate) fn read_coin(
+    got: Result<Option<redb::AccessGuard<'_, &'static [u8]>>, redb::StorageError>,
+    slot: &Mutex<Option<StoreError>>,
+) -> Option<Coin> {
+    let failed = match got {
+        Ok(None) => return None,
+        Ok(Some(v)) => match from_bytes(v.value()) {
+            Ok(coin) => return Some(coin),
+            Err(e) => StoreError::from(e),
+        },
+        Err(e) => StoreError::from(e),
+    };
+    slot.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(failed);
+    None
 }
 
 impl std::fmt::Debug for CoinSnapshot {
@@ -544,9 +608,6 @@ impl std::fmt::Debug for CoinSnapshot {
 
 impl CoinView for CoinSnapshot {
     fn coin(&self, outpoint: &OutPoint) -> Option<Coin> {
-        // A read error here is a failing disk; treating the coin as missing makes the
-        // transaction fail validation, which is safe.
-        let v = self.table.get(outpoint_key(outpoint).as_slice()).ok()??;
-        from_bytes(v.value()).ok()
+        read_coin(self.table.get(outpoint_key(outpoint).as_slice()), &self.failure)
     }
 }

@@ -554,3 +554,129 @@ fn only_blocks_with_the_required_proof_of_work_are_remembered_across_restarts() 
     assert!(t.chain.is_known_invalid(&too_old.hash()));
     assert!(matches!(t.add(&child_of(&t, too_old.hash(), 3)), Err(ChainError::KnownInvalid(_))));
 }
+
+/// What a restart sees of the chain: tip, active chain, block index, invalid blocks, and the
+/// coins, history and transaction locations of `pkh` and `txids`.
+fn stored_state(store: &Store, pkh: &PubkeyHash, txids: &[Txid]) -> String {
+    let mut index = store.load_index().unwrap();
+    index.sort_by_key(|(h, _)| *h.as_bytes());
+    let locations: Vec<_> = txids.iter().map(|t| store.tx_location(t).unwrap()).collect();
+    format!(
+        "{:?}",
+        (
+            store.tip().unwrap(),
+            store.load_active().unwrap(),
+            index,
+            store.load_invalid().unwrap(),
+            store.address_utxos(pkh).unwrap(),
+            store.address_history(pkh, 1000).unwrap(),
+            locations,
+        )
+    )
+}
+
+#[test]
+fn a_failing_write_leaves_the_store_as_it_was() {
+    // G - 1 - 2 - 3 | 4 - 5 - 6      4 spends 1's coinbase; writing 4 (or 4..6) fails part way.
+    let mut twin = TestChain::new();
+    let base = twin.extend(twin.genesis(), 3, 0);
+    let coin = twin.coinbase_outpoint(&base[0]);
+    let value = twin.chain.store().coin(&coin).unwrap().unwrap().output.amount;
+    let payee = SecretKey::from_bytes(&[9; 32]).unwrap().public_key().pubkey_hash();
+    let mut run = vec![twin.block_on(base[2], vec![twin.spend(coin, value, payee, 10)], 0)];
+    twin.add(&run[0]).unwrap();
+    for _ in 0..2 {
+        let next = twin.block_on(run.last().unwrap().hash(), vec![], 0);
+        twin.add(&next).unwrap();
+        run.push(next);
+    }
+    let blocks = |hashes: &[BlockHash]| -> Vec<Block> {
+        hashes.iter().map(|h| twin.chain.store().block(h).unwrap().unwrap()).collect()
+    };
+    let txids: Vec<Txid> =
+        blocks(&base).iter().chain(&run).flat_map(|b| b.transactions.iter()).map(|t| t.txid()).collect();
+
+    let backend = crate::testing::FailingBackend::new();
+    let open = || {
+        Chain::open(Store::open_with_backend(backend.clone(), Network::Dev).unwrap(), Network::Dev).unwrap()
+    };
+    let mut chain = open();
+    for block in blocks(&base) {
+        chain.process_block(block, NOW).unwrap();
+    }
+    let pkh = twin.pkh();
+    let before = stored_state(chain.store(), &pkh, &txids);
+
+    struct Case {
+        /// Connect the run as a sync batch (else block 4 alone).
+        batch: bool,
+        /// Writes to the disk that succeed before they start failing (connecting the run takes
+        /// about 50).
+        allowed: i64,
+    }
+    let cases = [0, 1, 2, 5, 10, 20, 30, 40, 50]
+        .map(|allowed| Case { batch: true, allowed })
+        .into_iter()
+        .chain([0, 1, 2, 5, 10].map(|allowed| Case { batch: false, allowed }));
+    for c in cases {
+        let name = format!("batch {}, {} writes allowed", c.batch, c.allowed);
+        let name = name.as_str();
+        backend.fail_writes_after(c.allowed);
+        let error = if c.batch {
+            let outcome = chain.extend_with(&run, NOW, &|_| false).expect("the run extends the tip");
+            assert_eq!(outcome.connected, 0, "{}", name);
+            outcome.failure.expect("a failure")
+        } else {
+            chain.process_block(run[0].clone(), NOW).unwrap_err()
+        };
+        assert!(error.storage_failure().is_some(), "{}: {error}", name);
+        assert!(!error.is_peer_fault(), "{}", name);
+        assert_eq!(chain.tip().hash, base[2], "{}: the tip in memory did not move", name);
+        assert!(run.iter().all(|b| !chain.is_known_invalid(&b.hash())), "{}", name);
+        // Restart on what the failed write left.
+        drop(chain);
+        backend.heal();
+        chain = open();
+        assert_eq!(stored_state(chain.store(), &pkh, &txids), before, "{}", name);
+    }
+
+    let outcome = chain.extend_with(&run, NOW, &|_| false).unwrap();
+    assert!(outcome.failure.is_none(), "{:?}", outcome.failure);
+    assert_eq!(chain.tip().hash, run[2].hash());
+    assert!(chain.store().coin(&coin).unwrap().is_none());
+    assert_eq!(stored_state(chain.store(), &pkh, &txids), stored_state(twin.chain.store(), &pkh, &txids));
+}
+
+#[test]
+fn a_storage_failure_mid_batch_commits_nothing() {
+    // G - 1 - 2 | 3 - 4 - 5      4 spends 1's coinbase, which the store cannot decode.
+    let mut twin = TestChain::new();
+    let base = twin.extend(twin.genesis(), 2, 0);
+    let coin = twin.coinbase_outpoint(&base[0]);
+    let value = twin.chain.store().coin(&coin).unwrap().unwrap().output.amount;
+    let mut run = vec![twin.block_on(base[1], vec![], 0)];
+    twin.add(&run[0]).unwrap();
+    run.push(twin.block_on(run[0].hash(), vec![twin.spend(coin, value, twin.pkh(), 10)], 0));
+    twin.add(&run[1]).unwrap();
+    run.push(twin.block_on(run[1].hash(), vec![], 0));
+
+    let mut t = TestChain::new();
+    assert_eq!(t.extend(t.genesis(), 2, 0), base);
+    let txids: Vec<Txid> = run.iter().flat_map(|b| b.transactions.iter()).map(|t| t.txid()).collect();
+    let before = stored_state(t.chain.store(), &t.pkh(), &txids);
+    let saved = t.chain.store().replace_coin_bytes(&coin, &[0xff; 3]);
+
+    let outcome = t.chain.extend_with(&run, NOW, &|_| false).expect("the run extends the tip");
+    let failure = outcome.failure.expect("a failure");
+    assert!(failure.storage_failure().is_some(), "{failure}");
+    assert_eq!(outcome.connected, 0, "block 3 is not kept either");
+    assert_eq!(t.chain.tip().hash, base[1]);
+    assert!(run.iter().all(|b| !t.chain.is_known_invalid(&b.hash())));
+
+    t.chain.store().replace_coin_bytes(&coin, &saved);
+    let mut t = t.reopen();
+    assert_eq!(stored_state(t.chain.store(), &t.pkh(), &txids), before);
+    let outcome = t.chain.extend_with(&run, NOW, &|_| false).unwrap();
+    assert!(outcome.failure.is_none(), "{:?}", outcome.failure);
+    assert_eq!(t.chain.tip().hash, run[2].hash());
+}

@@ -289,7 +289,7 @@ pub fn start(
                 manager.bans.insert(key, now + Duration::from_secs(until.saturating_sub(unix_now)));
             }
         }
-        Err(e) => tracing::warn!(error = %e, "could not load bans"),
+        Err(e) => node.fail(&e),
     }
     match node.store().peers() {
         Ok(remembered) => {
@@ -297,7 +297,7 @@ pub fn start(
                 manager.book.mark_good(&url, now);
             }
         }
-        Err(e) => tracing::warn!(error = %e, "could not load remembered peers"),
+        Err(e) => node.fail(&e),
     }
     for url in initial {
         if valid_peer_url(&url) {
@@ -501,7 +501,7 @@ impl Manager {
             let new = !self.book.contains(url);
             self.book.mark_good(url, now);
             if let Err(e) = self.ctx.node.store().put_peer(url, &[]) {
-                tracing::warn!(error = %e, "could not remember a peer");
+                self.ctx.node.fail(&e);
             }
             if new {
                 // Tell the others about the newcomer, as they would tell us.
@@ -538,7 +538,7 @@ impl Manager {
                 // Kept in the store too, so that a restart does not lift it.
                 let until = crate::node::unix_now() + duration.as_secs();
                 if let Err(e) = self.ctx.node.store().put_ban(&key, until) {
-                    tracing::warn!(error = %e, "could not record a ban");
+                    self.ctx.node.fail(&e);
                 }
                 self.bans.insert(key, Instant::now() + duration);
             }
@@ -588,7 +588,13 @@ impl Manager {
             NodeEvent::Block { hash, origin, .. } => {
                 // Mined (or submitted) here: read back from the store to be pushed whole.
                 let whole = match origin {
-                    Origin::Local => self.ctx.node.store().block(&hash).ok().flatten(),
+                    Origin::Local => match self.ctx.node.store().block(&hash) {
+                        Ok(block) => block,
+                        Err(e) => {
+                            self.ctx.node.fail(&e);
+                            None
+                        }
+                    },
                     Origin::Peer(_) => None,
                 };
                 let frame = match whole {

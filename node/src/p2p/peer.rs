@@ -397,8 +397,15 @@ impl Peer {
             let state = self.ctx.node.state();
             txids.into_iter().filter(|t| !state.mempool.contains(t)).collect()
         };
-        let wanted: Vec<Txid> =
-            wanted.into_iter().filter(|t| matches!(self.ctx.node.store().tx_location(t), Ok(None))).collect();
+        let mut wanted_unconfirmed = Vec::with_capacity(wanted.len());
+        for txid in wanted {
+            match self.ctx.node.store().tx_location(&txid) {
+                Ok(None) => wanted_unconfirmed.push(txid),
+                Ok(Some(_)) => {}
+                Err(e) => return self.ctx.node.fail(&e),
+            }
+        }
+        let wanted = wanted_unconfirmed;
         if !wanted.is_empty() {
             let id = self.request(Request::Txs);
             self.send(&Message::GetTxs { id, txids: wanted });
@@ -513,7 +520,14 @@ impl Peer {
         let mut out = Vec::new();
         let mut bytes = 0;
         for hash in hashes.take(MAX_BLOCKS_PER_MESSAGE) {
-            let Ok(Some(block)) = self.ctx.node.store().block_bytes(&hash) else { continue };
+            let block = match self.ctx.node.store().block_bytes(&hash) {
+                Ok(Some(block)) => block,
+                Ok(None) => continue,
+                Err(e) => {
+                    self.ctx.node.fail(&e);
+                    break;
+                }
+            };
             bytes += block.len();
             if bytes > ANSWER_BYTES && !out.is_empty() {
                 break;
