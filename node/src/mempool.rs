@@ -419,6 +419,28 @@ impl Mempool {
         Ok(Accepted { txid, fee, evicted })
     }
 
+    /// What [`Mempool::accept`] would refuse anyway, found without verifying a signature, given
+    /// the outputs `tx` spends: a conflict with a pool transaction, or a fee rate under the
+    /// minimum at `now`. Admission checks this before it verifies signatures, so a refusal that
+    /// costs its sender nothing (neither is the sender's fault: another node may well have
+    /// taken it) also costs the node next to nothing.
+    pub fn precheck(&self, tx: &Transaction, spent: &[TxOut], now: u64) -> Result<(), MempoolError> {
+        for input in &tx.inputs {
+            if let Some(&existing) = self.spenders.get(&input.prevout) {
+                return Err(MempoolError::Conflict { outpoint: input.prevout, existing });
+            }
+        }
+        let inputs = Amount::sum(spent.iter().map(|o| o.amount)).ok();
+        // Outputs above the inputs are for the full check to name.
+        if let Some(fee) = inputs.zip(tx.output_total()).and_then(|(i, o)| i.checked_sub(o).ok()) {
+            let (rate, min) = (fee_rate(fee, tx.size()), self.min_fee_rate(now));
+            if rate < min {
+                return Err(MempoolError::FeeTooLow { rate, min });
+            }
+        }
+        Ok(())
+    }
+
     /// Removes `txid` and every pool transaction that descends from it; returns what it removed.
     pub fn remove_with_descendants(&mut self, txid: &Txid) -> Vec<Txid> {
         let doomed = self.descendants(txid);

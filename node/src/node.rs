@@ -180,12 +180,14 @@ type Pending = (Transaction, Txid, Vec<TxOut>, Result<(), MempoolError>);
 
 /// What the signatures of `tx` must be verified against: the outputs it spends as this node
 /// records them. Refuses first what needs no signature check: a size the pool never takes, a
-/// coin this node does not know, and a key that does not own its coin (named as such, rather
-/// than as the signature that does not verify, which it would be too).
+/// coin this node does not know, a key that does not own its coin (named as such, rather
+/// than as the signature that does not verify, which it would be too), a conflict with a pool
+/// transaction and a fee rate under the pool's minimum at `now`.
 fn coins_to_verify(
     mempool: &Mempool,
     tx: &Transaction,
     coins: &impl CoinView,
+    now: u64,
 ) -> Result<Vec<TxOut>, MempoolError> {
     mempool.check_size(tx)?;
     let spent = mempool.spent_outputs(tx, coins)?;
@@ -193,6 +195,7 @@ fn coins_to_verify(
     {
         return Err(TxError::KeyMismatch { index }.into());
     }
+    mempool.precheck(tx, &spent, now)?;
     Ok(spent)
 }
 
@@ -498,6 +501,7 @@ impl Node {
         // them (the chain's, pool transactions' outputs, or outputs of earlier transactions of
         // this batch). The signatures commit to them. The output an outpoint names never
         // changes, so they are still the ones `accept` finds later.
+        let now = unix_now();
         let checked: Vec<Pending> = {
             let state = self.state();
             let view = self.inner.store.coin_view()?;
@@ -513,6 +517,7 @@ impl Node {
                             &state.mempool,
                             &tx,
                             &EarlierFirst { earlier: &batch, chain: &view },
+                            now,
                         ),
                     };
                     let (spent, early) = match looked_up {

@@ -55,9 +55,19 @@ async fn bad_input_is_refused_and_changes_nothing() {
             .unwrap()
             .tx;
     assert_eq!(double_spend.inputs[0].prevout, paid.inputs[0].prevout);
-    let mut bad_signature = double_spend.clone();
+    // A bad signature on a payment that is otherwise acceptable (it spends the other coin).
+    let mut bad_signature =
+        build_payment(&alice, Network::Dev, &[*other], &address_of(&bob), Amount::from_units(2_000), 1)
+            .unwrap()
+            .tx;
     bad_signature.inputs[0].signature = alice.sign_digest(&[7; 32]);
+    // A double spend whose signature is bad too: refused as the double spend it is, before any
+    // signature is verified (a conflict is nobody's fault; verifying would be work for nothing).
+    let mut conflicting_bad_signature = double_spend.clone();
+    conflicting_bad_signature.inputs[0].signature = alice.sign_digest(&[7; 32]);
     let no_fee = spend_all(&alice, other.outpoint, other.amount);
+    let mut no_fee_bad_signature = no_fee.clone();
+    no_fee_bad_signature.inputs[0].signature = alice.sign_digest(&[7; 32]);
     let unknown_coin =
         spend_all(&alice, OutPoint { txid: Txid([9; 32]), vout: 0 }, Amount::from_units(1_000));
     let stolen = spend_all(&bob, other.outpoint, other.amount);
@@ -117,6 +127,12 @@ async fn bad_input_is_refused_and_changes_nothing() {
             "invalid_signature",
         ),
         (
+            "double spend with a bad signature",
+            post_request("/api/transactions", &conflicting_bad_signature),
+            StatusCode::CONFLICT,
+            "double_spend",
+        ),
+        (
             "double spend",
             post_request("/api/transactions", &double_spend),
             StatusCode::CONFLICT,
@@ -124,6 +140,12 @@ async fn bad_input_is_refused_and_changes_nothing() {
         ),
         ("already known", post_request("/api/transactions", &paid), StatusCode::CONFLICT, "already_known"),
         ("no fee", post_request("/api/transactions", &no_fee), StatusCode::BAD_REQUEST, "insufficient_fee"),
+        (
+            "no fee and a bad signature: the fee is checked first",
+            post_request("/api/transactions", &no_fee_bad_signature),
+            StatusCode::BAD_REQUEST,
+            "insufficient_fee",
+        ),
         (
             "unknown coin",
             post_request("/api/transactions", &unknown_coin),
