@@ -11,12 +11,13 @@
 //! The lock is a `std::sync::Mutex`, held only inside blocking tasks or for brief reads, never
 //! across an `.await`.
 
-use crate::chain::{BlockOutcome, Chain, ChainError, Store, StoreError, Tip};
+use crate::chain::{run_credits, BlockOutcome, Chain, ChainError, Store, StoreError, Tip};
 use crate::mempool::{Accepted, Mempool, MempoolError};
 use crate::metrics::Metrics;
 use crate::miner;
 use ferro_shared::consensus::{check_tx_shape, spent_outputs, verify_tx_signatures, Coin, CoinView, TxError};
 use ferro_shared::hash::{BlockHash, PubkeyHash, Txid};
+use ferro_shared::pow::Work;
 use ferro_shared::{Address, Amount, Block, Network, OutPoint, Transaction, TxOut};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -285,6 +286,7 @@ impl Node {
         let tip = chain.tip();
         let metrics = Metrics::default();
         metrics.height.set(tip.height as i64);
+        metrics.side_chain_bytes.set(chain.side_bytes() as i64);
         metrics.mempool_transactions.set(mempool.len() as i64);
         metrics.mempool_bytes.set(mempool.bytes() as i64);
         metrics.mempool_memory_bytes.set(mempool.memory() as i64);
@@ -482,19 +484,28 @@ impl Node {
     /// Validates a block and adds it to the chain; on a new tip the mempool follows.
     pub async fn submit_block(&self, block: Block, origin: Origin) -> Result<BlockOutcome, SubmitBlockError> {
         let node = self.clone();
-        tokio::task::spawn_blocking(move || node.process_block_blocking(block, origin))
+        tokio::task::spawn_blocking(move || node.process_block_blocking(block, origin, Work::ZERO))
             .await
             .map_err(task_error)?
     }
 
-    fn process_block_blocking(&self, block: Block, origin: Origin) -> Result<BlockOutcome, SubmitBlockError> {
+    /// Adds one block; `credit` is the work the blocks after it in a sync batch prove
+    /// ([`run_credits`]).
+    fn process_block_blocking(
+        &self,
+        block: Block,
+        origin: Origin,
+        credit: Work,
+    ) -> Result<BlockOutcome, SubmitBlockError> {
         let (hash, height) = (block.hash(), block.header.height);
         let mut guard = self.state();
         let state = &mut *guard;
         // Transactions in the mempool had their signatures verified when they were admitted.
         let mempool = &state.mempool;
         let in_mempool = |txid: &Txid| mempool.contains(txid);
-        let outcome = match state.chain.process_block_with(block, unix_now(), &in_mempool) {
+        let result = state.chain.process_block_in_run(block, unix_now(), &in_mempool, credit);
+        self.inner.metrics.side_chain_bytes.set(state.chain.side_bytes() as i64);
+        let outcome = match result {
             Ok(outcome) => outcome,
             Err(e) => {
                 drop(guard);
@@ -504,6 +515,8 @@ impl Node {
                 return Err(e.into());
             }
         };
+        // A block stored only for the work the rest of its sync batch proves is not news yet.
+        let relay = state.chain.is_worth_relaying(&hash);
         let mut returned = Vec::new();
         if let BlockOutcome::NewTip { tip, connected, disconnected } = &outcome {
             let view = self.inner.store.coin_view().map_err(NodeError::from)?;
@@ -526,7 +539,9 @@ impl Node {
             BlockOutcome::AlreadyKnown => {}
             BlockOutcome::SideChain { .. } => {
                 self.inner.metrics.blocks_accepted.inc();
-                let _ = self.inner.events.send(NodeEvent::Block { hash, height, origin });
+                if relay {
+                    let _ = self.inner.events.send(NodeEvent::Block { hash, height, origin });
+                }
             }
             BlockOutcome::NewTip { tip, disconnected, .. } => {
                 let m = &self.inner.metrics;
@@ -577,8 +592,11 @@ impl Node {
         };
         let Some(outcome) = extended else {
             drop(state);
-            for block in blocks {
-                self.process_block_blocking(block, origin)?;
+            // Not on the tip: a branch short of the tip's work is kept only as far as the rest
+            // of the batch proves the work it lacks.
+            let credits = run_credits(&blocks);
+            for (block, credit) in blocks.into_iter().zip(credits) {
+                self.process_block_blocking(block, origin, credit)?;
             }
             return Ok(());
         };

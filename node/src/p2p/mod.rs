@@ -586,6 +586,10 @@ impl Manager {
                 self.relay(origin, frame, |p| p.known_txs.put(txid, ()).is_none());
             }
             NodeEvent::Block { hash, origin, .. } => {
+                // The tip may have moved on since: never pass on a branch with less work.
+                if !self.ctx.node.state().chain.is_worth_relaying(&hash) {
+                    return;
+                }
                 // Mined (or submitted) here: read back from the store to be pushed whole.
                 let whole = match origin {
                     Origin::Local => self.ctx.node.store().block(&hash).ok().flatten(),
