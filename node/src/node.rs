@@ -696,6 +696,8 @@ impl Node {
             match self.submit_block(block.clone(), Origin::Local).await {
                 Ok(BlockOutcome::NewTip { .. }) => return Ok(block),
                 Ok(_) => continue,
+                // The tip moved on while the block was sealed: mine on the new one.
+                Err(SubmitBlockError::Rejected(ChainError::LowWork { .. })) => continue,
                 Err(SubmitBlockError::Rejected(e)) => return Err(MineError::Refused(e)),
                 Err(SubmitBlockError::Node(e)) => return Err(e.into()),
             }
