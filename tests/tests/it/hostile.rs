@@ -296,6 +296,17 @@ async fn cheap_forks_from_genesis_and_deep_are_neither_stored_nor_relayed() -> R
     assert_eq!(node.height().await?, 10);
     assert_eq!(node.status().await?.tip, mined.blocks[9].hash, "the first seen stays the tip");
 
+    // Past 16 in ten minutes, each costs the sender 10 points: 10 more and it is cut off.
+    for _ in 0..10 {
+        salt += 1;
+        let (parent, parent_hash) = header_at(0)?;
+        let block = cheap_block_on(&parent, parent_hash, salt);
+        forks.push(block.hash());
+        let _ = send(&mut s, &Message::NewBlock(WireBlock(block))).await;
+    }
+    expect_disconnect(&mut s, "a stream of cheap forks").await?;
+    assert_eq!(stored_side_blocks(&node)?, side, "still nothing more stored");
+
     // Honest relay goes on, and none of the cheap forks reached the honest peer.
     let next = node.mine(&alice.address, 1).await?.blocks[0].hash;
     honest.wait_for_tip(&next).await?;
