@@ -87,7 +87,9 @@ pub enum NodeEvent {
     /// A valid block was stored: it joined the active chain or sits on a side chain. The event
     /// names it only (the store has it): a broadcast channel keeps its last events, and blocks
     /// in them would stay in memory long after every subscriber saw them.
-    Block { hash: BlockHash, height: u64, origin: Origin },
+    /// `side_work` is `None` for a block that joined the active chain, the work of its branch
+    /// for one stored off it: relay skips it once the tip has more.
+    Block { hash: BlockHash, height: u64, origin: Origin, side_work: Option<Work> },
     /// The active chain's tip moved.
     Tip { tip: Tip, reorg_depth: u64 },
     /// A transaction entered the mempool.
@@ -517,6 +519,7 @@ impl Node {
         };
         // A block stored only for the work the rest of its sync batch proves is not news yet.
         let relay = state.chain.is_worth_relaying(&hash);
+        let side_work = state.chain.record(&hash).map(|r| r.work);
         let mut returned = Vec::new();
         if let BlockOutcome::NewTip { tip, connected, disconnected } = &outcome {
             let view = self.inner.store.coin_view().map_err(NodeError::from)?;
@@ -540,7 +543,7 @@ impl Node {
             BlockOutcome::SideChain { .. } => {
                 self.inner.metrics.blocks_accepted.inc();
                 if relay {
-                    let _ = self.inner.events.send(NodeEvent::Block { hash, height, origin });
+                    let _ = self.inner.events.send(NodeEvent::Block { hash, height, origin, side_work });
                 }
             }
             BlockOutcome::NewTip { tip, disconnected, .. } => {
@@ -552,7 +555,7 @@ impl Node {
                     tracing::info!(depth = disconnected.len(), tip = %tip.hash, height = tip.height, "reorganized");
                 }
                 tracing::debug!(height = tip.height, hash = %tip.hash, "new tip");
-                let _ = self.inner.events.send(NodeEvent::Block { hash, height, origin });
+                let _ = self.inner.events.send(NodeEvent::Block { hash, height, origin, side_work: None });
                 let _ = self
                     .inner
                     .events
@@ -613,7 +616,7 @@ impl Node {
             tracing::debug!(blocks = connected.len(), height = tip.height, hash = %tip.hash, "new tip");
             for block in connected {
                 let (hash, height) = (block.hash(), block.header.height);
-                let _ = self.inner.events.send(NodeEvent::Block { hash, height, origin });
+                let _ = self.inner.events.send(NodeEvent::Block { hash, height, origin, side_work: None });
             }
             let _ = self.inner.events.send(NodeEvent::Tip { tip, reorg_depth: 0 });
             self.inner.tip.send_replace(tip);

@@ -320,6 +320,14 @@ impl Chain {
         }
     }
 
+    /// [`Chain::prune_side`] after a change that is committed: a failure to evict is logged and
+    /// tried again at the next side block, and does not undo what was accepted.
+    fn enforce_side_limit(&mut self) {
+        if let Err(e) = self.prune_side() {
+            tracing::error!(error = %e, side_bytes = self.side_bytes, "could not evict side blocks");
+        }
+    }
+
     /// Evicts side blocks until they take no more than the limit: always a leaf (a block no
     /// stored side block builds on), the one with the least worth first, so the blocks a sync
     /// batch is bringing in (worth the tip's work) outlast older branches.
@@ -568,7 +576,7 @@ impl Chain {
             self.index.insert(hash, record);
             let worth = record.work.saturating_add(&credit);
             self.add_side(hash, SideBlock { size: block.size() as u64, worth });
-            self.prune_side()?;
+            self.enforce_side_limit();
             return Ok(BlockOutcome::SideChain { hash, height: record.header.height });
         }
 
@@ -593,7 +601,7 @@ impl Chain {
                     let worth = self.index[&hash].work;
                     self.add_side(hash, SideBlock { size: b.size() as u64, worth });
                 }
-                self.prune_side()?;
+                self.enforce_side_limit();
                 Ok(BlockOutcome::NewTip { tip: self.tip(), connected, disconnected })
             }
             Err(e) => {
