@@ -185,8 +185,9 @@ impl std::fmt::Debug for Chain {
 /// Most bytes of blocks off the active chain a node stores. Past it, the side blocks with the
 /// least work go first (leaves before their parents), never a block of the active chain.
 /// A side block is only stored when its branch has at least the tip's work, so what fills this
-/// costs its sender the tip's difficulty per block; the cap bounds even that: 32 MiB is 32 full
-/// blocks, far more than the competing tips and reorganized-out blocks an honest network makes.
+/// costs its sender the tip's difficulty per block; the cap bounds even that: 32 MiB is 33 full
+/// blocks (1 MB each), far more than the competing tips and reorganized-out blocks an honest
+/// network makes, and ten sync batches (3 MiB each), so a batch never evicts its own blocks.
 pub const MAX_SIDE_BYTES: u64 = 32 * 1024 * 1024;
 
 /// For each block of a run (each the parent of the next), the work proven by the blocks after it
