@@ -28,6 +28,9 @@ pub const OUTBOUND_QUEUE: usize = 1024;
 pub const SYNC_BATCH: u32 = 250;
 /// Bytes of blocks put in one answer, below the message limit.
 const ANSWER_BYTES: usize = MAX_MESSAGE_BYTES * 3 / 4;
+// A sync batch that reorganizes is stored off the active chain until its last block connects:
+// it must fit, with room to spare, in what a node keeps there.
+const _: () = assert!(ANSWER_BYTES as u64 * 8 <= crate::chain::MAX_SIDE_BYTES);
 /// Messages per second above which a peer is flooding.
 const FLOOD_PER_SECOND: u32 = 5_000;
 /// Blocks on branches with less work than the tip a peer may send per window for free: an
