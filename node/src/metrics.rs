@@ -22,6 +22,8 @@ pub struct Metrics {
     pub transactions_accepted: Counter,
     pub transactions_rejected: Counter,
     pub reorganizations: Counter,
+    /// Bytes of stored blocks off the active chain (at most `chain::MAX_SIDE_BYTES`).
+    pub side_chain_bytes: Gauge,
     /// Bytes of peer-to-peer messages read from peers (message payloads, without WebSocket framing).
     pub p2p_bytes_received: Counter,
     pub hash_rate: Gauge<f64, AtomicU64>,
@@ -42,6 +44,7 @@ impl Default for Metrics {
             transactions_accepted: Counter::default(),
             transactions_rejected: Counter::default(),
             reorganizations: Counter::default(),
+            side_chain_bytes: Gauge::default(),
             p2p_bytes_received: Counter::default(),
             hash_rate: Gauge::default(),
             registry: Registry::default(),
@@ -84,6 +87,11 @@ impl Default for Metrics {
             "reorganizations",
             "Times the active chain switched branches",
             m.reorganizations.clone(),
+        );
+        registry.register(
+            "side_chain_bytes",
+            "Bytes of stored blocks off the active chain, at most 32 MiB",
+            m.side_chain_bytes.clone(),
         );
         registry.register(
             "p2p_bytes_received",

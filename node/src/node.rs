@@ -11,12 +11,13 @@
 //! The lock is a `std::sync::Mutex`, held only inside blocking tasks or for brief reads, never
 //! across an `.await`.
 
-use crate::chain::{BlockOutcome, Chain, ChainError, Store, StoreError, Tip};
+use crate::chain::{run_credits, BlockOutcome, Chain, ChainError, Store, StoreError, Tip};
 use crate::mempool::{Accepted, Mempool, MempoolError};
 use crate::metrics::Metrics;
 use crate::miner;
 use ferro_shared::consensus::{check_tx_shape, spent_outputs, verify_tx_signatures, Coin, CoinView, TxError};
 use ferro_shared::hash::{BlockHash, PubkeyHash, Txid};
+use ferro_shared::pow::Work;
 use ferro_shared::{Address, Amount, Block, Network, OutPoint, Transaction, TxOut};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -86,7 +87,9 @@ pub enum NodeEvent {
     /// A valid block was stored: it joined the active chain or sits on a side chain. The event
     /// names it only (the store has it): a broadcast channel keeps its last events, and blocks
     /// in them would stay in memory long after every subscriber saw them.
-    Block { hash: BlockHash, height: u64, origin: Origin },
+    /// `side_work` is `None` for a block that joined the active chain, the work of its branch
+    /// for one stored off it: relay skips it once the tip has more.
+    Block { hash: BlockHash, height: u64, origin: Origin, side_work: Option<Work> },
     /// The active chain's tip moved.
     Tip { tip: Tip, reorg_depth: u64 },
     /// A transaction entered the mempool.
@@ -334,6 +337,7 @@ impl Node {
         let tip = chain.tip();
         let metrics = Metrics::default();
         metrics.height.set(tip.height as i64);
+        metrics.side_chain_bytes.set(chain.side_bytes() as i64);
         metrics.mempool_transactions.set(mempool.len() as i64);
         metrics.mempool_bytes.set(mempool.bytes() as i64);
         metrics.mempool_memory_bytes.set(mempool.memory() as i64);
@@ -584,13 +588,21 @@ impl Node {
     /// Validates a block and adds it to the chain; on a new tip the mempool follows.
     pub async fn submit_block(&self, block: Block, origin: Origin) -> Result<BlockOutcome, SubmitBlockError> {
         let node = self.clone();
-        let result = tokio::task::spawn_blocking(move || node.process_block_blocking(block, origin))
-            .await
-            .map_err(task_error)?;
+        let result =
+            tokio::task::spawn_blocking(move || node.process_block_blocking(block, origin, Work::ZERO))
+                .await
+                .map_err(task_error)?;
         self.stop_on_storage_error(result)
     }
 
-    fn process_block_blocking(&self, block: Block, origin: Origin) -> Result<BlockOutcome, SubmitBlockError> {
+    /// Adds one block; `credit` is the work the blocks after it in a sync batch prove
+    /// ([`run_credits`]).
+    fn process_block_blocking(
+        &self,
+        block: Block,
+        origin: Origin,
+        credit: Work,
+    ) -> Result<BlockOutcome, SubmitBlockError> {
         self.ensure_running()?;
         let (hash, height) = (block.hash(), block.header.height);
         let mut guard = self.state();
@@ -598,7 +610,9 @@ impl Node {
         // Transactions in the mempool had their signatures verified when they were admitted.
         let mempool = &state.mempool;
         let in_mempool = |txid: &Txid| mempool.contains(txid);
-        let outcome = match state.chain.process_block_with(block, unix_now(), &in_mempool) {
+        let result = state.chain.process_block_in_run(block, unix_now(), &in_mempool, credit);
+        self.inner.metrics.side_chain_bytes.set(state.chain.side_bytes() as i64);
+        let outcome = match result {
             Ok(outcome) => outcome,
             Err(e) => {
                 drop(guard);
@@ -608,6 +622,9 @@ impl Node {
                 return Err(e.into());
             }
         };
+        // A block stored only for the work the rest of its sync batch proves is not news yet.
+        let relay = state.chain.is_worth_relaying(&hash);
+        let side_work = state.chain.record(&hash).map(|r| r.work);
         let mut returned = Vec::new();
         if let BlockOutcome::NewTip { tip, connected, disconnected } = &outcome {
             let view = self.inner.store.coin_view().map_err(NodeError::from)?;
@@ -631,7 +648,9 @@ impl Node {
             BlockOutcome::AlreadyKnown => {}
             BlockOutcome::SideChain { .. } => {
                 self.inner.metrics.blocks_accepted.inc();
-                let _ = self.inner.events.send(NodeEvent::Block { hash, height, origin });
+                if relay {
+                    let _ = self.inner.events.send(NodeEvent::Block { hash, height, origin, side_work });
+                }
             }
             BlockOutcome::NewTip { tip, disconnected, .. } => {
                 let m = &self.inner.metrics;
@@ -642,7 +661,7 @@ impl Node {
                     tracing::info!(depth = disconnected.len(), tip = %tip.hash, height = tip.height, "reorganized");
                 }
                 tracing::debug!(height = tip.height, hash = %tip.hash, "new tip");
-                let _ = self.inner.events.send(NodeEvent::Block { hash, height, origin });
+                let _ = self.inner.events.send(NodeEvent::Block { hash, height, origin, side_work: None });
                 let _ = self
                     .inner
                     .events
@@ -684,8 +703,11 @@ impl Node {
         };
         let Some(outcome) = extended else {
             drop(state);
-            for block in blocks {
-                self.process_block_blocking(block, origin)?;
+            // Not on the tip: a branch short of the tip's work is kept only as far as the rest
+            // of the batch proves the work it lacks.
+            let credits = run_credits(&blocks);
+            for (block, credit) in blocks.into_iter().zip(credits) {
+                self.process_block_blocking(block, origin, credit)?;
             }
             return Ok(());
         };
@@ -703,7 +725,7 @@ impl Node {
             tracing::debug!(blocks = connected.len(), height = tip.height, hash = %tip.hash, "new tip");
             for block in connected {
                 let (hash, height) = (block.hash(), block.header.height);
-                let _ = self.inner.events.send(NodeEvent::Block { hash, height, origin });
+                let _ = self.inner.events.send(NodeEvent::Block { hash, height, origin, side_work: None });
             }
             let _ = self.inner.events.send(NodeEvent::Tip { tip, reorg_depth: 0 });
             self.inner.tip.send_replace(tip);
@@ -786,6 +808,8 @@ impl Node {
             match self.submit_block(block.clone(), Origin::Local).await {
                 Ok(BlockOutcome::NewTip { .. }) => return Ok(block),
                 Ok(_) => continue,
+                // The tip moved on while the block was sealed: mine on the new one.
+                Err(SubmitBlockError::Rejected(ChainError::LowWork { .. })) => continue,
                 Err(SubmitBlockError::Rejected(e)) => return Err(MineError::Refused(e)),
                 Err(SubmitBlockError::Node(e)) => return Err(e.into()),
             }

@@ -4,7 +4,8 @@
 //! ```text
 //!   block ──▶ known? ──▶ parent known? ──▶ check_header ──▶ check_block_body
 //!                                                               │
-//!                 stored as a side chain ◀── less work ◀────────┤
+//!   refused, not stored ◀── less work than the tip ◀────────────┤ (a sync run counts the
+//!   stored as a side chain ◀── as much work as the tip ◀────────┤  proven work of its rest)
 //!                                                               ▼ more work than the tip
 //!        one write transaction: disconnect to the fork (undo data), connect the new branch
 //!        (coins, then signatures in parallel), move the tip  ──▶ commit, or abort on any failure
@@ -37,6 +38,10 @@ pub enum ChainError {
     UnknownParent { hash: BlockHash, parent: BlockHash },
     #[error("block {0} is known to be invalid, or builds on an invalid block")]
     KnownInvalid(BlockHash),
+    /// The block does not extend the tip and its branch has less work than the active chain:
+    /// valid or not, it is not worth storing (see [`MAX_SIDE_BYTES`]).
+    #[error("block {hash} is on a branch with less work than the active chain: not stored")]
+    LowWork { hash: BlockHash },
     #[error("block {hash} is invalid: {error}")]
     Invalid { hash: BlockHash, error: BlockError },
     #[error(transparent)]
@@ -49,9 +54,10 @@ impl ChainError {
     pub fn storage_failure(&self) -> Option<&StoreError> {
         match self {
             ChainError::Store(e) => Some(e),
-            ChainError::UnknownParent { .. } | ChainError::KnownInvalid(_) | ChainError::Invalid { .. } => {
-                None
-            }
+            ChainError::UnknownParent { .. }
+            | ChainError::KnownInvalid(_)
+            | ChainError::LowWork { .. }
+            | ChainError::Invalid { .. } => None,
         }
     }
 
@@ -60,7 +66,8 @@ impl ChainError {
         match self {
             ChainError::Invalid { error, .. } => !matches!(error, BlockError::TimeTooNew { .. }),
             ChainError::KnownInvalid(_) => true,
-            ChainError::UnknownParent { .. } | ChainError::Store(_) => false,
+            // An honest peer may relay a competing tip that lost the race by the time it arrives.
+            ChainError::UnknownParent { .. } | ChainError::LowWork { .. } | ChainError::Store(_) => false,
         }
     }
 }
@@ -169,6 +176,13 @@ pub struct Chain {
     /// table, so a restart remembers them. Only blocks that carried the proof of work the chain
     /// required get here, which bounds what a peer can make a node write.
     invalid: HashSet<BlockHash>,
+    /// Stored blocks off the active chain (side branches, blocks reorganized out); rebuilt
+    /// from the store at open.
+    side: HashMap<BlockHash, SideBlock>,
+    /// Sum of `side`'s sizes.
+    side_bytes: u64,
+    /// Most bytes of side blocks kept: [`MAX_SIDE_BYTES`] (smaller in tests).
+    side_limit: u64,
     /// Blocks refused for a failure anyone can produce for free (a header without the required
     /// proof of work, or a child of an invalid block): remembered in memory, up to `MAX_INVALID`.
     rejected: HashSet<BlockHash>,
@@ -178,6 +192,44 @@ impl std::fmt::Debug for Chain {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Chain").field("network", &self.network).field("tip", &self.tip()).finish()
     }
+}
+
+/// Most bytes of blocks off the active chain a node stores. Past it, the side blocks with the
+/// least work go first (leaves before their parents), never a block of the active chain.
+/// A side block is only stored when its branch has at least the tip's work, so what fills this
+/// costs its sender the tip's difficulty per block; the cap bounds even that: 32 MiB is 33 full
+/// blocks (1 MB each), far more than the competing tips and reorganized-out blocks an honest
+/// network makes, and ten sync batches (3 MiB each), so a batch never evicts its own blocks.
+pub const MAX_SIDE_BYTES: u64 = 32 * 1024 * 1024;
+
+/// For each block of a run (each the parent of the next), the work proven by the blocks after it
+/// in the run: their headers' own proof of work against the target they claim, which nobody can
+/// fake. A block whose branch is short of the tip's work by no more than this is stored, so a
+/// deep reorganization arriving as a sync batch still goes through block by block. A link that
+/// is broken or a header that misses its own target ends the credit of the blocks before it.
+pub fn run_credits(blocks: &[Block]) -> Vec<Work> {
+    let mut credits = vec![Work::ZERO; blocks.len()];
+    for i in (0..blocks.len().saturating_sub(1)).rev() {
+        let next = &blocks[i + 1];
+        let proven = Target::from_compact(next.header.bits)
+            .ok()
+            .filter(|t| next.header.prev == blocks[i].hash() && t.is_met_by(&next.hash()));
+        credits[i] = match proven {
+            Some(target) => credits[i + 1].saturating_add(&target.work()),
+            None => Work::ZERO,
+        };
+    }
+    credits
+}
+
+/// A stored block off the active chain.
+#[derive(Debug, Clone, Copy)]
+struct SideBlock {
+    /// Encoded size.
+    size: u64,
+    /// The work its branch had or was shown to reach when it was stored: its own, or with the
+    /// credit of the sync batch that brought it. Eviction takes the leaf with the least.
+    worth: Work,
 }
 
 /// Blocks remembered in memory as rejected are forgotten past this many.
@@ -231,7 +283,7 @@ impl Chain {
             return Err(StoreError::Corrupt(format!("active block {missing} is not indexed")));
         }
         let invalid = store.load_invalid()?.into_iter().collect();
-        Ok(Chain {
+        let mut chain = Chain {
             store,
             network,
             params: network.params(),
@@ -239,8 +291,106 @@ impl Chain {
             index,
             active,
             invalid,
+            side: HashMap::new(),
+            side_bytes: 0,
+            side_limit: MAX_SIDE_BYTES,
             rejected: HashSet::new(),
-        })
+        };
+        let side: Vec<BlockHash> = chain.index.keys().filter(|h| !chain.is_active(h)).copied().collect();
+        for hash in side {
+            let size = chain
+                .store
+                .block_bytes(&hash)?
+                .ok_or_else(|| StoreError::Corrupt(format!("indexed block {hash} is not stored")))?
+                .len() as u64;
+            let worth = chain.index[&hash].work;
+            chain.add_side(hash, SideBlock { size, worth });
+        }
+        Ok(chain)
+    }
+
+    /// Bytes of stored blocks off the active chain; at most [`MAX_SIDE_BYTES`].
+    pub fn side_bytes(&self) -> u64 {
+        self.side_bytes
+    }
+
+    /// Whether a block is worth telling peers about: on the active chain, or ending a branch
+    /// with at least the tip's work.
+    pub fn is_worth_relaying(&self, hash: &BlockHash) -> bool {
+        self.is_active(hash) || self.index.get(hash).is_some_and(|r| r.work >= self.tip().work)
+    }
+
+    fn add_side(&mut self, hash: BlockHash, block: SideBlock) {
+        if let Some(old) = self.side.insert(hash, block) {
+            self.side_bytes -= old.size;
+        }
+        self.side_bytes += block.size;
+    }
+
+    fn remove_side(&mut self, hash: &BlockHash) {
+        if let Some(old) = self.side.remove(hash) {
+            self.side_bytes -= old.size;
+        }
+    }
+
+    /// [`Chain::prune_side`] after a change that is committed: a failure to evict is logged and
+    /// tried again at the next side block, and does not undo what was accepted.
+    fn enforce_side_limit(&mut self) {
+        if let Err(e) = self.prune_side() {
+            tracing::error!(error = %e, side_bytes = self.side_bytes, "could not evict side blocks");
+        }
+    }
+
+    /// Evicts side blocks until they take no more than the limit: always a leaf (a block no
+    /// stored side block builds on), the one with the least worth first, so the blocks a sync
+    /// batch is bringing in (worth the tip's work) outlast older branches.
+    fn prune_side(&mut self) -> Result<(), StoreError> {
+        if self.side_bytes <= self.side_limit {
+            return Ok(());
+        }
+        let mut children: HashMap<BlockHash, usize> = HashMap::new();
+        for hash in self.side.keys() {
+            let parent = self.index[hash].header.prev;
+            if self.side.contains_key(&parent) {
+                *children.entry(parent).or_default() += 1;
+            }
+        }
+        let mut leaves: std::collections::BinaryHeap<std::cmp::Reverse<(Work, BlockHash)>> = self
+            .side
+            .iter()
+            .filter(|(h, _)| !children.contains_key(h))
+            .map(|(h, b)| std::cmp::Reverse((b.worth, *h)))
+            .collect();
+        let mut evicted = Vec::new();
+        let mut bytes = self.side_bytes;
+        while bytes > self.side_limit {
+            let Some(std::cmp::Reverse((_, hash))) = leaves.pop() else { break };
+            bytes -= self.side[&hash].size;
+            evicted.push(hash);
+            let parent = self.index[&hash].header.prev;
+            if let Some(n) = children.get_mut(&parent) {
+                *n -= 1;
+                if *n == 0 {
+                    leaves.push(std::cmp::Reverse((self.side[&parent].worth, parent)));
+                }
+            }
+        }
+        let txn = self.store.begin_write()?;
+        {
+            let mut blocks = txn.open_table(BLOCKS)?;
+            let mut index = txn.open_table(INDEX)?;
+            for h in &evicted {
+                blocks.remove(h.as_bytes().as_slice())?;
+                index.remove(h.as_bytes().as_slice())?;
+            }
+        }
+        txn.commit()?;
+        for h in &evicted {
+            self.index.remove(h);
+            self.remove_side(h);
+        }
+        tracing::debug!(evicted = evicted.len(), side_bytes = self.side_bytes, "side blocks evicted");
+        Ok(())
     }
 
     pub fn store(&self) -> &Store {
@@ -380,6 +530,19 @@ impl Chain {
         now: u64,
         verified: &dyn Fn(&Txid) -> bool,
     ) -> Result<BlockOutcome, ChainError> {
+        self.process_block_in_run(block, now, verified, Work::ZERO)
+    }
+
+    /// [`Chain::process_block_with`] for a block of a run whose later blocks prove `credit` more
+    /// work ([`run_credits`]): a block off the active chain is stored when its branch's work plus
+    /// `credit` reaches the tip's, refused with [`ChainError::LowWork`] otherwise.
+    pub fn process_block_in_run(
+        &mut self,
+        block: Block,
+        now: u64,
+        verified: &dyn Fn(&Txid) -> bool,
+        credit: Work,
+    ) -> Result<BlockOutcome, ChainError> {
         let hash = block.hash();
         if self.index.contains_key(&hash) {
             return Ok(BlockOutcome::AlreadyKnown);
@@ -414,12 +577,19 @@ impl Chain {
         let record =
             IndexRecord { header: block.header, work: parent_record.work.saturating_add(&target.work()) };
 
+        let tip_work = self.tip().work;
+        if record.work.saturating_add(&credit) < tip_work {
+            return Err(ChainError::LowWork { hash });
+        }
         let txn = self.store.begin_write()?;
         put_block(&txn, &hash, &block, &record)?;
 
-        if record.work <= self.tip().work {
+        if record.work <= tip_work {
             txn.commit().map_err(StoreError::from)?;
             self.index.insert(hash, record);
+            let worth = record.work.saturating_add(&credit);
+            self.add_side(hash, SideBlock { size: block.size() as u64, worth });
+            self.enforce_side_limit();
             return Ok(BlockOutcome::SideChain { hash, height: record.header.height });
         }
 
@@ -435,6 +605,15 @@ impl Chain {
                 let fork_height = record.header.height - connected.len() as u64;
                 self.active.truncate(fork_height as usize + 1);
                 self.active.extend(connected.iter().map(Block::hash));
+                for b in &connected {
+                    self.remove_side(&b.hash());
+                }
+                for b in &disconnected {
+                    let hash = b.hash();
+                    let worth = self.index[&hash].work;
+                    self.add_side(hash, SideBlock { size: b.size() as u64, worth });
+                }
+                self.enforce_side_limit();
                 Ok(BlockOutcome::NewTip { tip: self.tip(), connected, disconnected })
             }
             Err(e) => {
@@ -745,6 +924,7 @@ impl Chain {
         txn.commit()?;
         for h in doomed {
             self.index.remove(&h);
+            self.remove_side(&h);
             self.rejected.remove(&h);
             self.invalid.insert(h);
         }

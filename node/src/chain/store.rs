@@ -5,7 +5,7 @@
 //! | table | key | value |
 //! | --- | --- | --- |
 //! | `meta` | name | network name, tip hash |
-//! | `blocks` | block hash | canonical block bytes (every stored block, side chains too) |
+//! | `blocks` | block hash | canonical block bytes (the active chain, and off it at most `MAX_SIDE_BYTES`) |
 //! | `block_index` | block hash | header (96) + cumulative work (32) |
 //! | `active` | height | block hash of the active chain |
 //! | `utxo` | outpoint (36) | coin: output, height, coinbase flag |

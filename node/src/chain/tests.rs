@@ -7,6 +7,7 @@ use ferro_shared::consensus::block_subsidy;
 use ferro_shared::keys::SecretKey;
 use ferro_shared::tx::{TxIn, TxOut, TX_VERSION};
 use ferro_shared::{Amount, BlockHeader, Transaction};
+use std::collections::HashSet;
 use tempfile::TempDir;
 
 struct TestChain {
@@ -43,6 +44,12 @@ impl TestChain {
     /// A mined block on `parent` holding `txs`; `salt` makes sibling blocks differ.
     fn block_on(&self, parent: BlockHash, txs: Vec<Transaction>, salt: u64) -> Block {
         let p = self.chain.record(&parent).unwrap().header;
+        self.block_after(parent, p, txs, salt)
+    }
+
+    /// [`TestChain::block_on`] for a parent that need not be stored (the dev network's
+    /// difficulty never changes, so the parent's target is the child's).
+    fn block_after(&self, parent: BlockHash, p: BlockHeader, txs: Vec<Transaction>, salt: u64) -> Block {
         let height = p.height + 1;
         // Siblings pay slightly different rewards, so their coinbase txids differ too.
         let reward = Amount::from_units(block_subsidy(Network::Dev.params(), height).units() - salt);
@@ -56,7 +63,7 @@ impl TestChain {
                 prev: parent,
                 merkle_root: Default::default(),
                 time: p.time + 1 + salt,
-                bits: self.chain.required_bits(&parent),
+                bits: if self.chain.contains(&parent) { self.chain.required_bits(&parent) } else { p.bits },
                 nonce: 0,
             },
             transactions,
@@ -68,6 +75,40 @@ impl TestChain {
 
     fn add(&mut self, block: &Block) -> Result<BlockOutcome, ChainError> {
         self.chain.process_block(block.clone(), NOW)
+    }
+
+    /// `n` blocks on `parent`, one on another, built without adding them.
+    fn branch(&self, parent: BlockHash, n: usize, salt: u64) -> Vec<Block> {
+        let mut out: Vec<Block> = vec![];
+        for _ in 0..n {
+            let b = match out.last() {
+                None => self.block_on(parent, vec![], salt),
+                Some(prev) => self.block_after(prev.hash(), prev.header, vec![], salt),
+            };
+            out.push(b);
+        }
+        out
+    }
+
+    /// Adds a run of blocks as a sync batch that does not extend the tip is added: one by one,
+    /// each credited with the work the blocks after it prove.
+    fn add_run(&mut self, blocks: &[Block]) -> Vec<Result<BlockOutcome, ChainError>> {
+        let credits = run_credits(blocks);
+        blocks
+            .iter()
+            .zip(credits)
+            .map(|(b, credit)| self.chain.process_block_in_run(b.clone(), NOW, &|_| false, credit))
+            .collect()
+    }
+
+    /// Stored blocks off the active chain, counted in the store itself, and their bytes.
+    fn stored_side_blocks(&self) -> (usize, u64) {
+        let store = self.chain.store();
+        let active: HashSet<BlockHash> = store.load_active().unwrap().into_iter().collect();
+        let side: Vec<BlockHash> =
+            store.load_index().unwrap().into_iter().map(|(h, _)| h).filter(|h| !active.contains(h)).collect();
+        let bytes = side.iter().map(|h| store.block_bytes(h).unwrap().unwrap().len() as u64).sum();
+        (side.len(), bytes)
     }
 
     /// Builds and adds a chain of `n` blocks on `parent`; returns their hashes.
@@ -175,15 +216,11 @@ fn reorganizations_follow_the_most_work() {
         let mut t = TestChain::new();
         let main = t.extend(t.genesis(), c.main_len, 0);
         let fork = if c.fork_at == 0 { t.genesis() } else { main[c.fork_at - 1] };
-        let mut side = vec![];
-        let mut cur = fork;
-        let mut last = None;
-        for _ in 0..c.side_len {
-            let b = t.block_on(cur, vec![], 7);
-            cur = b.hash();
-            side.push(cur);
-            last = Some(t.add(&b).unwrap());
-        }
+        // As a sync batch brings it: the blocks short of the tip's work are kept for the work
+        // the ones after them prove.
+        let blocks = t.branch(fork, c.side_len, 7);
+        let side: Vec<BlockHash> = blocks.iter().map(Block::hash).collect();
+        let last = t.add_run(&blocks).into_iter().map(Result::unwrap).last();
         match last.unwrap() {
             BlockOutcome::NewTip { tip, connected, disconnected } => {
                 assert_eq!(tip.hash, *side.last().unwrap(), "{}", c.name);
@@ -486,15 +523,16 @@ fn invalid_blocks_are_invalid_for_good_with_their_descendants() {
     let mut t = TestChain::new();
     let main = t.extend(t.genesis(), 4, 0);
     let two = t.block_on(main[0], vec![], 3);
-    t.add(&two).unwrap();
     let bogus = OutPoint { txid: Txid([0x99; 32]), vout: 0 };
-    let three = t.block_on(two.hash(), vec![t.spend(bogus, Amount::ONE_COIN, t.pkh(), 0)], 3);
-    t.add(&three).unwrap();
-    let four = t.block_on(three.hash(), vec![], 3);
-    let four_other = t.block_on(three.hash(), vec![], 5);
-    for b in [&four, &four_other] {
-        assert!(matches!(t.add(b), Ok(BlockOutcome::SideChain { .. })));
+    let spend = t.spend(bogus, Amount::ONE_COIN, t.pkh(), 0);
+    let three = t.block_after(two.hash(), two.header, vec![spend], 3);
+    let four = t.block_after(three.hash(), three.header, vec![], 3);
+    let four_other = t.block_after(three.hash(), three.header, vec![], 5);
+    // 2' and 3' come in one batch with 4', which brings their branch to the tip's work.
+    for outcome in t.add_run(&[two.clone(), three.clone(), four.clone()]) {
+        assert!(matches!(outcome, Ok(BlockOutcome::SideChain { .. })), "{outcome:?}");
     }
+    assert!(matches!(t.add(&four_other), Ok(BlockOutcome::SideChain { .. })));
     let five = t.block_on(four.hash(), vec![], 3);
     let err = t.add(&five).unwrap_err();
     assert!(matches!(&err, ChainError::Invalid { hash, .. } if *hash == three.hash()), "{err:?}");
@@ -521,8 +559,9 @@ fn invalid_blocks_are_invalid_for_good_with_their_descendants() {
     let mut t = t.reopen();
     check(&mut t, "after a restart");
     // 2' can still grow into the best chain.
-    let side = t.extend(two.hash(), 3, 8);
-    assert_eq!(t.chain.tip().hash, side[2]);
+    let side = t.branch(two.hash(), 3, 8);
+    assert!(t.add_run(&side).iter().all(Result::is_ok));
+    assert_eq!(t.chain.tip().hash, side[2].hash());
 }
 
 #[test]
@@ -679,4 +718,134 @@ fn a_storage_failure_mid_batch_commits_nothing() {
     let outcome = t.chain.extend_with(&run, NOW, &|_| false).unwrap();
     assert!(outcome.failure.is_none(), "{:?}", outcome.failure);
     assert_eq!(t.chain.tip().hash, run[2].hash());
+}
+
+#[test]
+fn branches_with_less_work_than_the_tip_are_not_stored() {
+    // G - 1 - 2 - 3 - 4*
+    // |\ 1'                      from genesis: less work, refused
+    // |         \ 3'             from deep in the chain: less work, refused
+    // |             \ 4'         a competing tip: equal work, stored, the first seen stays
+    //  \ 1'' - 2'' - 3''          a batch that stays short of the tip: nothing stored
+    //  \ 1° - 2° - 3° - 4° - 5°*  a batch that ends with more work: stored and reorganized to
+    enum Expect {
+        Refused,
+        Stored,
+        NewTip,
+    }
+    struct Case {
+        name: &'static str,
+        /// Height of the fork point on the active chain.
+        fork: usize,
+        len: usize,
+        expect: Expect,
+    }
+    let cases = [
+        Case { name: "one block from genesis", fork: 0, len: 1, expect: Expect::Refused },
+        Case { name: "one block from deep in the chain", fork: 2, len: 1, expect: Expect::Refused },
+        Case { name: "equal-work sibling of the tip", fork: 3, len: 1, expect: Expect::Stored },
+        Case { name: "batch from genesis, short", fork: 0, len: 3, expect: Expect::Refused },
+        Case { name: "batch from genesis with more work", fork: 0, len: 5, expect: Expect::NewTip },
+    ];
+    for c in cases {
+        let mut t = TestChain::new();
+        let main = t.extend(t.genesis(), 4, 0);
+        let fork = if c.fork == 0 { t.genesis() } else { main[c.fork - 1] };
+        let blocks = t.branch(fork, c.len, 9);
+        let outcomes = t.add_run(&blocks);
+        let last = outcomes.last().unwrap();
+        match c.expect {
+            Expect::Refused => {
+                assert!(
+                    matches!(outcomes[0], Err(ChainError::LowWork { hash }) if hash == blocks[0].hash()),
+                    "{}: {outcomes:?}",
+                    c.name
+                );
+                assert!(!outcomes[0].as_ref().unwrap_err().is_peer_fault(), "{}", c.name);
+                assert_eq!(t.chain.tip().hash, main[3], "{}", c.name);
+                assert_eq!(t.stored_side_blocks(), (0, 0), "{}: nothing stored", c.name);
+                assert_eq!(t.chain.side_bytes(), 0, "{}", c.name);
+                assert!(blocks.iter().all(|b| !t.chain.contains(&b.hash())), "{}", c.name);
+            }
+            Expect::Stored => {
+                assert!(matches!(last, Ok(BlockOutcome::SideChain { .. })), "{}: {last:?}", c.name);
+                assert_eq!(t.chain.tip().hash, main[3], "{}: the first seen stays", c.name);
+                assert!(t.chain.is_worth_relaying(&blocks[0].hash()), "{}", c.name);
+                let stored = t.stored_side_blocks();
+                assert_eq!(stored, (1, blocks[0].size() as u64), "{}", c.name);
+                assert_eq!(t.chain.side_bytes(), stored.1, "{}", c.name);
+            }
+            Expect::NewTip => {
+                assert!(matches!(last, Ok(BlockOutcome::NewTip { .. })), "{}: {last:?}", c.name);
+                assert_eq!(t.chain.tip().hash, blocks.last().unwrap().hash(), "{}", c.name);
+                // The blocks reorganized out are the side blocks now.
+                let stored = t.stored_side_blocks();
+                assert_eq!(stored.0, 4, "{}", c.name);
+                assert_eq!(t.chain.side_bytes(), stored.1, "{}", c.name);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_run_is_credited_only_with_work_its_headers_prove() {
+    // G - 1 - 2 - 3 - 4: credits 3, 2, 1, 0 blocks of work; a header missing its own target
+    // or a broken link ends the credit of the blocks before it.
+    let t = TestChain::new();
+    let blocks = t.branch(t.genesis(), 4, 0);
+    let one = Target::from_compact(blocks[0].header.bits).unwrap().work();
+    let times = |n: usize| (0..n).fold(Work::ZERO, |w, _| w.saturating_add(&one));
+    assert_eq!(run_credits(&blocks), vec![times(3), times(2), times(1), Work::ZERO]);
+    let mut unmined = blocks.clone();
+    let target = Target::from_compact(unmined[2].header.bits).unwrap();
+    while target.is_met_by(&unmined[2].hash()) {
+        unmined[2].header.nonce += 1;
+    }
+    // Its new hash also breaks the link from block 4.
+    assert_eq!(run_credits(&unmined), vec![times(1), Work::ZERO, Work::ZERO, Work::ZERO]);
+    let broken = vec![blocks[0].clone(), blocks[2].clone(), blocks[3].clone()];
+    assert_eq!(run_credits(&broken), vec![Work::ZERO, times(1), Work::ZERO]);
+}
+
+#[test]
+fn side_blocks_stay_within_their_byte_bound_across_restarts() {
+    // G - 1 - 2 - 3 - 4 - 5 - 6 - 7
+    //              \   \   \   \ 4', 5', 6', 7'   competing tips, each equal to the tip when it came
+    //               \ 4° - 5° - 6° - 7° - 8°*    a batch with more work, taken over
+    // With room for 5 blocks, the store never holds more side blocks than that, the ones with
+    // the least work go first (the blocks of the batch being brought in last), and nothing of
+    // the active chain is touched.
+    let mut t = TestChain::new();
+    let size = t.block_on(t.genesis(), vec![], 0).size() as u64;
+    let limit = 5 * size + size / 2;
+    t.chain.side_limit = limit;
+    let mut main = t.extend(t.genesis(), 3, 0);
+    for salt in 1..=4 {
+        // Each a sibling of the tip, then the tip moves on.
+        let sibling = t.block_on(main[main.len() - 2], vec![], salt);
+        assert!(matches!(t.add(&sibling), Ok(BlockOutcome::SideChain { .. })));
+        assert!(t.chain.side_bytes() <= limit, "after sibling {salt}");
+        let next = t.block_on(*main.last().unwrap(), vec![], 0);
+        t.add(&next).unwrap();
+        main.push(next.hash());
+        assert!(matches!(t.add(&sibling), Ok(BlockOutcome::AlreadyKnown) | Err(ChainError::LowWork { .. })));
+    }
+    // The batch takes over: the blocks it disconnects are side blocks now, and some go.
+    let deep = t.branch(main[2], 5, 21);
+    let outcomes = t.add_run(&deep);
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    assert_eq!(t.chain.tip().hash, deep.last().unwrap().hash());
+    let (count, bytes) = t.stored_side_blocks();
+    assert!(bytes <= limit, "{count} side blocks of {bytes} bytes, limit {limit}");
+    assert_eq!(t.chain.side_bytes(), bytes);
+    assert!(count <= 5);
+    assert!(deep.iter().all(|b| t.chain.is_active(&b.hash())), "the active chain is whole");
+
+    let tip = t.chain.tip();
+    let mut t = t.reopen();
+    assert_eq!(t.chain.tip(), tip);
+    assert_eq!(t.chain.side_bytes(), bytes, "counted again from the store at open");
+    assert_eq!(t.stored_side_blocks(), (count, bytes));
+    // The chain still grows on its tip.
+    t.extend(tip.hash, 2, 0);
 }

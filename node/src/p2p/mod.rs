@@ -585,7 +585,12 @@ impl Manager {
                 let frame = Bytes::from(Message::InvTxs(vec![txid]).to_frame());
                 self.relay(origin, frame, |p| p.known_txs.put(txid, ()).is_none());
             }
-            NodeEvent::Block { hash, origin, .. } => {
+            NodeEvent::Block { hash, origin, side_work, .. } => {
+                // A block off the active chain: the tip may have moved on since it was stored,
+                // and a branch with less work is never passed on.
+                if side_work.is_some_and(|work| work < self.ctx.node.tip().work) {
+                    return;
+                }
                 // Mined (or submitted) here: read back from the store to be pushed whole.
                 let whole = match origin {
                     Origin::Local => match self.ctx.node.store().block(&hash) {

@@ -28,8 +28,17 @@ pub const OUTBOUND_QUEUE: usize = 1024;
 pub const SYNC_BATCH: u32 = 250;
 /// Bytes of blocks put in one answer, below the message limit.
 const ANSWER_BYTES: usize = MAX_MESSAGE_BYTES * 3 / 4;
+// A sync batch that reorganizes is stored off the active chain until its last block connects:
+// it must fit, with room to spare, in what a node keeps there.
+const _: () = assert!(ANSWER_BYTES as u64 * 8 <= crate::chain::MAX_SIDE_BYTES);
 /// Messages per second above which a peer is flooding.
 const FLOOD_PER_SECOND: u32 = 5_000;
+/// Blocks on branches with less work than the tip a peer may send per window for free: an
+/// honest peer sends one now and then, when a competing tip loses the race on its way here.
+const LOW_WORK_ALLOWANCE: u32 = 16;
+const LOW_WORK_WINDOW: Duration = Duration::from_secs(600);
+/// Charged for each one beyond the allowance: nothing is stored, but each costs validation.
+const LOW_WORK_SCORE: u32 = 10;
 
 /// Where a dialer hears whether the handshake worked.
 pub(crate) type DialReport = oneshot::Sender<Result<(), String>>;
@@ -138,6 +147,8 @@ async fn connect(
         peer_height: theirs.height,
         window_start: Instant::now(),
         window_count: 0,
+        low_work_start: Instant::now(),
+        low_work_count: 0,
     };
     let reason = peer.read_loop(stream, &theirs, close_rx).await;
     writer.abort();
@@ -186,6 +197,9 @@ struct Peer {
     peer_height: u64,
     window_start: Instant,
     window_count: u32,
+    /// Blocks refused as `LowWork` since `low_work_start`.
+    low_work_start: Instant,
+    low_work_count: u32,
 }
 
 impl Peer {
@@ -472,6 +486,18 @@ impl Peer {
             Ok(()) => Ok(()),
             Err(SubmitBlockError::Rejected(ChainError::UnknownParent { .. })) => {
                 self.request_sync();
+                Ok(())
+            }
+            Err(SubmitBlockError::Rejected(ChainError::LowWork { .. })) => {
+                let now = Instant::now();
+                if now.duration_since(self.low_work_start) > LOW_WORK_WINDOW {
+                    (self.low_work_start, self.low_work_count) = (now, 0);
+                }
+                self.low_work_count += 1;
+                if self.low_work_count > LOW_WORK_ALLOWANCE {
+                    let reason = "sent many blocks on branches with less work than the tip";
+                    self.misbehaved(LOW_WORK_SCORE, reason).await;
+                }
                 Ok(())
             }
             Err(SubmitBlockError::Rejected(e)) if e.is_peer_fault() => {

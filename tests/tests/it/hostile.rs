@@ -196,3 +196,122 @@ async fn hostile_peers_are_cut_off_and_honest_ones_served() -> Result<()> {
     honest.wait_for_tip(&b).await?;
     Ok(())
 }
+
+/// A mined block on `parent` (dev network: the difficulty never changes), its time `salt`
+/// seconds after now so siblings differ.
+fn cheap_block_on(parent: &BlockHeader, parent_hash: ferro_shared::BlockHash, salt: u64) -> Block {
+    let params = Network::Dev.params();
+    let height = parent.height + 1;
+    let coinbase = Transaction::coinbase(
+        height,
+        vec![TxOut { recipient: Default::default(), amount: block_subsidy(params, height) }],
+    );
+    let now = ferro_node::node::unix_now();
+    let mut block = Block {
+        header: BlockHeader {
+            version: BLOCK_VERSION,
+            height,
+            prev: parent_hash,
+            merkle_root: Default::default(),
+            time: (parent.time + 1).max(now + salt),
+            bits: params.pow_limit,
+            nonce: 0,
+        },
+        transactions: vec![coinbase],
+    };
+    block.header.merkle_root = block.compute_merkle_root();
+    let target = ferro_shared::pow::Target::from_compact(block.header.bits).expect("valid");
+    while !target.is_met_by(&block.hash()) {
+        block.header.nonce += 1;
+    }
+    block
+}
+
+/// Stored blocks off the active chain: how many, and their bytes, counted in the store.
+fn stored_side_blocks(node: &TestNode) -> Result<(usize, u64)> {
+    let store = node.running.node.store();
+    let active: std::collections::HashSet<_> = store.load_active()?.into_iter().collect();
+    let mut count = 0;
+    let mut bytes = 0;
+    for (hash, _) in store.load_index()? {
+        if !active.contains(&hash) {
+            count += 1;
+            bytes += store.block_bytes(&hash)?.map_or(0, |b| b.len() as u64);
+        }
+    }
+    Ok((count, bytes))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cheap_forks_from_genesis_and_deep_are_neither_stored_nor_relayed() -> Result<()> {
+    // G - 1 - ... - 10*           the node's chain, also its honest peer's
+    // |\ 1' - 2' - 3'   (×n)      cheap forks from genesis
+    // |        \ 6' - 7' - 8' (×n) and from deep in the chain: each less work than the tip
+    // |                   \ 10''  one competing tip (equal work): stored, within the bound
+    let node = TestNode::start().await?;
+    let honest = TestNode::start().await?;
+    honest.connect(&node).await?;
+    let net = Network::Dev;
+    let alice = TestWallet::new(net, 41);
+    let mined = node.mine(&alice.address, 10).await?;
+    honest.wait_for_tip(&mined.blocks[9].hash).await?;
+
+    let store = node.running.node.store().clone();
+    let header_at = |height: u64| -> Result<(BlockHeader, ferro_shared::BlockHash)> {
+        let hash = store.hash_at(height)?.ok_or_else(|| anyhow::anyhow!("no block at {height}"))?;
+        Ok((store.block(&hash)?.expect("stored").header, hash))
+    };
+    let mut s = open(&node).await?;
+    handshake(&mut s, hello(net, None)).await?;
+    let mut forks = Vec::new();
+    let mut salt = 0;
+    for round in 0..20 {
+        let (mut parent, mut parent_hash) = header_at(if round % 2 == 0 { 0 } else { 5 })?;
+        for _ in 0..3 {
+            salt += 1;
+            let block = cheap_block_on(&parent, parent_hash, salt);
+            (parent, parent_hash) = (block.header, block.hash());
+            forks.push(parent_hash);
+            send(&mut s, &Message::NewBlock(WireBlock(block))).await?;
+        }
+    }
+    // Then a competing tip, sent last: once it is stored, everything before it was handled.
+    let (parent, parent_hash) = header_at(9)?;
+    let sibling = cheap_block_on(&parent, parent_hash, 1_000);
+    send(&mut s, &Message::NewBlock(WireBlock(sibling.clone()))).await?;
+    let sibling_hash = sibling.hash();
+    ferro_tests::wait_until("the competing tip is stored", || {
+        let store = store.clone();
+        async move { Ok(store.block(&sibling_hash)?.is_some()) }
+    })
+    .await?;
+
+    for hash in &forks {
+        assert!(store.block(hash)?.is_none(), "a cheap fork block {hash} was stored");
+    }
+    let side = stored_side_blocks(&node)?;
+    assert_eq!(side, (1, sibling.size() as u64), "only the competing tip is stored off the active chain");
+    assert!(side.1 <= ferro_node::chain::MAX_SIDE_BYTES);
+    assert_eq!(node.running.node.metrics().side_chain_bytes.get() as u64, side.1);
+    assert_eq!(node.height().await?, 10);
+    assert_eq!(node.status().await?.tip, mined.blocks[9].hash, "the first seen stays the tip");
+
+    // Past 16 in ten minutes, each costs the sender 10 points: 10 more and it is cut off.
+    for _ in 0..10 {
+        salt += 1;
+        let (parent, parent_hash) = header_at(0)?;
+        let block = cheap_block_on(&parent, parent_hash, salt);
+        forks.push(block.hash());
+        let _ = send(&mut s, &Message::NewBlock(WireBlock(block))).await;
+    }
+    expect_disconnect(&mut s, "a stream of cheap forks").await?;
+    assert_eq!(stored_side_blocks(&node)?, side, "still nothing more stored");
+
+    // Honest relay goes on, and none of the cheap forks reached the honest peer.
+    let next = node.mine(&alice.address, 1).await?.blocks[0].hash;
+    honest.wait_for_tip(&next).await?;
+    for hash in &forks {
+        assert!(honest.running.node.store().block(hash)?.is_none(), "{hash} was relayed");
+    }
+    Ok(())
+}

@@ -221,3 +221,26 @@ async fn a_newcomer_receives_pending_transactions() -> Result<()> {
     assert_eq!(one.address(&bob.address).await?.balance, Amount::ONE_COIN);
     Ok(())
 }
+
+/// A branch that forks deeper than its lead: its first blocks have less work than the tip, and
+/// are kept only because the rest of the sync batch proves the work they lack.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reorganization_deeper_than_its_lead_arrives_by_sync() -> Result<()> {
+    // G - 1 - 2 - 3 - 4          A, alone
+    //  \ 1° - 2° - 3° - 4° - 5°*  C, alone; then they meet
+    let n = nodes(2, false).await?;
+    let (a, c) = (&n[0], &n[1]);
+    let losing = a.mine(&miner().address, 4).await?.blocks;
+    let winning = c.mine(&TestWallet::new(Network::Dev, 78).address, 5).await?.blocks;
+    a.connect(c).await?;
+    a.wait_for_tip(&winning[4].hash).await?;
+    // A keeps the blocks it left, within the bound.
+    let store = a.running.node.store();
+    let mut bytes = 0;
+    for block in &losing {
+        bytes += store.block_bytes(&block.hash)?.expect("kept as a side block").len() as i64;
+    }
+    assert_eq!(a.running.node.metrics().side_chain_bytes.get(), bytes);
+    assert_eq!(c.height().await?, 5, "C did not move");
+    Ok(())
+}
