@@ -555,6 +555,15 @@ impl Chain {
         let Some(parent_record) = self.index.get(&parent).copied() else {
             return Err(ChainError::UnknownParent { hash, parent });
         };
+        // Worth a look at all? On the work its header claims, before any check: a branch with
+        // less work than the tip costs no write, not even a verdict on it (which a peer could
+        // otherwise have the node record for the price of a child of genesis).
+        if let Ok(claimed) = Target::from_compact(block.header.bits) {
+            let work = parent_record.work.saturating_add(&claimed.work());
+            if work.saturating_add(&credit) < self.tip().work {
+                return Err(ChainError::LowWork { hash });
+            }
+        }
         let ctx = HeaderContext {
             height: parent_record.header.height + 1,
             expected_bits: self.required_bits(&parent),
@@ -933,6 +942,11 @@ impl Chain {
 
     /// Stored blocks, off the active chain, that descend from `root` (not `root` itself).
     fn stored_descendants(&self, root: &BlockHash) -> Vec<BlockHash> {
+        // Only a stored block can have stored children (a block is stored after its parent):
+        // a block refused on its header needs no walk over the index.
+        if !self.index.contains_key(root) {
+            return Vec::new();
+        }
         let mut descends: HashMap<BlockHash, bool> = HashMap::from([(*root, true)]);
         let mut found = Vec::new();
         for hash in self.index.keys().filter(|h| !self.is_active(h)) {

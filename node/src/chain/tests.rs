@@ -594,6 +594,23 @@ fn only_blocks_with_the_required_proof_of_work_are_remembered_across_restarts() 
     assert!(matches!(t.add(&child_of(&t, too_old.hash(), 3)), Err(ChainError::KnownInvalid(_))));
 }
 
+#[test]
+fn an_invalid_block_on_a_branch_with_less_work_costs_no_write() {
+    // G - 1 - 2*
+    //   \ 1'(time not after the median)     less work than the tip: refused unread, not recorded
+    // Judging it first would let a peer have the node record one invalid block for the price of
+    // a child of genesis, as many times as it likes.
+    let mut t = TestChain::new();
+    t.extend(t.genesis(), 2, 0);
+    let mut too_old = t.block_on(t.genesis(), vec![], 2);
+    too_old.header.time = Network::Dev.genesis_block().header.time;
+    mine(&mut too_old);
+    assert!(matches!(t.add(&too_old), Err(ChainError::LowWork { .. })));
+    assert!(!t.chain.is_known_invalid(&too_old.hash()));
+    let t = t.reopen();
+    assert!(!t.chain.is_known_invalid(&too_old.hash()), "nothing was written about it");
+}
+
 /// What a restart sees of the chain: tip, active chain, block index, invalid blocks, and the
 /// coins, history and transaction locations of `pkh` and `txids`.
 fn stored_state(store: &Store, pkh: &PubkeyHash, txids: &[Txid]) -> String {
