@@ -48,6 +48,11 @@ pub(crate) const INVALID: TableDefinition<&[u8], &[u8]> = TableDefinition::new("
 
 const META_NETWORK: &str = "network";
 const META_TIP: &str = "tip";
+/// The version of the consensus rules the stored chain was checked under (u32 LE). Absent in
+/// stores written under version 1, whose transactions version 2 refuses.
+const META_RULES: &str = "rules";
+/// The rules this build checks blocks under: the protocol version.
+pub const RULES_VERSION: u32 = ferro_shared::p2p::PROTOCOL_VERSION;
 
 /// A storage failure. The node cannot continue safely past one of these for that operation,
 /// but nothing committed is lost.
@@ -59,6 +64,11 @@ pub enum StoreError {
     Corrupt(String),
     #[error("the data directory belongs to the {found} network, not {expected}")]
     WrongNetwork { expected: Network, found: String },
+    #[error(
+        "the data directory holds a chain checked under version {found} of the rules, and this \
+         node follows version {RULES_VERSION}: start it with another --data-dir"
+    )]
+    OldRules { found: u32 },
 }
 
 macro_rules! from_redb {
@@ -237,6 +247,22 @@ impl Store {
                 Some(_) => {}
                 None => {
                     meta.insert(META_NETWORK, network.name().as_bytes())?;
+                }
+            }
+            let rules = meta.get(META_RULES)?.map(|v| v.value().to_vec());
+            let fresh = meta.get(META_TIP)?.is_none();
+            match rules {
+                Some(bytes) if bytes == RULES_VERSION.to_le_bytes() => {}
+                None if fresh => {
+                    meta.insert(META_RULES, RULES_VERSION.to_le_bytes().as_slice())?;
+                }
+                // A chain kept under other rules: its blocks and pending transactions would be
+                // served to peers that refuse them.
+                other => {
+                    let found = other
+                        .and_then(|b| <[u8; 4]>::try_from(b.as_slice()).ok())
+                        .map_or(1, u32::from_le_bytes);
+                    return Err(StoreError::OldRules { found });
                 }
             }
         }

@@ -379,6 +379,25 @@ fn store_of_another_network_is_refused() {
     assert!(matches!(Store::open(&path, Network::Test), Err(StoreError::WrongNetwork { .. })));
 }
 
+#[test]
+fn store_kept_under_older_rules_is_refused() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("chain.redb");
+    let store = Store::open(&path, Network::Dev).unwrap();
+    // A store written under version 1 of the rules has no rules entry.
+    let txn = store.begin_write().unwrap();
+    txn.open_table(crate::chain::store::META).unwrap().remove("rules").unwrap();
+    txn.commit().unwrap();
+    drop(store);
+    let refused = Store::open(&path, Network::Dev);
+    assert!(matches!(refused, Err(StoreError::OldRules { found: 1 })), "{refused:?}");
+    assert!(refused.unwrap_err().to_string().contains("another --data-dir"));
+    // A store of these rules opens again and again.
+    let fresh = dir.path().join("fresh.redb");
+    drop(Store::open(&fresh, Network::Dev).unwrap());
+    assert!(Store::open(&fresh, Network::Dev).is_ok());
+}
+
 /// A run of blocks built on the tip, one on another, without adding them.
 fn run_on(t: &TestChain, n: usize) -> Vec<Block> {
     // Build on a scratch chain sharing the same genesis, so `t` stays untouched.
