@@ -155,6 +155,15 @@ async fn wallet_lied_to_about_coin_values_pays_nothing() -> Result<()> {
     let status = node.status().await?;
     assert_eq!(status.mempool, 0);
 
+    let bob_text = bob.to_string();
+    let send_ten = |node_url: &str| {
+        let args = [
+            "wallet", "send", "--wallet", alice_path, "--to", &bob_text, "--amount", "10", "--node", node_url,
+        ]
+        .map(str::to_string);
+        async move { ferro(&args.iter().map(String::as_str).collect::<Vec<_>>(), &pw).await }
+    };
+
     // (name, num, den): a liar that halves every coin (the wallet would leave the other half
     // as fee), and one that doubles them.
     for (name, num, den) in [("deflating", 1, 2), ("inflating", 2, 1)] {
@@ -163,22 +172,7 @@ async fn wallet_lied_to_about_coin_values_pays_nothing() -> Result<()> {
         let shown = String::from_utf8(shown.stdout)?;
         assert!(!shown.contains(&format!("balance: {}", before.balance)), "{name}: the liar lies: {shown}");
 
-        let out = ferro(
-            &[
-                "wallet",
-                "send",
-                "--wallet",
-                alice_path,
-                "--to",
-                &bob.to_string(),
-                "--amount",
-                "10",
-                "--node",
-                liar.url(),
-            ],
-            &pw,
-        )
-        .await?;
+        let out = send_ten(liar.url()).await?;
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
             !out.status.success(),
@@ -196,22 +190,7 @@ async fn wallet_lied_to_about_coin_values_pays_nothing() -> Result<()> {
     }
 
     // Told the truth, the same wallet sends.
-    let out = ferro(
-        &[
-            "wallet",
-            "send",
-            "--wallet",
-            alice_path,
-            "--to",
-            &bob.to_string(),
-            "--amount",
-            "10",
-            "--node",
-            &node.url(),
-        ],
-        &pw,
-    )
-    .await?;
+    let out = send_ten(&node.url()).await?;
     let txid: Txid = last_line(&out)?.parse()?;
     assert_eq!(node.transaction(&txid).await?.status, TxState::Pending);
     Ok(())
