@@ -5,10 +5,12 @@
 use crate::chain::{StoreError, Undo};
 use crate::node::Node;
 use ferro_shared::api::{
-    AddressView, BlockSummary, BlockView, BlocksQuery, HistoryEntry, MempoolEntryView, MempoolView,
-    StatusResponse, SyncStatus, TxState, TxView, UtxoView,
+    AddressView, BlockSummary, BlockView, BlocksQuery, FilterView, FiltersQuery, HistoryEntry,
+    MempoolEntryView, MempoolView, StatusResponse, SyncStatus, TxState, TxView, UtxoView,
+    MAX_FILTERS_PER_PAGE, MAX_FILTER_PAGE_BYTES,
 };
 use ferro_shared::encode::from_bytes;
+use ferro_shared::filter::BlockFilter;
 use ferro_shared::hash::{BlockHash, Txid};
 use ferro_shared::pow::Target;
 use ferro_shared::{Address, Amount, Block, Transaction};
@@ -35,6 +37,8 @@ impl std::str::FromStr for BlockId {
 
 /// Most blocks one `GET /api/blocks` returns.
 pub const MAX_BLOCKS_PER_PAGE: u32 = 500;
+/// Most bytes of blocks one `GET /api/filters` reads to build its answer.
+pub const FILTER_PAGE_BLOCK_BYTES: usize = 8 << 20;
 /// Most entries listed by `GET /api/mempool`.
 pub const MAX_MEMPOOL_LISTED: usize = 1000;
 /// Most history entries of an address.
@@ -88,6 +92,36 @@ impl Node {
             if let Some(block) = self.store().block(&hash)? {
                 out.push(BlockSummary::of(&block));
             }
+        }
+        Ok(out)
+    }
+
+    /// The filters of the active chain's blocks from `query.from` up, built from the stored
+    /// blocks: at most [`MAX_FILTERS_PER_PAGE`], about [`MAX_FILTER_PAGE_BYTES`] of filters, and
+    /// no more than [`FILTER_PAGE_BLOCK_BYTES`] of blocks read to build them, so one request
+    /// costs the node a bounded amount of work whatever the blocks hold.
+    pub fn filters(&self, query: &FiltersQuery) -> Result<Vec<FilterView>, StoreError> {
+        let limit = query.limit.unwrap_or(MAX_FILTERS_PER_PAGE).clamp(1, MAX_FILTERS_PER_PAGE) as u64;
+        let height = self.store().height()?;
+        let mut out = Vec::new();
+        let (mut bytes, mut read) = (0, 0);
+        for h in query.from..query.from.saturating_add(limit).min(height.saturating_add(1)) {
+            let Some(hash) = self.store().hash_at(h)? else { break };
+            let block = self
+                .store()
+                .block(&hash)?
+                .ok_or_else(|| StoreError::Corrupt(format!("active block {hash} is not stored")))?;
+            read += block.size();
+            if read > FILTER_PAGE_BLOCK_BYTES && !out.is_empty() {
+                break;
+            }
+            let merkle_root = block.header.merkle_root;
+            let filter = BlockFilter::build(&merkle_root, &block.transactions);
+            bytes += filter.as_bytes().len();
+            if bytes > MAX_FILTER_PAGE_BYTES && !out.is_empty() {
+                break;
+            }
+            out.push(FilterView { height: h, hash, merkle_root, filter: hex::encode(filter.as_bytes()) });
         }
         Ok(out)
     }

@@ -68,6 +68,29 @@ pub struct BlocksQuery {
     pub limit: Option<u32>,
 }
 
+/// Most filters one `GET /api/filters` answers.
+pub const MAX_FILTERS_PER_PAGE: u32 = 1_000;
+/// Most bytes of filters one `GET /api/filters` answers (at least one filter is always sent).
+pub const MAX_FILTER_PAGE_BYTES: usize = 1 << 20;
+
+/// `GET /api/filters?from=H&limit=N`: the filters of the active chain from height `H` up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FiltersQuery {
+    pub from: u64,
+    pub limit: Option<u32>,
+}
+
+/// One block's filter ([`crate::filter::BlockFilter`]) with what it is keyed by.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FilterView {
+    pub height: u64,
+    pub hash: BlockHash,
+    /// The filter's key: the block's Merkle root, from its header.
+    pub merkle_root: MerkleRoot,
+    /// The filter's canonical bytes, in hex.
+    pub filter: String,
+}
+
 /// A block without its transactions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlockSummary {

@@ -1,4 +1,5 @@
-//! The chain: `GET /api/status`, `GET /api/blocks?from=H&limit=N`, `GET /api/blocks/{id}`.
+//! The chain: `GET /api/status`, `GET /api/blocks?from=H&limit=N`, `GET /api/blocks/{id}`,
+//! `GET /api/filters?from=H&limit=N` (block filters, see `ferro_shared::filter`).
 
 use crate::api::error::ApiError;
 use crate::api::extract::Json;
@@ -8,13 +9,22 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::Router;
-use ferro_shared::api::{BlockSummary, BlockView, BlocksQuery, StatusResponse};
+use ferro_shared::api::{BlockSummary, BlockView, BlocksQuery, FilterView, FiltersQuery, StatusResponse};
 
 pub fn routes() -> Router<Node> {
     Router::new()
         .route("/status", get(status))
         .route("/blocks", get(blocks))
         .route("/blocks/{id}", get(block))
+        .route("/filters", get(filters))
+}
+
+async fn filters(
+    State(node): State<Node>,
+    query: Result<Query<FiltersQuery>, QueryRejection>,
+) -> Result<Json<Vec<FilterView>>, ApiError> {
+    let Query(query) = query?;
+    Ok(Json(node.filters(&query)?))
 }
 
 async fn status(State(node): State<Node>) -> Json<StatusResponse> {
@@ -48,6 +58,37 @@ mod tests {
     use axum::http::StatusCode;
     use ferro_shared::api::{AddressView, BlockSummary, BlockView, MineResponse, StatusResponse};
     use ferro_shared::{Amount, Network};
+
+    /// ```text
+    ///  genesis ── 1 ── 2 ── 3      1 and 2 pay alice, 3 pays bob
+    /// ```
+    #[tokio::test]
+    async fn filters_name_the_key_hashes_each_block_pays() {
+        use ferro_shared::api::FilterView;
+        use ferro_shared::filter::BlockFilter;
+        let t = TestNode::dev();
+        let app = t.app();
+        let (alice, bob, carol) = (address_of(&key(1)), address_of(&key(2)), address_of(&key(3)));
+        mine_to(&app, &alice, 2).await;
+        mine_to(&app, &bob, 1).await;
+        let page: Vec<FilterView> = get_ok(&app, "/api/filters?from=1&limit=10").await;
+        assert_eq!(page.iter().map(|f| f.height).collect::<Vec<_>>(), vec![1, 2, 3]);
+        for view in &page {
+            let block: BlockView = get_ok(&app, &format!("/api/blocks/{}", view.height)).await;
+            assert_eq!((view.hash, view.merkle_root), (block.summary.hash, block.summary.merkle_root));
+            let filter = BlockFilter::from_bytes(hex::decode(&view.filter).unwrap()).unwrap();
+            let decoded = filter.decode(&view.merkle_root).unwrap();
+            let paid = if view.height < 3 { &alice } else { &bob };
+            assert!(decoded.may_contain(&paid.hash), "block {} pays {paid}", view.height);
+            assert!(!decoded.may_contain(&carol.hash), "block {} does not pay carol", view.height);
+        }
+        let two: Vec<FilterView> = get_ok(&app, "/api/filters?from=0&limit=2").await;
+        assert_eq!(two.iter().map(|f| f.height).collect::<Vec<_>>(), vec![0, 1]);
+        let beyond: Vec<FilterView> = get_ok(&app, "/api/filters?from=9").await;
+        assert!(beyond.is_empty());
+        let (status, body) = get_error(&app, "/api/filters").await;
+        assert_eq!((status, body.error.code.as_str()), (StatusCode::BAD_REQUEST, "bad_request"));
+    }
 
     #[tokio::test]
     async fn status_of_a_fresh_node() {
