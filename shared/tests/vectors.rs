@@ -549,3 +549,59 @@ fn documented_vectors_use_the_listed_recipients() {
     assert_eq!(tx.outputs[0].recipient, PubkeyHash(hash32(BOB_HASH)));
     assert_eq!(tx.outputs[1].recipient, PubkeyHash(hash32(ALICE_HASH)));
 }
+
+/// Block filter: the key hashes of alice and bob, keyed by the Merkle root 00 01 02 … 1f. The
+/// bits are assembled here from the document's construction, with SipHash-2-4 computed directly.
+#[test]
+fn block_filter_vector() {
+    use core::hash::Hasher;
+    use ferro_shared::filter::{BlockFilter, M, P};
+    use ferro_shared::hash::MerkleRoot;
+    let key = MerkleRoot(core::array::from_fn(|i| i as u8));
+    let hash_of = |hex_str: &str| PubkeyHash(hex::decode(hex_str).unwrap().try_into().unwrap());
+    let mut elements = vec![hash_of(ALICE_HASH), hash_of(BOB_HASH)];
+    elements.sort_unstable();
+    let filter = BlockFilter::of_elements(&key, &elements);
+    check("filter.alice_bob", hex::encode(filter.as_bytes()), "02000000cbab21354340");
+    check(
+        "filter.alice_bob.hash",
+        hex::encode(filter.hash()),
+        "680a89dffcf920b191643b5fdbb53c4c33ee21066d5067d155e76e2a65d1a8af",
+    );
+
+    // By hand: SipHash-2-4 keyed (k0, k1) = the root's first 16 bytes as two u64 LE, mapped to
+    // [0, N·M) by (hash · N·M) >> 64, sorted, then each delta as a unary quotient (delta >> P
+    // ones, a zero) and P bits of remainder, most significant bit first, zero padded.
+    let k0 = u64::from_le_bytes(key.0[0..8].try_into().unwrap());
+    let k1 = u64::from_le_bytes(key.0[8..16].try_into().unwrap());
+    let n = elements.len() as u64;
+    let mut mapped: Vec<u64> = elements
+        .iter()
+        .map(|e| {
+            let mut h = siphasher::sip::SipHasher24::new_with_keys(k0, k1);
+            h.write(&e.0);
+            ((u128::from(h.finish()) * u128::from(n * M)) >> 64) as u64
+        })
+        .collect();
+    mapped.sort_unstable();
+    let mut bits = String::new();
+    let mut last = 0;
+    for v in mapped {
+        let delta = v - last;
+        last = v;
+        bits.push_str(&"1".repeat((delta >> P) as usize));
+        bits.push('0');
+        bits.push_str(&format!("{:0width$b}", delta & ((1 << P) - 1), width = P as usize));
+    }
+    while bits.len() % 8 != 0 {
+        bits.push('0');
+    }
+    let mut by_hand = (n as u32).to_le_bytes().to_vec();
+    by_hand.extend(
+        bits.as_bytes().chunks(8).map(|c| u8::from_str_radix(std::str::from_utf8(c).unwrap(), 2).unwrap()),
+    );
+    assert_eq!(by_hand, filter.as_bytes());
+    for e in &elements {
+        assert!(filter.matches_any(&key, &[*e]).unwrap());
+    }
+}
