@@ -1193,7 +1193,7 @@ mod tests {
         let coin = rich(&mut w);
         let value = 2_000_000_000;
         let max_in_block = max_tx_bytes_in_block(params());
-        assert_eq!(max_in_block, 1_000_000 - 96 - 4 - (4 + 9 + 4 + 4 + 40));
+        assert_eq!(max_in_block, 1_000_000 - 128 - 4 - (4 + 9 + 4 + 4 + 40));
 
         // 24,993 outputs: 999,866 bytes, within the consensus limit of 1,000,000 but with no
         // room left in a block for its header, count and coinbase.

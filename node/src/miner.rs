@@ -1,13 +1,14 @@
 //! The miner: block templates and the proof-of-work nonce search.
 //!
-//! A header is 96 bytes and its nonce is the last 8 (`NONCE_OFFSET`), so the first 64-byte
+//! A header is 128 bytes and its nonce is the last 8 (`NONCE_OFFSET`), so the first 64-byte
 //! SHA-256 block never changes while nonces are tried. [`HeaderHasher`] compresses it once and
-//! then spends two compressions per nonce instead of the three of a plain `sha256d`:
+//! then spends three compressions per nonce instead of the four of a plain `sha256d`:
 //!
 //! ```text
-//!   header[0..64]  ──compress(IV)──▶ midstate                      (once per header)
-//!   header[64..96] ‖ pad(96 bytes) ──compress(midstate)──▶ digest1 (per nonce)
-//!   digest1 ‖ pad(32 bytes)       ──compress(IV)──▶ block hash     (per nonce)
+//!   header[0..64]   ──compress(IV)──▶ midstate                       (once per header)
+//!   header[64..128] ──compress(midstate)──▶ state                    (per nonce)
+//!   pad(128 bytes)  ──compress(state)──▶ digest1                     (per nonce)
+//!   digest1 ‖ pad(32 bytes) ──compress(IV)──▶ block hash             (per nonce)
 //! ```
 //!
 //! Everything here is synchronous and CPU-bound: callers run [`mine_block`] on a blocking thread
@@ -15,7 +16,7 @@
 
 use ferro_shared::block::{Block, BlockHeader, BLOCK_VERSION, HEADER_SIZE, NONCE_OFFSET};
 use ferro_shared::consensus::chain::block_subsidy;
-use ferro_shared::hash::{BlockHash, MerkleRoot, PubkeyHash};
+use ferro_shared::hash::{BlockHash, FilterHash, MerkleRoot, PubkeyHash};
 use ferro_shared::pow::{CompactTarget, Target};
 use ferro_shared::{Amount, Params, Transaction, TxOut};
 use sha2::compress256;
@@ -36,11 +37,12 @@ const SHA256_IV: [u32; 8] =
 /// One 64-byte SHA-256 message block, as `compress256` takes it.
 type Block64 = GenericArray<u8, U64>;
 
-/// The second (last) block of a 96-byte message: bytes 64..96 of the header, then `0x80`, zeros,
-/// and the message length in bits (768) as a big-endian u64. The header part is filled in later.
-fn header_tail_template() -> Block64 {
+/// The padding block of a 128-byte message (a whole number of 64-byte blocks): `0x80`, zeros,
+/// and the message length in bits (1024) as a big-endian u64.
+fn header_padding_block() -> Block64 {
+    const _: () = assert!(HEADER_SIZE == 128, "the padding below is that of a 128-byte message");
     let mut block = [0u8; 64];
-    block[HEADER_SIZE - 64] = 0x80;
+    block[0] = 0x80;
     block[56..].copy_from_slice(&((HEADER_SIZE as u64) * 8).to_be_bytes());
     block.into()
 }
@@ -63,13 +65,14 @@ fn write_state(state: &[u32; 8], out: &mut [u8]) {
 
 /// Hashes one header for many nonces fast.
 ///
-/// Holds the SHA-256 midstate after the first 64 header bytes, and the second message block with
-/// the rest of the header and the padding of a 96-byte message. Each nonce then costs one
-/// compression to finish the first SHA-256 and one for the second SHA-256 over its 32-byte digest.
+/// Holds the SHA-256 midstate after the first 64 header bytes, the second message block with the
+/// rest of the header, and the padding block of a 128-byte message. Each nonce then costs two
+/// compressions to finish the first SHA-256 and one for the second SHA-256 over its digest.
 #[derive(Debug, Clone)]
 pub struct HeaderHasher {
     midstate: [u32; 8],
     tail: Block64,
+    padding: Block64,
 }
 
 /// Per-search working buffers, so the hot loop only rewrites the nonce and the digest.
@@ -83,9 +86,8 @@ impl HeaderHasher {
         let bytes = header.to_array();
         let mut midstate = SHA256_IV;
         compress256(&mut midstate, &[*Block64::from_slice(&bytes[..64])]);
-        let mut tail = header_tail_template();
-        tail[..HEADER_SIZE - 64].copy_from_slice(&bytes[64..]);
-        HeaderHasher { midstate, tail }
+        let tail = *Block64::from_slice(&bytes[64..]);
+        HeaderHasher { midstate, tail, padding: header_padding_block() }
     }
 
     /// The hash of the header this hasher was made from, with `nonce` in place of its own.
@@ -102,6 +104,7 @@ impl HeaderHasher {
         s.tail[NONCE_OFFSET - 64..HEADER_SIZE - 64].copy_from_slice(&nonce.to_le_bytes());
         let mut state = self.midstate;
         compress256(&mut state, core::slice::from_ref(&s.tail));
+        compress256(&mut state, core::slice::from_ref(&self.padding));
         write_state(&state, &mut s.digest[..32]);
         let mut state = SHA256_IV;
         compress256(&mut state, core::slice::from_ref(&s.digest));
@@ -171,12 +174,13 @@ pub fn build_template(
         height: next_height,
         prev,
         merkle_root: MerkleRoot::ZERO,
+        filter_hash: FilterHash::ZERO,
         time,
         bits,
         nonce: 0,
     };
     let mut block = Block { header, transactions };
-    block.header.merkle_root = block.compute_merkle_root();
+    block.commit_transactions();
     block
 }
 
@@ -223,6 +227,7 @@ pub fn measure_hash_rate(duration: Duration) -> f64 {
         height: 1,
         prev: BlockHash([0x11; 32]),
         merkle_root: MerkleRoot([0x22; 32]),
+        filter_hash: FilterHash([0x33; 32]),
         time: 1_767_225_600,
         bits: CompactTarget(0x1d00_ffff),
         nonce: 0,
@@ -257,15 +262,17 @@ mod tests {
             any::<u64>(),
             any::<[u8; 32]>(),
             any::<[u8; 32]>(),
+            any::<[u8; 32]>(),
             any::<u64>(),
             any::<u32>(),
             any::<u64>(),
         )
-            .prop_map(|(version, height, prev, mr, time, bits, nonce)| BlockHeader {
+            .prop_map(|(version, height, prev, mr, fh, time, bits, nonce)| BlockHeader {
                 version,
                 height,
                 prev: BlockHash(prev),
                 merkle_root: MerkleRoot(mr),
+                filter_hash: FilterHash(fh),
                 time,
                 bits: CompactTarget(bits),
                 nonce,
@@ -278,6 +285,7 @@ mod tests {
             height: 7,
             prev: BlockHash([0xab; 32]),
             merkle_root: MerkleRoot([0xcd; 32]),
+            filter_hash: FilterHash([0xef; 32]),
             time: 1_767_225_700,
             bits,
             nonce: 0,
@@ -321,10 +329,11 @@ mod tests {
         for nonce in [0, 1, 0xff, 0x100, u64::MAX - 1, u64::MAX] {
             assert_eq!(hasher.hash_with_nonce(nonce), BlockHeader { nonce, ..h }.hash(), "nonce {nonce}");
         }
-        // The padding of a 96-byte message, spelled out.
-        let tail = header_tail_template();
-        assert_eq!(tail[32], 0x80);
-        assert_eq!(&tail[56..], &[0, 0, 0, 0, 0, 0, 0x03, 0x00]);
+        // The padding of a 128-byte message, spelled out: 0x80, zeros, 1024 bits.
+        let padding = header_padding_block();
+        assert_eq!(padding[0], 0x80);
+        assert!(padding[1..56].iter().all(|&b| b == 0));
+        assert_eq!(&padding[56..], &[0, 0, 0, 0, 0, 0, 0x04, 0x00]);
     }
 
     #[test]

@@ -5,13 +5,14 @@
 use crate::chain::{StoreError, Undo};
 use crate::node::Node;
 use ferro_shared::api::{
-    AddressView, BlockSummary, BlockView, BlocksQuery, FilterView, FiltersQuery, HistoryEntry,
-    MempoolEntryView, MempoolView, StatusResponse, SyncStatus, TxState, TxView, UtxoView,
-    MAX_FILTERS_PER_PAGE, MAX_FILTER_PAGE_BYTES,
+    AddressView, BlockSummary, BlockView, BlocksQuery, FilterView, FiltersQuery, HeadersQuery, HeadersView,
+    HistoryEntry, MempoolEntryView, MempoolView, StatusResponse, SyncStatus, TxState, TxView, UtxoView,
+    MAX_FILTERS_PER_PAGE, MAX_FILTER_PAGE_BYTES, MAX_HEADERS_PER_PAGE,
 };
+use ferro_shared::block::HEADER_SIZE;
 use ferro_shared::encode::from_bytes;
 use ferro_shared::filter::BlockFilter;
-use ferro_shared::hash::{BlockHash, Txid};
+use ferro_shared::hash::{BlockHash, MerkleRoot, Txid};
 use ferro_shared::pow::Target;
 use ferro_shared::{Address, Amount, Block, Transaction};
 
@@ -39,6 +40,15 @@ impl std::str::FromStr for BlockId {
 pub const MAX_BLOCKS_PER_PAGE: u32 = 500;
 /// Most bytes of blocks one `GET /api/filters` reads to build its answer.
 pub const FILTER_PAGE_BLOCK_BYTES: usize = 8 << 20;
+/// One active-chain block's filter, with what names and keys it.
+#[derive(Debug, Clone)]
+pub struct ActiveFilter {
+    pub height: u64,
+    pub hash: BlockHash,
+    pub merkle_root: MerkleRoot,
+    pub filter: BlockFilter,
+}
+
 /// Most entries listed by `GET /api/mempool`.
 pub const MAX_MEMPOOL_LISTED: usize = 1000;
 /// Most history entries of an address.
@@ -96,16 +106,35 @@ impl Node {
         Ok(out)
     }
 
-    /// The filters of the active chain's blocks from `query.from` up, built from the stored
-    /// blocks: at most [`MAX_FILTERS_PER_PAGE`], about [`MAX_FILTER_PAGE_BYTES`] of filters, and
-    /// no more than [`FILTER_PAGE_BLOCK_BYTES`] of blocks read to build them, so one request
-    /// costs the node a bounded amount of work whatever the blocks hold.
+    /// The filters of the active chain's blocks from `query.from` up (see [`Node::active_filters`]).
     pub fn filters(&self, query: &FiltersQuery) -> Result<Vec<FilterView>, StoreError> {
-        let limit = query.limit.unwrap_or(MAX_FILTERS_PER_PAGE).clamp(1, MAX_FILTERS_PER_PAGE) as u64;
+        let limit = query.limit.unwrap_or(MAX_FILTERS_PER_PAGE).clamp(1, MAX_FILTERS_PER_PAGE) as usize;
+        Ok(self
+            .active_filters(query.from, limit, MAX_FILTER_PAGE_BYTES)?
+            .into_iter()
+            .map(|f| FilterView {
+                height: f.height,
+                hash: f.hash,
+                merkle_root: f.merkle_root,
+                filter: hex::encode(f.filter.as_bytes()),
+            })
+            .collect())
+    }
+
+    /// The filters of the active chain's blocks from height `from` up, built from the stored
+    /// blocks: at most `limit`, about `max_bytes` of filters (at least one), and no more than
+    /// [`FILTER_PAGE_BLOCK_BYTES`] of blocks read to build them, so one request costs the node a
+    /// bounded amount of work whatever the blocks hold. Shared by the API and the peer layer.
+    pub fn active_filters(
+        &self,
+        from: u64,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<ActiveFilter>, StoreError> {
         let height = self.store().height()?;
         let mut out = Vec::new();
         let (mut bytes, mut read) = (0, 0);
-        for h in query.from..query.from.saturating_add(limit).min(height.saturating_add(1)) {
+        for h in from..from.saturating_add(limit as u64).min(height.saturating_add(1)) {
             let Some(hash) = self.store().hash_at(h)? else { break };
             let block = self
                 .store()
@@ -115,15 +144,32 @@ impl Node {
             if read > FILTER_PAGE_BLOCK_BYTES && !out.is_empty() {
                 break;
             }
-            let merkle_root = block.header.merkle_root;
-            let filter = BlockFilter::build(&merkle_root, &block.transactions);
+            let filter = block.compute_filter();
             bytes += filter.as_bytes().len();
-            if bytes > MAX_FILTER_PAGE_BYTES && !out.is_empty() {
+            if bytes > max_bytes && !out.is_empty() {
                 break;
             }
-            out.push(FilterView { height: h, hash, merkle_root, filter: hex::encode(filter.as_bytes()) });
+            out.push(ActiveFilter { height: h, hash, merkle_root: block.header.merkle_root, filter });
         }
         Ok(out)
+    }
+
+    /// `GET /api/headers?from=H&limit=N`: active-chain headers from height `H` up, at most
+    /// [`MAX_HEADERS_PER_PAGE`], as their canonical bytes.
+    pub fn headers(&self, query: &HeadersQuery) -> HeadersView {
+        let limit = query.limit.unwrap_or(MAX_HEADERS_PER_PAGE).clamp(1, MAX_HEADERS_PER_PAGE) as usize;
+        let state = self.state();
+        let headers = state.chain.headers_from(query.from, limit);
+        let mut bytes = Vec::with_capacity(headers.len() * HEADER_SIZE);
+        for header in &headers {
+            bytes.extend_from_slice(&header.to_array());
+        }
+        HeadersView {
+            from: query.from,
+            count: headers.len(),
+            tip_height: state.chain.height(),
+            headers: hex::encode(bytes),
+        }
     }
 
     pub fn block(&self, id: BlockId) -> Result<Option<BlockView>, StoreError> {

@@ -3,7 +3,7 @@
 
 use crate::amount::Amount;
 use crate::block::Block;
-use crate::hash::{BlockHash, MerkleRoot, Txid};
+use crate::hash::{BlockHash, FilterHash, MerkleRoot, Txid};
 use crate::params::Network;
 use crate::pow::{CompactTarget, Work};
 use crate::tx::{OutPoint, Transaction};
@@ -80,6 +80,30 @@ pub struct FiltersQuery {
     pub limit: Option<u32>,
 }
 
+/// Most headers one `GET /api/headers` answers (256 KiB of headers).
+pub const MAX_HEADERS_PER_PAGE: u32 = 2_000;
+
+/// `GET /api/headers?from=H&limit=N`: the active chain's headers from height `H` up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeadersQuery {
+    pub from: u64,
+    pub limit: Option<u32>,
+}
+
+/// Consecutive active-chain headers. Each header commits to its block's filter, so this chain
+/// is also the chain of filter headers: a client that checks the headers' proof of work can
+/// check every filter against them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeadersView {
+    /// Height of the first header.
+    pub from: u64,
+    pub count: usize,
+    /// The node's tip height: more headers follow when it is beyond the last one sent.
+    pub tip_height: u64,
+    /// The headers' canonical bytes (128 each), concatenated, in hex.
+    pub headers: String,
+}
+
 /// One block's filter ([`crate::filter::BlockFilter`]) with what it is keyed by.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FilterView {
@@ -98,6 +122,8 @@ pub struct BlockSummary {
     pub height: u64,
     pub prev: BlockHash,
     pub merkle_root: MerkleRoot,
+    /// The header's commitment to the block's filter.
+    pub filter_hash: FilterHash,
     pub time: u64,
     pub bits: CompactTarget,
     pub nonce: u64,
@@ -115,6 +141,7 @@ impl BlockSummary {
             height: h.height,
             prev: h.prev,
             merkle_root: h.merkle_root,
+            filter_hash: h.filter_hash,
             time: h.time,
             bits: h.bits,
             nonce: h.nonce,

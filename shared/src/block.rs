@@ -1,18 +1,19 @@
 //! Blocks and block headers.
 
 use crate::encode::{decode_seq, encode_seq, seq_len, Decode, DecodeError, Encode, Reader};
-use crate::hash::{merkle_root, sha256d, BlockHash, MerkleRoot, Txid};
+use crate::filter::BlockFilter;
+use crate::hash::{merkle_root, sha256d, BlockHash, FilterHash, MerkleRoot, Txid};
 use crate::pow::CompactTarget;
 use crate::tx::Transaction;
 use serde::{Deserialize, Serialize};
 
 /// The only block version the rules accept.
 pub const BLOCK_VERSION: u32 = 1;
-/// Encoded size of a header: 4 + 8 + 32 + 32 + 8 + 4 + 8.
-pub const HEADER_SIZE: usize = 96;
+/// Encoded size of a header: 4 + 8 + 32 + 32 + 32 + 8 + 4 + 8.
+pub const HEADER_SIZE: usize = 128;
 /// Offset of the nonce in the encoded header (the last 8 bytes), so a miner can hash the first
 /// 64-byte SHA-256 block once and reuse that midstate for every nonce.
-pub const NONCE_OFFSET: usize = 88;
+pub const NONCE_OFFSET: usize = 120;
 /// The smallest possible encoded transaction (for bounding decoders).
 pub const MIN_TX_SIZE: usize = 4 + 1 + 4 + 4;
 /// Encoded size of the coinbase a miner builds: version, height (`Some(u64)`: 9 bytes), no
@@ -22,13 +23,15 @@ pub const MINER_COINBASE_SIZE: usize = 4 + 9 + 4 + 4 + crate::tx::OUTPUT_SIZE;
 /// count and the miner's coinbase.
 pub const BLOCK_RESERVED_BYTES: usize = HEADER_SIZE + 4 + MINER_COINBASE_SIZE;
 
-/// A block header. Its hash, the double SHA-256 of its 96 canonical bytes, is the block's id.
+/// A block header. Its hash, the double SHA-256 of its 128 canonical bytes, is the block's id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct BlockHeader {
     pub version: u32,
     pub height: u64,
     pub prev: BlockHash,
     pub merkle_root: MerkleRoot,
+    /// Commits to the block's filter ([`BlockFilter`]), keyed by `merkle_root`.
+    pub filter_hash: FilterHash,
     /// Seconds since the Unix epoch.
     pub time: u64,
     pub bits: CompactTarget,
@@ -40,7 +43,7 @@ impl BlockHeader {
         BlockHash(sha256d(&self.to_array()))
     }
 
-    /// The canonical 96 bytes.
+    /// The canonical 128 bytes.
     pub fn to_array(&self) -> [u8; HEADER_SIZE] {
         let mut out = Vec::with_capacity(HEADER_SIZE);
         self.encode(&mut out);
@@ -69,6 +72,19 @@ impl Block {
         merkle_root(&self.txids())
     }
 
+    /// The filter of this block's transactions as they are now, keyed by the header's Merkle
+    /// root (which [`crate::consensus::block::check_block_body`] checks first).
+    pub fn compute_filter(&self) -> BlockFilter {
+        BlockFilter::build(&self.header.merkle_root, &self.transactions)
+    }
+
+    /// Sets the header's Merkle root and filter hash from the transactions: what a block
+    /// template needs before its proof of work is searched.
+    pub fn commit_transactions(&mut self) {
+        self.header.merkle_root = self.compute_merkle_root();
+        self.header.filter_hash = self.compute_filter().hash();
+    }
+
     /// Encoded size in bytes.
     pub fn size(&self) -> usize {
         self.encoded_len()
@@ -81,6 +97,7 @@ impl Encode for BlockHeader {
         self.height.encode(out);
         self.prev.encode(out);
         self.merkle_root.encode(out);
+        self.filter_hash.encode(out);
         self.time.encode(out);
         self.bits.encode(out);
         self.nonce.encode(out);
@@ -97,6 +114,7 @@ impl Decode for BlockHeader {
             height: u64::decode(r)?,
             prev: BlockHash::decode(r)?,
             merkle_root: MerkleRoot::decode(r)?,
+            filter_hash: FilterHash::decode(r)?,
             time: u64::decode(r)?,
             bits: CompactTarget::decode(r)?,
             nonce: u64::decode(r)?,
@@ -133,15 +151,17 @@ mod tests {
             any::<u64>(),
             any::<[u8; 32]>(),
             any::<[u8; 32]>(),
+            any::<[u8; 32]>(),
             any::<u64>(),
             any::<u32>(),
             any::<u64>(),
         )
-            .prop_map(|(version, height, prev, mr, time, bits, nonce)| BlockHeader {
+            .prop_map(|(version, height, prev, mr, fh, time, bits, nonce)| BlockHeader {
                 version,
                 height,
                 prev: BlockHash(prev),
                 merkle_root: MerkleRoot(mr),
+                filter_hash: FilterHash(fh),
                 time,
                 bits: CompactTarget(bits),
                 nonce,

@@ -21,7 +21,7 @@
 //! the crates that implement BIP158 either pull in a whole Bitcoin library with a C dependency
 //! that does not build for the browser, or decode an unchecked element count.
 
-use crate::hash::{MerkleRoot, PubkeyHash};
+use crate::hash::{FilterHash, MerkleRoot, PubkeyHash};
 use crate::tx::Transaction;
 use core::hash::Hasher;
 use siphasher::sip::SipHasher24;
@@ -118,8 +118,8 @@ impl BlockFilter {
     }
 
     /// The double SHA-256 of the filter's bytes: what a header commits to.
-    pub fn hash(&self) -> [u8; 32] {
-        crate::hash::sha256d(&self.bytes)
+    pub fn hash(&self) -> FilterHash {
+        FilterHash(crate::hash::sha256d(&self.bytes))
     }
 
     /// The element count the filter claims.

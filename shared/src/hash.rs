@@ -119,6 +119,11 @@ hash_newtype!(
     /// SHA-256 of a compressed public key; what an address commits to.
     PubkeyHash
 );
+hash_newtype!(
+    /// Double SHA-256 of a block filter's bytes ([`crate::filter::BlockFilter`]); every header
+    /// commits to its block's.
+    FilterHash
+);
 
 /// The Merkle root of a list of txids.
 ///

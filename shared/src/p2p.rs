@@ -7,8 +7,9 @@
 //! the boundary, into typed values; anything that fails to decode or exceeds
 //! [`MAX_MESSAGE_BYTES`] is a protocol violation.
 
-use crate::block::Block;
+use crate::block::{Block, BlockHeader};
 use crate::encode::{from_bytes, to_bytes};
+use crate::filter::BlockFilter;
 use crate::hash::{BlockHash, Txid};
 use crate::params::Network;
 use crate::pow::Work;
@@ -28,6 +29,14 @@ pub const MAX_BLOCKS_PER_MESSAGE: usize = 500;
 pub const MAX_ITEMS_PER_MESSAGE: usize = 5_000;
 /// Most listen addresses in one `Addrs` message.
 pub const MAX_ADDRS_PER_MESSAGE: usize = 100;
+/// Most headers in one `Headers` answer: 2,000 × 128 bytes = 256 KiB.
+pub const MAX_HEADERS_PER_MESSAGE: usize = 2_000;
+/// Most filters in one `Filters` answer, and the bytes of filters past which an answer stops
+/// (at least one filter is always sent; one filter of a full block is under 100 KB).
+pub const MAX_FILTERS_PER_MESSAGE: usize = 1_000;
+pub const FILTER_ANSWER_BYTES: usize = 1024 * 1024;
+/// Most hashes in a locator.
+pub const MAX_LOCATOR_HASHES: usize = 200;
 
 /// The first message on every connection, from both sides.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,6 +97,30 @@ pub enum Message {
     },
     /// A block pushed whole, unrequested, right after it was mined.
     NewBlock(WireBlock),
+    /// Active-chain headers after the first locator hash the receiver shares, oldest first.
+    GetHeaders {
+        id: u64,
+        locator: Vec<BlockHash>,
+        limit: u32,
+    },
+    /// Answer to `GetHeaders`: at most [`MAX_HEADERS_PER_MESSAGE`]; `tip_height` is the sender's.
+    Headers {
+        id: u64,
+        headers: Vec<WireHeader>,
+        tip_height: u64,
+    },
+    /// The filters of the active chain's blocks from height `from` up.
+    GetFilters {
+        id: u64,
+        from: u64,
+        limit: u32,
+    },
+    /// Answer to `GetFilters`: each block's hash and filter, oldest first, at most
+    /// [`MAX_FILTERS_PER_MESSAGE`] and about [`FILTER_ANSWER_BYTES`].
+    Filters {
+        id: u64,
+        filters: Vec<(BlockHash, WireFilter)>,
+    },
 }
 
 /// Why a frame is not a valid message.
@@ -123,7 +156,11 @@ impl Message {
             Message::InvBlocks { hashes, .. } | Message::GetBlocks { hashes, .. } => {
                 (hashes.len(), MAX_ITEMS_PER_MESSAGE)
             }
-            Message::GetBlocksAfter { locator, .. } => (locator.len(), 200),
+            Message::GetBlocksAfter { locator, .. } | Message::GetHeaders { locator, .. } => {
+                (locator.len(), MAX_LOCATOR_HASHES)
+            }
+            Message::Headers { headers, .. } => (headers.len(), MAX_HEADERS_PER_MESSAGE),
+            Message::Filters { filters, .. } => (filters.len(), MAX_FILTERS_PER_MESSAGE),
             Message::Txs { txs, .. } => (txs.len(), MAX_ITEMS_PER_MESSAGE),
             Message::Blocks { blocks, .. } => (blocks.len(), MAX_BLOCKS_PER_MESSAGE),
             _ => (0, 0),
@@ -150,6 +187,10 @@ impl Message {
             Message::GetBlocksAfter { .. } => "get_blocks_after",
             Message::Blocks { .. } => "blocks",
             Message::NewBlock(_) => "new_block",
+            Message::GetHeaders { .. } => "get_headers",
+            Message::Headers { .. } => "headers",
+            Message::GetFilters { .. } => "get_filters",
+            Message::Filters { .. } => "filters",
         }
     }
 }
@@ -243,11 +284,45 @@ canonical_wire!(
     "block"
 );
 canonical_wire!(
+    /// A block header on the wire: its 128 canonical bytes.
+    WireHeader,
+    BlockHeader,
+    "header"
+);
+canonical_wire!(
     /// A transaction on the wire: its canonical bytes.
     WireTx,
     Transaction,
     "transaction"
 );
+
+/// A block filter on the wire: its bytes, checked to decode ([`BlockFilter::from_bytes`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WireFilter(pub BlockFilter);
+
+impl Serialize for WireFilter {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(self.0.as_bytes())
+    }
+}
+
+impl<'de> Deserialize<'de> for WireFilter {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = WireFilter;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("the bytes of a block filter")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<WireFilter, E> {
+                BlockFilter::from_bytes(v.to_vec())
+                    .map(WireFilter)
+                    .map_err(|e| E::custom(format_args!("bad filter: {e}")))
+            }
+        }
+        d.deserialize_bytes(V)
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -280,7 +355,11 @@ mod tests {
             Message::InvBlocks { hashes: vec![BlockHash([4; 32])], tip_height: 3 },
             Message::GetBlocksAfter { id: 1, locator: vec![BlockHash([5; 32])], limit: 10 },
             Message::Blocks { id: 1, blocks: vec![WireBlock(genesis.clone())], tip_height: 0 },
-            Message::NewBlock(WireBlock(genesis)),
+            Message::NewBlock(WireBlock(genesis.clone())),
+            Message::GetHeaders { id: 2, locator: vec![genesis.hash()], limit: 2_000 },
+            Message::Headers { id: 2, headers: vec![WireHeader(genesis.header)], tip_height: 0 },
+            Message::GetFilters { id: 3, from: 0, limit: 10 },
+            Message::Filters { id: 3, filters: vec![(genesis.hash(), WireFilter(genesis.compute_filter()))] },
         ];
         for m in cases {
             assert_eq!(Message::from_frame(&m.to_frame()).unwrap(), m, "{}", m.kind());
@@ -324,6 +403,21 @@ mod tests {
         let tx_count_at = frame.len() - genesis.encoded_len() + crate::block::HEADER_SIZE;
         frame[tx_count_at..tx_count_at + 4].copy_from_slice(&[0xff; 4]);
         assert!(matches!(Message::from_frame(&frame), Err(WireError::Malformed(_))));
+        // A filter whose count its bits cannot hold is a decode error.
+        let good = BlockFilter::build(&Default::default(), &[]).as_bytes().to_vec();
+        let frame =
+            postcard::to_allocvec(&(16u32, 3u64, 1u8, BlockHash::ZERO, serde_bytes_ref(&good))).unwrap();
+        assert!(matches!(Message::from_frame(&frame), Ok(Message::Filters { id: 3, .. })));
+        let mut bad = good;
+        bad[0] = 9;
+        let frame =
+            postcard::to_allocvec(&(16u32, 3u64, 1u8, BlockHash::ZERO, serde_bytes_ref(&bad))).unwrap();
+        assert!(matches!(Message::from_frame(&frame), Err(WireError::Malformed(_))), "{frame:?}");
+        // Headers travel as their canonical bytes.
+        let genesis = Network::Test.genesis_block();
+        let headers =
+            Message::Headers { id: 1, headers: vec![WireHeader(genesis.header); 10], tip_height: 0 };
+        assert!(headers.to_frame().len() <= 10 * (crate::block::HEADER_SIZE + 2) + 8);
         // Trailing bytes after a message are refused.
         let mut frame = Message::Ping(1).to_frame();
         frame.push(0);

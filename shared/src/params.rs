@@ -91,7 +91,7 @@ const TEST: Params = Params {
     timewarp_grace_secs: 20,
     min_relay_fee_rate: 1,
     genesis_time: 1_767_225_600,
-    genesis_nonce: 281_255,
+    genesis_nonce: 15_733,
 };
 
 impl Network {
@@ -132,17 +132,21 @@ impl Network {
 fn build_genesis(p: &Params) -> Block {
     let coinbase =
         Transaction::coinbase(0, vec![TxOut { recipient: PubkeyHash::ZERO, amount: p.initial_subsidy }]);
-    let merkle_root = crate::hash::merkle_root(&[coinbase.txid()]);
-    let header = BlockHeader {
-        version: BLOCK_VERSION,
-        height: 0,
-        prev: BlockHash::ZERO,
-        merkle_root,
-        time: p.genesis_time,
-        bits: p.pow_limit,
-        nonce: p.genesis_nonce,
+    let mut block = Block {
+        header: BlockHeader {
+            version: BLOCK_VERSION,
+            height: 0,
+            prev: BlockHash::ZERO,
+            merkle_root: Default::default(),
+            filter_hash: Default::default(),
+            time: p.genesis_time,
+            bits: p.pow_limit,
+            nonce: p.genesis_nonce,
+        },
+        transactions: vec![coinbase],
     };
-    Block { header, transactions: vec![coinbase] }
+    block.commit_transactions();
+    block
 }
 
 impl core::fmt::Display for Network {
@@ -175,6 +179,7 @@ mod tests {
             let target = Target::from_compact(g.header.bits).unwrap();
             assert!(target.is_met_by(&g.hash()), "{n} genesis nonce does not meet its target");
             assert_eq!(g.header.merkle_root, g.compute_merkle_root());
+            assert_eq!(g.header.filter_hash, g.compute_filter().hash());
         }
         assert_ne!(Network::Dev.genesis_hash(), Network::Test.genesis_hash());
     }

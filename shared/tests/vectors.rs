@@ -47,25 +47,22 @@ const BOB_DEV: &str = "fdev1sz5lnx2hk2d0yqecqd70qcmqh325ytjmhgqr9w6pxeyccfu20kcs
 
 // The regular transaction: alice spends outpoint 000102…1f:1 (200000000 units).
 const PREV_TXID: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
-const SIGHASH_PREIMAGE: &str =
-    "464552524f434f494e2f54582f5632002b38e9584cbb3747c75af41d71ba6bdf3729f0406874f\
-8972228fe235ccc73a90100000001000000000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f0100000\
-0f1d12012406b87afb27f6dd16ac0a76fcdaa55ed820926232b26f5132dc0cb4100c2eb0b000000000200000080a9f99957b29af20\
-338037cf06360bc55422e5bba0032bb4136498c278a7db180d1f00800000000f1d12012406b87afb27f6dd16ac0a76fcdaa55ed820\
-926232b26f5132dc0cb419eeffa0200000000";
-const SIGHASH_DEV: &str = "ec84acc9575196262c3369097b40fb14384f7277bc04cbf454fddb193c0f48b3";
-const SIGHASH_LIED: &str = "8f3f30f219b15ec8e4a58a0fdfa901a7a56d3a18c926a16321c4be49d60016e0";
-const SIGHASH_TEST: &str = "2a092a4f1e97c2f1fa4f72ad0cbd2312b050982181575dba3c8c9724a6701215";
-const SIGNATURE: &str =
-    "c8fbfbfdae887bbe831961cbffec2d63c4a888d2039021d71af34934a82971a355beb3ca54473464be9b\
-d1721db501f93b76c53c0d786b3dfa91867007e1ae1f";
-const TX_BYTES: &str =
-    "010000000001000000000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f010\
-00000031b84c5567b126440995d3ed5aaba0565d71e1834604819ff9c17f5e9d5dd078fc8fbfbfdae887bbe831961cbffec2d63c4a\
-888d2039021d71af34934a82971a355beb3ca54473464be9bd1721db501f93b76c53c0d786b3dfa91867007e1ae1f0200000080a9f\
-99957b29af20338037cf06360bc55422e5bba0032bb4136498c278a7db180d1f00800000000f1d12012406b87afb27f6dd16ac0a76\
-fcdaa55ed820926232b26f5132dc0cb419eeffa0200000000";
-const TXID: &str = "c8ebf909ff4e289d76e9970173e99227e8771289bf28608e26f5ede3cbebc4d7";
+const SIGHASH_PREIMAGE: &str = "464552524f434f494e2f54582f563200329f5f137907fe18489a0a04f4cf5eab2a9\
+24060fe0e9b1ccfaaaaa590cccb060100000001000000000102030405060708090a0b0c0d0e0f101112131415161718191a\
+1b1c1d1e1f01000000f1d12012406b87afb27f6dd16ac0a76fcdaa55ed820926232b26f5132dc0cb4100c2eb0b000000000\
+200000080a9f99957b29af20338037cf06360bc55422e5bba0032bb4136498c278a7db180d1f00800000000f1d12012406b\
+87afb27f6dd16ac0a76fcdaa55ed820926232b26f5132dc0cb419eeffa0200000000";
+const SIGHASH_DEV: &str = "0abbb7763ab459486c1b5f201e7fba7ede424ada178794b259dbbdc2ad54fe04";
+const SIGHASH_LIED: &str = "79415f022f14521797d6a7ff83978aadc973af85abd782f2696a9533d5fbffa1";
+const SIGHASH_TEST: &str = "82fae31f1f73c7939d5ebee46dc2f03d89992479bc031084b44d011c0e0d235f";
+const SIGNATURE: &str = "f93b6770e95f2c8d89b20fa0e1e376b57ed3c25d87de71f3c1a68e3ba52797237f1138e335\
+71c0026cafb3c6f1a3ca67382171d4518d8ab1633b75673f99119d";
+const TX_BYTES: &str = "010000000001000000000102030405060708090a0b0c0d0e0f101112131415161718191a1b1\
+c1d1e1f01000000031b84c5567b126440995d3ed5aaba0565d71e1834604819ff9c17f5e9d5dd078ff93b6770e95f2c8d89\
+b20fa0e1e376b57ed3c25d87de71f3c1a68e3ba52797237f1138e33571c0026cafb3c6f1a3ca67382171d4518d8ab1633b7\
+5673f99119d0200000080a9f99957b29af20338037cf06360bc55422e5bba0032bb4136498c278a7db180d1f00800000000\
+f1d12012406b87afb27f6dd16ac0a76fcdaa55ed820926232b26f5132dc0cb419eeffa0200000000";
+const TXID: &str = "cbd7414b6d570e8b90050e69717db417ed8be6548817d35750eb718a0c2caeeb";
 
 // The coinbase of a dev block at height 1 paying 50 FRC to alice.
 const COINBASE_BYTES: &str = "010000000101000000000000000000000001000000f1d12012406b87afb27f6dd16ac0a76fcd\
@@ -76,14 +73,16 @@ const COINBASE_TXID: &str = "2debc328f2306415d269d5a4135d3e0f252286f367db5097980
 const GENESIS_COINBASE_BYTES: &str = "0100000001000000000000000000000000010000000000000000000000000000000000\
 00000000000000000000000000000000000000f2052a01000000";
 const GENESIS_COINBASE_TXID: &str = "c0836eb53246c8b8ed6f342ec6733bd926dd5d621e3f712bfbecc5dbc63c51e1";
-const DEV_GENESIS_HEADER: &str = "01000000000000000000000000000000000000000000000000000000000000000000000000\
-00000000000000c0836eb53246c8b8ed6f342ec6733bd926dd5d621e3f712bfbecc5dbc63c51e100b9556900000000ffff7f200000\
-000000000000";
-const DEV_GENESIS_HASH: &str = "2b38e9584cbb3747c75af41d71ba6bdf3729f0406874f8972228fe235ccc73a9";
-const TEST_GENESIS_HEADER: &str = "0100000000000000000000000000000000000000000000000000000000000000000000000\
-000000000000000c0836eb53246c8b8ed6f342ec6733bd926dd5d621e3f712bfbecc5dbc63c51e100b9556900000000ffff001fa74a\
-040000000000";
-const TEST_GENESIS_HASH: &str = "0000cfa6a17e9899dac1f4d72ff2c80e952e326319197622da08d1d1b8592c4e";
+const GENESIS_FILTER: &str = "0100000019a000";
+const GENESIS_FILTER_HASH: &str = "527dba90776da43add1afa63ee89858fabfe58cd04b325089e524fd8a8e3650b";
+const DEV_GENESIS_HEADER: &str = "01000000000000000000000000000000000000000000000000000000000000000\
+00000000000000000000000c0836eb53246c8b8ed6f342ec6733bd926dd5d621e3f712bfbecc5dbc63c51e1527dba90776d\
+a43add1afa63ee89858fabfe58cd04b325089e524fd8a8e3650b00b9556900000000ffff7f200000000000000000";
+const DEV_GENESIS_HASH: &str = "329f5f137907fe18489a0a04f4cf5eab2a924060fe0e9b1ccfaaaaa590cccb06";
+const TEST_GENESIS_HEADER: &str = "0100000000000000000000000000000000000000000000000000000000000000\
+000000000000000000000000c0836eb53246c8b8ed6f342ec6733bd926dd5d621e3f712bfbecc5dbc63c51e1527dba90776\
+da43add1afa63ee89858fabfe58cd04b325089e524fd8a8e3650b00b9556900000000ffff001f753d000000000000";
+const TEST_GENESIS_HASH: &str = "00004a6098e6214ccbb9e68c7f3060e39ae3066fc891032020312e59e2d50bb2";
 
 fn hx(bytes: impl AsRef<[u8]>) -> String {
     hex::encode(bytes)
@@ -278,7 +277,7 @@ fn coinbase_transaction() {
 fn genesis_blocks() {
     for (network, header_hex, hash_hex, nonce) in [
         (Network::Dev, DEV_GENESIS_HEADER, DEV_GENESIS_HASH, "0"),
-        (Network::Test, TEST_GENESIS_HEADER, TEST_GENESIS_HASH, "281255"),
+        (Network::Test, TEST_GENESIS_HEADER, TEST_GENESIS_HASH, "15733"),
     ] {
         let n = network.name();
         let block = network.genesis_block();
@@ -287,6 +286,10 @@ fn genesis_blocks() {
         check(&format!("{n}.genesis.coinbase"), hx(to_bytes(coinbase)), GENESIS_COINBASE_BYTES);
         check(&format!("{n}.genesis.coinbase_txid"), coinbase.txid().to_hex(), GENESIS_COINBASE_TXID);
         check(&format!("{n}.genesis.merkle_root"), block.header.merkle_root.to_hex(), GENESIS_COINBASE_TXID);
+        let filter = block.compute_filter();
+        check(&format!("{n}.genesis.filter"), hx(filter.as_bytes()), GENESIS_FILTER);
+        check(&format!("{n}.genesis.filter_hash"), block.header.filter_hash.to_hex(), GENESIS_FILTER_HASH);
+        assert_eq!(hx(sha256d(&hex::decode(GENESIS_FILTER).unwrap())), GENESIS_FILTER_HASH);
         check(&format!("{n}.genesis.nonce"), block.header.nonce.to_string(), nonce);
         check(&format!("{n}.genesis.header"), hx(block.header.to_array()), header_hex);
         check(&format!("{n}.genesis.hash"), block.hash().to_hex(), hash_hex);
@@ -298,9 +301,10 @@ fn genesis_blocks() {
         bytes.extend_from_slice(&0u64.to_le_bytes()); // 4: height
         bytes.extend_from_slice(&[0; 32]); // 12: prev
         bytes.extend_from_slice(&hash32(GENESIS_COINBASE_TXID)); // 44: merkle root
-        bytes.extend_from_slice(&p.genesis_time.to_le_bytes()); // 76: time
-        bytes.extend_from_slice(&p.pow_limit.0.to_le_bytes()); // 84: bits
-        bytes.extend_from_slice(&p.genesis_nonce.to_le_bytes()); // 88: nonce
+        bytes.extend_from_slice(&hash32(GENESIS_FILTER_HASH)); // 76: filter hash
+        bytes.extend_from_slice(&p.genesis_time.to_le_bytes()); // 108: time
+        bytes.extend_from_slice(&p.pow_limit.0.to_le_bytes()); // 116: bits
+        bytes.extend_from_slice(&p.genesis_nonce.to_le_bytes()); // 120: nonce
         assert_eq!(bytes.len(), HEADER_SIZE);
         assert_eq!(bytes[NONCE_OFFSET..], p.genesis_nonce.to_le_bytes());
         assert_eq!(hx(&bytes), header_hex);
@@ -565,7 +569,7 @@ fn block_filter_vector() {
     check("filter.alice_bob", hex::encode(filter.as_bytes()), "02000000cbab21354340");
     check(
         "filter.alice_bob.hash",
-        hex::encode(filter.hash()),
+        filter.hash().to_hex(),
         "680a89dffcf920b191643b5fdbb53c4c33ee21066d5067d155e76e2a65d1a8af",
     );
 

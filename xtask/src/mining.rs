@@ -1,7 +1,8 @@
-//! Mining: the miner's nonce search against a plain double SHA-256 of an 80-byte header, both on
+//! Mining: the miner's nonce search against a plain double SHA-256 of a header's bytes, both on
 //! one thread, interleaved so that both see the same machine.
 
 use ferro_node::miner::measure_hash_rate;
+use ferro_shared::block::{HEADER_SIZE, NONCE_OFFSET};
 use ferro_shared::hash::sha256d;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -10,7 +11,7 @@ use std::time::{Duration, Instant};
 pub struct Report {
     /// `miner::measure_hash_rate`: hashes per second on one thread.
     pub hash_per_s: f64,
-    /// `sha256d` over an 80-byte array with a changing nonce, per second on one thread.
+    /// `sha256d` over a header-sized array with a changing nonce, per second on one thread.
     pub sha256d_per_s: f64,
 }
 
@@ -20,15 +21,15 @@ impl Report {
     }
 }
 
-/// Plain double SHA-256 of an 80-byte header-like array per second, the nonce in its last 8 bytes.
+/// Plain double SHA-256 of a header-sized array per second, the nonce where a header has it.
 pub fn measure_sha256d_rate(duration: Duration) -> f64 {
     const BATCH: u64 = 1 << 14;
-    let mut header = [0x5au8; 80];
+    let mut header = [0x5au8; HEADER_SIZE];
     let started = Instant::now();
     let mut nonce = 0u64;
     loop {
         for _ in 0..BATCH {
-            header[72..].copy_from_slice(&nonce.to_le_bytes());
+            header[NONCE_OFFSET..].copy_from_slice(&nonce.to_le_bytes());
             black_box(sha256d(black_box(&header)));
             nonce += 1;
         }

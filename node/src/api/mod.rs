@@ -7,6 +7,7 @@
 //! | `GET /api/blocks?from=H&limit=N` | `Vec<BlockSummary>` |
 //! | `GET /api/blocks/{hash or height}` | `BlockView` |
 //! | `GET /api/filters?from=H&limit=N` | `Vec<FilterView>`: block filters, ≤ 1,000 and ~1 MiB |
+//! | `GET /api/headers?from=H&limit=N` | `HeadersView`: active-chain headers, ≤ 2,000 |
 //! | `GET /api/transactions/{txid}` | `TxView` (mempool or chain) |
 //! | `POST /api/transactions` (a `Transaction`) | `SubmitTxResponse` |
 //! | `POST /api/transactions/batch` (`SubmitBatchRequest`) | `SubmitBatchResponse` |

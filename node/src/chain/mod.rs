@@ -15,6 +15,7 @@ mod store;
 
 pub use store::{CoinSnapshot, IndexRecord, Store, StoreError, TxLocation, Undo, DEFAULT_CACHE_BYTES};
 
+use ferro_shared::block::BlockHeader;
 use ferro_shared::consensus::{
     self, check_block_body, check_header, connect_block_coins, verify_tx_signatures, BlockError, BlockUndo,
     Coin, CoinView, HeaderContext,
@@ -265,6 +266,7 @@ fn verdict(error: &BlockError) -> Verdict {
         | BlockError::ExtraCoinbase { .. }
         | BlockError::BadCoinbaseHeight { .. }
         | BlockError::DuplicateTransaction(_)
+        | BlockError::BadFilterHash { .. }
         | BlockError::InvalidTransaction { .. }
         | BlockError::CoinbaseTooLarge { .. } => Verdict::Condemn,
     }
@@ -512,6 +514,17 @@ impl Chain {
         let fork =
             locator.iter().find_map(|h| self.is_active(h).then(|| self.index[h].header.height)).unwrap_or(0);
         self.active.iter().skip(fork as usize + 1).take(limit).copied().collect()
+    }
+
+    /// Active-chain headers after the first locator entry we share, at most `limit` of them.
+    pub fn headers_after_locator(&self, locator: &[BlockHash], limit: usize) -> Vec<BlockHeader> {
+        self.hashes_after_locator(locator, limit).iter().map(|h| self.index[h].header).collect()
+    }
+
+    /// Active-chain headers from `height` up, at most `limit` of them.
+    pub fn headers_from(&self, height: u64, limit: usize) -> Vec<BlockHeader> {
+        let start = usize::try_from(height).unwrap_or(usize::MAX);
+        self.active.iter().skip(start).take(limit).map(|h| self.index[h].header).collect()
     }
 
     /// Validates a block and adds it: extends or reorganizes the active chain when its chain has

@@ -62,13 +62,14 @@ impl TestChain {
                 height,
                 prev: parent,
                 merkle_root: Default::default(),
+                filter_hash: Default::default(),
                 time: p.time + 1 + salt,
                 bits: if self.chain.contains(&parent) { self.chain.required_bits(&parent) } else { p.bits },
                 nonce: 0,
             },
             transactions,
         };
-        block.header.merkle_root = block.compute_merkle_root();
+        block.commit_transactions();
         mine(&mut block);
         block
     }

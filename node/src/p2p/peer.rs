@@ -10,7 +10,8 @@ use bytes::Bytes;
 use ferro_shared::api::Direction;
 use ferro_shared::hash::{BlockHash, Txid};
 use ferro_shared::p2p::{
-    BlocksFrame, Hello, Message, WireBlock, WireTx, MAX_BLOCKS_PER_MESSAGE, MAX_ITEMS_PER_MESSAGE,
+    BlocksFrame, Hello, Message, WireBlock, WireFilter, WireHeader, WireTx, FILTER_ANSWER_BYTES,
+    MAX_BLOCKS_PER_MESSAGE, MAX_FILTERS_PER_MESSAGE, MAX_HEADERS_PER_MESSAGE, MAX_ITEMS_PER_MESSAGE,
     MAX_MESSAGE_BYTES, MIN_PROTOCOL_VERSION,
 };
 use ferro_shared::Block;
@@ -369,6 +370,11 @@ impl Peer {
                     self.request_sync();
                 }
             }
+            Message::GetHeaders { id, locator, limit } => self.answer_headers(id, &locator, limit),
+            Message::GetFilters { id, from, limit } => self.answer_filters(id, from, limit),
+            // This node asks for neither: they serve light clients.
+            Message::Headers { .. } => self.misbehaved(20, "sent unrequested headers").await,
+            Message::Filters { .. } => self.misbehaved(20, "sent unrequested filters").await,
             Message::NewBlock(WireBlock(block)) => {
                 let height = block.header.height;
                 let _ = self
@@ -533,6 +539,27 @@ impl Peer {
         let hashes = self.ctx.node.state().chain.hashes_after_locator(locator, limit);
         let blocks = self.load_blocks(hashes.into_iter());
         self.send_blocks(id, &blocks);
+    }
+
+    fn answer_headers(&self, id: u64, locator: &[BlockHash], limit: u32) {
+        let limit = (limit as usize).min(MAX_HEADERS_PER_MESSAGE);
+        let (headers, tip_height) = {
+            let state = self.ctx.node.state();
+            (state.chain.headers_after_locator(locator, limit), state.chain.height())
+        };
+        let headers = headers.into_iter().map(WireHeader).collect();
+        self.send(&Message::Headers { id, headers, tip_height });
+    }
+
+    fn answer_filters(&self, id: u64, from: u64, limit: u32) {
+        let limit = (limit as usize).min(MAX_FILTERS_PER_MESSAGE);
+        match self.ctx.node.active_filters(from, limit, FILTER_ANSWER_BYTES) {
+            Ok(found) => {
+                let filters = found.into_iter().map(|f| (f.hash, WireFilter(f.filter))).collect();
+                self.send(&Message::Filters { id, filters });
+            }
+            Err(e) => self.ctx.node.fail(&e),
+        }
     }
 
     /// Sends stored blocks as they are stored: their canonical bytes are what goes on the wire.

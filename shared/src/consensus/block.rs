@@ -4,7 +4,7 @@ use super::chain::block_subsidy;
 use super::tx::{check_tx_coins, check_tx_shape, verify_tx_signatures, Coin, CoinView, TxError};
 use crate::amount::Amount;
 use crate::block::{Block, BlockHeader, BLOCK_VERSION};
-use crate::hash::{merkle_root, BlockHash, Txid};
+use crate::hash::{merkle_root, BlockHash, FilterHash, Txid};
 use crate::params::Params;
 use crate::pow::{CompactTarget, Target, TargetError};
 use crate::tx::OutPoint;
@@ -44,6 +44,8 @@ pub enum BlockError {
     BadCoinbaseHeight { expected: u64, found: u64 },
     #[error("Merkle root does not match the transactions")]
     BadMerkleRoot,
+    #[error("the header's filter hash {claimed} is not that of the block's filter ({computed})")]
+    BadFilterHash { claimed: FilterHash, computed: FilterHash },
     #[error("transaction {0} appears twice")]
     DuplicateTransaction(Txid),
     #[error("transaction {index} ({txid}): {error}")]
@@ -132,7 +134,8 @@ pub fn earliest_block_time(params: &Params, height: u64, median_time_past: u64, 
 ///
 /// The Merkle root is compared first (after the size limit): once it matches, the header's hash
 /// commits to every transaction, so any later failure belongs to the block itself and not to a
-/// copy altered in transit.
+/// copy altered in transit. The filter hash is checked last: the header commits to it directly,
+/// and building the filter costs one SHA-256 per input, more than the shape checks.
 pub fn check_block_body(block: &Block, params: &Params) -> Result<Vec<Txid>, BlockError> {
     let size = block.size();
     if size > params.max_block_bytes {
@@ -163,6 +166,10 @@ pub fn check_block_body(block: &Block, params: &Params) -> Result<Vec<Txid>, Blo
         if !seen.insert(*txid) {
             return Err(BlockError::DuplicateTransaction(*txid));
         }
+    }
+    let computed = block.compute_filter().hash();
+    if computed != block.header.filter_hash {
+        return Err(BlockError::BadFilterHash { claimed: block.header.filter_hash, computed });
     }
     Ok(txids)
 }
@@ -403,6 +410,20 @@ mod tests {
         let b = f.block(vec![spend.clone(), spend.clone()], 0);
         assert_eq!(check_block_body(&b, p), Err(BlockError::DuplicateTransaction(spend.txid())));
 
+        // A header whose filter leaves out one key hash the block pays (so that a light wallet
+        // watching it would miss the payment) commits to the wrong filter.
+        let mut b = f.block(vec![spend.clone()], 0);
+        let honest = b.compute_filter().hash();
+        let mut elements = crate::filter::block_elements(&b.transactions);
+        elements.retain(|e| *e != f.bob_hash());
+        let hiding = crate::filter::BlockFilter::of_elements(&b.header.merkle_root, &elements).hash();
+        b.header.filter_hash = hiding;
+        assert_eq!(
+            check_block_body(&b, p),
+            Err(BlockError::BadFilterHash { claimed: hiding, computed: honest })
+        );
+        assert!(!BlockError::BadFilterHash { claimed: hiding, computed: honest }.is_body_mutation());
+
         // A copy altered in transit fails on its Merkle root before any rule that would condemn
         // the block's hash.
         let mut altered = f.block(vec![spend.clone()], 0);
@@ -519,6 +540,7 @@ mod timewarp_tests {
                 height: ctx.height,
                 prev: self.tip().hash(),
                 merkle_root: MerkleRoot::ZERO,
+                filter_hash: Default::default(),
                 time,
                 bits: ctx.expected_bits,
                 nonce: 0,

@@ -152,13 +152,14 @@ pub(crate) mod tests {
                     height: 1,
                     prev: genesis.hash(),
                     merkle_root: crate::hash::MerkleRoot::ZERO,
+                    filter_hash: Default::default(),
                     time: genesis.header.time + 60,
                     bits: self.params().pow_limit,
                     nonce: 0,
                 },
                 transactions: txs,
             };
-            block.header.merkle_root = block.compute_merkle_root();
+            block.commit_transactions();
             let target = Target::from_compact(block.header.bits).unwrap();
             while !target.is_met_by(&block.hash()) {
                 block.header.nonce += 1;

@@ -12,9 +12,10 @@ use futures_util::{SinkExt, StreamExt};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message as Ws;
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub(crate) type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-fn hello(network: Network, listen_url: Option<String>) -> Hello {
+pub(crate) fn hello(network: Network, listen_url: Option<String>) -> Hello {
     Hello {
         version: PROTOCOL_VERSION,
         network,
@@ -35,18 +36,18 @@ fn rand_id() -> u64 {
         .unwrap_or(7)
 }
 
-async fn open(node: &TestNode) -> Result<Socket> {
+pub(crate) async fn open(node: &TestNode) -> Result<Socket> {
     let (socket, _) = tokio_tungstenite::connect_async(node.p2p_url()).await?;
     Ok(socket)
 }
 
-async fn send(socket: &mut Socket, message: &Message) -> Result<()> {
+pub(crate) async fn send(socket: &mut Socket, message: &Message) -> Result<()> {
     socket.send(Ws::Binary(message.to_frame().into())).await?;
     Ok(())
 }
 
 /// Completes a handshake and returns the node's hello.
-async fn handshake(socket: &mut Socket, ours: Hello) -> Result<Hello> {
+pub(crate) async fn handshake(socket: &mut Socket, ours: Hello) -> Result<Hello> {
     send(socket, &Message::Hello(ours)).await?;
     loop {
         match tokio::time::timeout(Duration::from_secs(5), socket.next()).await? {
@@ -85,13 +86,14 @@ fn block_with_bad_proof_of_work(network: Network) -> Block {
             height: 1,
             prev: genesis.hash(),
             merkle_root: Default::default(),
+            filter_hash: Default::default(),
             time: genesis.header.time + 1,
             bits: params.pow_limit,
             nonce: 0,
         },
         transactions: vec![coinbase],
     };
-    block.header.merkle_root = block.compute_merkle_root();
+    block.commit_transactions();
     let target = ferro_shared::pow::Target::from_compact(block.header.bits).expect("valid");
     while target.is_met_by(&block.hash()) {
         block.header.nonce += 1;
@@ -213,13 +215,14 @@ fn cheap_block_on(parent: &BlockHeader, parent_hash: ferro_shared::BlockHash, sa
             height,
             prev: parent_hash,
             merkle_root: Default::default(),
+            filter_hash: Default::default(),
             time: (parent.time + 1).max(now + salt),
             bits: params.pow_limit,
             nonce: 0,
         },
         transactions: vec![coinbase],
     };
-    block.header.merkle_root = block.compute_merkle_root();
+    block.commit_transactions();
     let target = ferro_shared::pow::Target::from_compact(block.header.bits).expect("valid");
     while !target.is_met_by(&block.hash()) {
         block.header.nonce += 1;

@@ -3,5 +3,6 @@
 mod cli;
 mod crash;
 mod hostile;
+mod light;
 mod network;
 mod single_node;

@@ -197,6 +197,7 @@ mod tests {
             height,
             prev: BlockHash([prev; 32]),
             merkle_root: MerkleRoot::default(),
+            filter_hash: Default::default(),
             time,
             bits: CompactTarget(0x207f_ffff),
             nonce: 0,

@@ -1,5 +1,6 @@
 //! The chain: `GET /api/status`, `GET /api/blocks?from=H&limit=N`, `GET /api/blocks/{id}`,
-//! `GET /api/filters?from=H&limit=N` (block filters, see `ferro_shared::filter`).
+//! `GET /api/filters?from=H&limit=N` (block filters, see `ferro_shared::filter`),
+//! `GET /api/headers?from=H&limit=N` (headers, which commit to the filters).
 
 use crate::api::error::ApiError;
 use crate::api::extract::Json;
@@ -9,7 +10,9 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::Router;
-use ferro_shared::api::{BlockSummary, BlockView, BlocksQuery, FilterView, FiltersQuery, StatusResponse};
+use ferro_shared::api::{
+    BlockSummary, BlockView, BlocksQuery, FilterView, FiltersQuery, HeadersQuery, HeadersView, StatusResponse,
+};
 
 pub fn routes() -> Router<Node> {
     Router::new()
@@ -17,6 +20,15 @@ pub fn routes() -> Router<Node> {
         .route("/blocks", get(blocks))
         .route("/blocks/{id}", get(block))
         .route("/filters", get(filters))
+        .route("/headers", get(headers))
+}
+
+async fn headers(
+    State(node): State<Node>,
+    query: Result<Query<HeadersQuery>, QueryRejection>,
+) -> Result<Json<HeadersView>, ApiError> {
+    let Query(query) = query?;
+    Ok(Json(node.headers(&query)))
 }
 
 async fn filters(
@@ -64,8 +76,11 @@ mod tests {
     /// ```
     #[tokio::test]
     async fn filters_name_the_key_hashes_each_block_pays() {
-        use ferro_shared::api::FilterView;
+        use ferro_shared::api::{FilterView, HeadersView};
+        use ferro_shared::block::{BlockHeader, HEADER_SIZE};
+        use ferro_shared::encode::from_bytes;
         use ferro_shared::filter::BlockFilter;
+        use ferro_shared::hash::{sha256d, FilterHash};
         let t = TestNode::dev();
         let app = t.app();
         let (alice, bob, carol) = (address_of(&key(1)), address_of(&key(2)), address_of(&key(3)));
@@ -73,6 +88,26 @@ mod tests {
         mine_to(&app, &bob, 1).await;
         let page: Vec<FilterView> = get_ok(&app, "/api/filters?from=1&limit=10").await;
         assert_eq!(page.iter().map(|f| f.height).collect::<Vec<_>>(), vec![1, 2, 3]);
+        // Each filter is the one its header commits to, and the headers link up.
+        let headers: HeadersView = get_ok(&app, "/api/headers?from=0").await;
+        assert_eq!((headers.from, headers.count, headers.tip_height), (0, 4, 3));
+        let bytes = hex::decode(&headers.headers).unwrap();
+        let headers: Vec<BlockHeader> =
+            bytes.chunks(HEADER_SIZE).map(|h| from_bytes::<BlockHeader>(h).unwrap()).collect();
+        assert_eq!(headers[0], Network::Dev.genesis_block().header);
+        for pair in headers.windows(2) {
+            assert_eq!(pair[1].prev, pair[0].hash());
+        }
+        for view in &page {
+            let header = &headers[view.height as usize];
+            assert_eq!(view.hash, header.hash());
+            let bytes = hex::decode(&view.filter).unwrap();
+            assert_eq!(header.filter_hash, FilterHash(sha256d(&bytes)), "block {}", view.height);
+        }
+        let one: HeadersView = get_ok(&app, "/api/headers?from=3&limit=5").await;
+        assert_eq!((one.count, one.headers.len()), (1, 2 * HEADER_SIZE));
+        let none: HeadersView = get_ok(&app, "/api/headers?from=99").await;
+        assert_eq!((none.count, none.headers.as_str()), (0, ""));
         for view in &page {
             let block: BlockView = get_ok(&app, &format!("/api/blocks/{}", view.height)).await;
             assert_eq!((view.hash, view.merkle_root), (block.summary.hash, block.summary.merkle_root));

@@ -73,6 +73,7 @@ fn view_block(b: &BlockView, network: Option<Network>) -> Html {
                         { fact("Confirmations", html! { <span data-testid="block-confirmations">{ b.confirmations }</span> }) }
                         { fact("In the active chain", active) }
                         { fact("Merkle root", html! { <code>{ s.merkle_root.to_hex() }</code> }) }
+                        { fact("Filter hash", html! { <code>{ s.filter_hash.to_hex() }</code> }) }
                     </tbody>
                 </table>
             </section>
