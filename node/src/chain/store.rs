@@ -69,6 +69,11 @@ pub enum StoreError {
          node follows version {RULES_VERSION}: start it with another --data-dir"
     )]
     OldRules { found: u32 },
+    #[error(
+        "the data directory holds a chain from genesis block {found}, and this node's {network} \
+         network starts at {expected}: start it with another --data-dir"
+    )]
+    OtherGenesis { network: Network, expected: BlockHash, found: BlockHash },
 }
 
 macro_rules! from_redb {
@@ -276,6 +281,19 @@ impl Store {
         txn.open_table(MEMPOOL)?;
         txn.open_table(BANS)?;
         let fresh = txn.open_table(META)?.get(META_TIP)?.is_none();
+        if !fresh {
+            // A chain of an earlier build of this network, whose genesis block was another.
+            let expected = network.genesis_hash();
+            let active = txn.open_table(ACTIVE)?;
+            let found = active.get(0)?.map(|v| v.value().to_vec());
+            match found.as_deref().map(<[u8; 32]>::try_from) {
+                Some(Ok(bytes)) if bytes == expected.0 => {}
+                Some(Ok(bytes)) => {
+                    return Err(StoreError::OtherGenesis { network, expected, found: BlockHash(bytes) })
+                }
+                _ => return Err(StoreError::Corrupt("the active chain has no genesis block".into())),
+            }
+        }
         if fresh {
             let genesis = network.genesis_block();
             let hash = genesis.hash();

@@ -381,6 +381,21 @@ fn store_of_another_network_is_refused() {
 }
 
 #[test]
+fn store_of_an_earlier_genesis_is_refused() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("chain.redb");
+    let store = Store::open(&path, Network::Dev).unwrap();
+    // The chain of a build whose genesis block was another (as before headers grew).
+    let txn = store.begin_write().unwrap();
+    txn.open_table(crate::chain::store::ACTIVE).unwrap().insert(0, [7u8; 32].as_slice()).unwrap();
+    txn.commit().unwrap();
+    drop(store);
+    let refused = Store::open(&path, Network::Dev);
+    assert!(matches!(&refused, Err(StoreError::OtherGenesis { found, .. }) if *found == BlockHash([7; 32])));
+    assert!(refused.unwrap_err().to_string().contains("another --data-dir"));
+}
+
+#[test]
 fn store_kept_under_older_rules_is_refused() {
     let dir = TempDir::new().unwrap();
     let path = dir.path().join("chain.redb");
