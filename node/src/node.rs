@@ -22,8 +22,8 @@ use ferro_shared::{Address, Amount, Block, Network, OutPoint, Transaction, TxOut
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{broadcast, watch};
 
@@ -152,10 +152,7 @@ struct Inner {
     tip: watch::Sender<Tip>,
     metrics: Metrics,
     started: Instant,
-    peer_count: AtomicUsize,
-    best_peer_height: AtomicU64,
     mining: AtomicBool,
-    p2p: OnceLock<crate::p2p::P2pHandle>,
     /// The first storage failure, once one happened: the node is stopping ([`Node::fail`]).
     failed: watch::Sender<Option<String>>,
 }
@@ -352,10 +349,7 @@ impl Node {
                 tip: tip_tx,
                 metrics,
                 started: Instant::now(),
-                peer_count: AtomicUsize::new(0),
-                best_peer_height: AtomicU64::new(0),
                 mining: AtomicBool::new(false),
-                p2p: OnceLock::new(),
                 failed: watch::channel(None).0,
             }),
         })
@@ -438,33 +432,9 @@ impl Node {
         self.inner.events.subscribe()
     }
 
-    /// The peer network reports its size here.
-    pub fn set_peer_stats(&self, peers: usize, best_height: u64) {
-        self.inner.peer_count.store(peers, Ordering::Relaxed);
-        self.inner.best_peer_height.store(best_height, Ordering::Relaxed);
-        self.inner.metrics.peers.set(peers as i64);
-    }
-
     /// Whether `txid` is waiting in the mempool.
     pub fn in_mempool(&self, txid: &Txid) -> bool {
         self.state().mempool.contains(txid)
-    }
-
-    pub fn peer_count(&self) -> usize {
-        self.inner.peer_count.load(Ordering::Relaxed)
-    }
-
-    pub fn best_peer_height(&self) -> u64 {
-        self.inner.best_peer_height.load(Ordering::Relaxed)
-    }
-
-    /// The peer network, once started.
-    pub fn p2p(&self) -> Option<&crate::p2p::P2pHandle> {
-        self.inner.p2p.get()
-    }
-
-    pub(crate) fn set_p2p(&self, handle: crate::p2p::P2pHandle) {
-        let _ = self.inner.p2p.set(handle);
     }
 
     pub fn is_mining(&self) -> bool {

@@ -43,16 +43,21 @@ pub async fn serve(
         discover: node.config().discover,
         ..crate::p2p::P2pConfig::default()
     };
-    let (p2p, p2p_task) =
-        crate::p2p::start(node.clone(), p2p_config, node.config().peers.clone(), stop_rx.clone());
-    node.set_p2p(p2p);
+    // The one place that joins the node and its peer network.
+    let link = crate::p2p::NodeLink::new(node.clone());
+    let started = crate::p2p::start(link, p2p_config, node.config().peers.clone(), stop_rx.clone()).await;
+    let Ok((p2p, p2p_task)) = started else {
+        let failure = node.watch_failure().borrow().clone().unwrap_or_else(|| "unknown".into());
+        tracing::error!("stopped after a storage failure: {failure}");
+        return Err(NodeError::StorageFailed(failure));
+    };
 
     let miner = node
         .config()
         .mine_to
         .map(|address| tokio::spawn(node.clone().run_miner(address.hash, stop_rx.clone())));
 
-    let app = crate::api::router(node.clone());
+    let app = crate::api::router(node.clone(), crate::api::PeerNetwork(Some(p2p)));
     let mut stop_for_server = stop_rx.clone();
     let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async move {

@@ -55,7 +55,9 @@ pub const MAX_MEMPOOL_LISTED: usize = 1000;
 pub const MAX_HISTORY: usize = 100;
 
 impl Node {
-    pub fn status(&self) -> StatusResponse {
+    /// The node's status; the peer network, which the node does not know, reports its peer
+    /// count and the best height among its peers.
+    pub fn status(&self, peers: usize, best_peer_height: u64) -> StatusResponse {
         let (tip, next_bits, mempool, mempool_bytes, mempool_min_fee_rate) = {
             let state = self.state();
             (
@@ -67,7 +69,7 @@ impl Node {
             )
         };
         let params = self.network().params();
-        let best = self.best_peer_height().max(tip.height);
+        let best = best_peer_height.max(tip.height);
         StatusResponse {
             network: self.network(),
             genesis: self.network().genesis_hash(),
@@ -77,7 +79,7 @@ impl Node {
             bits: next_bits,
             difficulty: difficulty(params.pow_limit, next_bits),
             chain_work: tip.work,
-            peers: self.peer_count(),
+            peers,
             mempool,
             mempool_bytes,
             mempool_min_fee_rate,

@@ -118,7 +118,7 @@ mod tests {
         let t = TestNode::dev();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let app = crate::api::router(t.node.clone());
+        let app = crate::api::router(t.node.clone(), crate::api::PeerNetwork::default());
         let server = tokio::spawn(async move {
             axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await
         });

@@ -60,6 +60,7 @@ pub use extract::{Caller, Json, Site};
 pub use routes::MAX_BLOCKS_PER_REQUEST;
 
 use crate::node::Node;
+use crate::p2p::{P2pHandle, PeerStats};
 use axum::extract::{DefaultBodyLimit, OriginalUri, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
@@ -71,7 +72,22 @@ use tower_http::trace::TraceLayer;
 
 /// The node's HTTP routes. Serve it with `into_make_service_with_connect_info::<SocketAddr>()`:
 /// endpoints that change the node look at the caller's address.
-pub fn router(node: Node) -> Router {
+/// The peer network, for the routes that use it (`/p2p`, `/api/peers`, the status's peer
+/// figures); `None` where the node runs without one.
+#[derive(Debug, Clone, Default)]
+pub struct PeerNetwork(pub Option<P2pHandle>);
+
+impl PeerNetwork {
+    pub fn stats(&self) -> PeerStats {
+        self.0.as_ref().map(P2pHandle::stats).unwrap_or_default()
+    }
+
+    pub fn handle(&self) -> Result<&P2pHandle, ApiError> {
+        self.0.as_ref().ok_or_else(|| ApiError::unavailable("the peer network is not running"))
+    }
+}
+
+pub fn router(node: Node, peers: PeerNetwork) -> Router {
     let mine_open = node.config().mine_api && node.network() == ferro_shared::Network::Dev;
     let api = routes::routes()
         .merge(events::routes())
@@ -84,6 +100,7 @@ pub fn router(node: Node) -> Router {
         .route("/p2p", get(p2p_socket))
         .fallback_service(web::service(&node.config().web_dir))
         .with_state(node)
+        .layer(axum::Extension(peers))
         .layer(cors::layer(mine_open))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
@@ -103,7 +120,7 @@ async fn method_not_allowed(OriginalUri(uri): OriginalUri) -> ApiError {
 
 /// `GET /p2p`: a peer's WebSocket, handed to the peer network.
 async fn p2p_socket(
-    State(node): State<Node>,
+    axum::Extension(peers): axum::Extension<PeerNetwork>,
     caller: extract::Caller,
     site: extract::Site,
     upgrade: Result<
@@ -116,8 +133,9 @@ async fn p2p_socket(
     if site.origin.is_some() {
         return ApiError::forbidden("/p2p is for peers, not for web pages").into_response();
     }
-    let Some(p2p) = node.p2p().cloned() else {
-        return ApiError::unavailable("the peer network is not running").into_response();
+    let p2p = match peers.handle() {
+        Ok(p2p) => p2p.clone(),
+        Err(e) => return e.into_response(),
     };
     let upgrade = match upgrade {
         Ok(upgrade) => upgrade,
@@ -134,7 +152,7 @@ async fn p2p_socket(
     upgrade
         .max_message_size(crate::p2p::MAX_WS_MESSAGE)
         .max_frame_size(crate::p2p::MAX_WS_MESSAGE)
-        .on_upgrade(move |socket| async move { p2p.accept(node, socket, remote).await })
+        .on_upgrade(move |socket| async move { p2p.accept(socket, remote).await })
 }
 
 /// `GET /metrics`: the Prometheus text exposition.

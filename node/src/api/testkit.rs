@@ -48,7 +48,7 @@ impl TestNode {
 
     /// The router, as seen from `caller`.
     pub fn app_from(&self, caller: SocketAddr) -> Router {
-        super::router(self.node.clone()).layer(MockConnectInfo(caller))
+        super::router(self.node.clone(), super::PeerNetwork::default()).layer(MockConnectInfo(caller))
     }
 }
 

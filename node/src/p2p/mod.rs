@@ -14,17 +14,20 @@
 //! which peer and never waits on validation.
 
 mod book;
+pub mod link;
 mod peer;
 mod wire;
 
 pub use book::valid_peer_url;
+pub use link::NodeLink;
 
-use crate::node::{Node, NodeEvent, Origin};
 use book::AddressBook;
 use bytes::Bytes;
 use ferro_shared::api::{Direction, PeerView};
 use ferro_shared::hash::{BlockHash, Txid};
 use ferro_shared::p2p::{Hello, Message, WireBlock, MAX_ADDRS_PER_MESSAGE};
+use ferro_shared::Block;
+use link::{NodeEvent, Origin};
 use lru::LruCache;
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
@@ -137,12 +140,17 @@ pub(crate) enum Command {
         peer: u64,
         reply: oneshot::Sender<Vec<String>>,
     },
+    /// A block this node made, read back from the store, to relay.
+    RelayBlock {
+        hash: BlockHash,
+        block: Option<Block>,
+    },
 }
 
 /// What peer tasks share: the node, the way to the manager, our identity.
 #[derive(Clone)]
 pub(crate) struct Context {
-    node: Node,
+    link: NodeLink,
     commands: mpsc::Sender<Command>,
     node_id: u64,
     config: Arc<P2pConfig>,
@@ -151,11 +159,11 @@ pub(crate) struct Context {
 
 impl Context {
     fn hello(&self) -> Hello {
-        let tip = self.node.tip();
+        let tip = self.link.tip();
         Hello {
             version: ferro_shared::p2p::PROTOCOL_VERSION,
-            network: self.node.network(),
-            genesis: self.node.network().genesis_hash(),
+            network: self.link.network(),
+            genesis: self.link.network().genesis_hash(),
             height: tip.height,
             tip: tip.hash,
             work: tip.work,
@@ -166,11 +174,20 @@ impl Context {
     }
 }
 
+/// What the peer network reports about itself: how many peers, the best height among them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PeerStats {
+    pub peers: usize,
+    pub best_height: u64,
+}
+
 /// Talks to the peer network. Cheap to clone. It does not own the node (the node owns it), so
 /// the node can close its store once every task has ended.
 #[derive(Clone)]
 pub struct P2pHandle {
+    link: NodeLink,
     commands: mpsc::Sender<Command>,
+    stats: watch::Receiver<PeerStats>,
     node_id: u64,
     config: Arc<P2pConfig>,
     tasks: TaskTracker,
@@ -205,13 +222,13 @@ impl P2pHandle {
         answer.await.unwrap_or_default()
     }
 
-    /// Runs an inbound WebSocket from `remote` as a peer connection of `node`.
-    pub async fn accept(&self, node: Node, socket: axum::extract::ws::WebSocket, remote: SocketAddr) {
+    /// Runs an inbound WebSocket from `remote` as a peer connection.
+    pub async fn accept(&self, socket: axum::extract::ws::WebSocket, remote: SocketAddr) {
         if self.tasks.is_closed() {
             return;
         }
         let ctx = Context {
-            node,
+            link: self.link.clone(),
             commands: self.commands.clone(),
             node_id: self.node_id,
             config: self.config.clone(),
@@ -223,6 +240,11 @@ impl P2pHandle {
 
     pub fn node_id(&self) -> u64 {
         self.node_id
+    }
+
+    /// The peer count and best peer height, as of the last change.
+    pub fn stats(&self) -> PeerStats {
+        *self.stats.borrow()
     }
 }
 
@@ -244,6 +266,7 @@ const KNOWN_BLOCKS: usize = 4_096;
 
 struct Manager {
     ctx: Context,
+    stats: watch::Sender<PeerStats>,
     peers: HashMap<u64, PeerEntry>,
     next_id: u64,
     book: AddressBook,
@@ -252,28 +275,34 @@ struct Manager {
     stopping: bool,
 }
 
-/// Starts the peer network for `node`: dials `initial` peers and remembered ones, and runs until
-/// `shutdown` turns true. The returned task ends after every connection it started has ended.
-pub fn start(
-    node: Node,
+/// Starts the peer network of the node behind `link`: dials `initial` peers and remembered ones,
+/// and runs until `shutdown` turns true. The returned task ends after every connection it
+/// started has ended. Fails only when the node's store does (the node then stops).
+pub async fn start(
+    link: NodeLink,
     config: P2pConfig,
     initial: Vec<String>,
     shutdown: watch::Receiver<bool>,
-) -> (P2pHandle, JoinHandle<()>) {
+) -> Result<(P2pHandle, JoinHandle<()>), link::Stopped> {
+    let unix_now = link::unix_now();
+    let saved_bans = link.saved_bans(unix_now).await?;
+    let saved_peers = link.saved_peers().await?;
     let (commands, rx) = mpsc::channel(4096);
     let node_id = rand_core::RngCore::next_u64(&mut rand_core::OsRng);
     let tasks = TaskTracker::new();
     let config = Arc::new(config);
     let ctx = Context {
-        node: node.clone(),
+        link: link.clone(),
         commands: commands.clone(),
         node_id,
         config: config.clone(),
         tasks: tasks.clone(),
     };
-    let handle = P2pHandle { commands, node_id, config, tasks };
+    let (stats, stats_rx) = watch::channel(PeerStats::default());
+    let handle = P2pHandle { link: link.clone(), commands, stats: stats_rx, node_id, config, tasks };
     let mut manager = Manager {
         ctx,
+        stats,
         peers: HashMap::new(),
         next_id: 1,
         book: AddressBook::default(),
@@ -282,22 +311,11 @@ pub fn start(
         stopping: false,
     };
     let now = Instant::now();
-    let unix_now = crate::node::unix_now();
-    match node.store().bans(unix_now) {
-        Ok(bans) => {
-            for (key, until) in bans {
-                manager.bans.insert(key, now + Duration::from_secs(until.saturating_sub(unix_now)));
-            }
-        }
-        Err(e) => node.fail(&e),
+    for (key, until) in saved_bans {
+        manager.bans.insert(key, now + Duration::from_secs(until.saturating_sub(unix_now)));
     }
-    match node.store().peers() {
-        Ok(remembered) => {
-            for (url, _) in remembered {
-                manager.book.mark_good(&url, now);
-            }
-        }
-        Err(e) => node.fail(&e),
+    for url in saved_peers {
+        manager.book.mark_good(&url, now);
     }
     for url in initial {
         if valid_peer_url(&url) {
@@ -306,9 +324,9 @@ pub fn start(
             tracing::warn!(%url, "ignoring a peer URL that is not like ws://host:port/p2p");
         }
     }
-    let events = node.subscribe();
+    let events = link.subscribe();
     let task = tokio::spawn(async move { manager.run(rx, events, shutdown).await });
-    (handle, task)
+    Ok((handle, task))
 }
 
 impl Manager {
@@ -336,7 +354,7 @@ impl Manager {
         // Dropping every entry signals every connection to close; then wait for them all.
         self.stopping = true;
         self.peers.clear();
-        self.ctx.node.set_peer_stats(0, 0);
+        self.publish_stats(PeerStats::default());
         self.ctx.tasks.close();
         drop(commands);
         if tokio::time::timeout(Duration::from_secs(5), self.ctx.tasks.wait()).await.is_err() {
@@ -346,6 +364,7 @@ impl Manager {
 
     fn on_command(&mut self, command: Command) {
         match command {
+            Command::RelayBlock { hash, block } => self.relay_block(hash, Origin::Local, block),
             Command::Connect { url, reply } => {
                 let now = Instant::now();
                 self.book.add(&url, now);
@@ -500,9 +519,8 @@ impl Manager {
             let now = Instant::now();
             let new = !self.book.contains(url);
             self.book.mark_good(url, now);
-            if let Err(e) = self.ctx.node.store().put_peer(url, &[]) {
-                self.ctx.node.fail(&e);
-            }
+            let (link, saved) = (self.ctx.link.clone(), url.clone());
+            self.ctx.tasks.spawn(async move { link.save_peer(saved).await });
             if new {
                 // Tell the others about the newcomer, as they would tell us.
                 let frame = Bytes::from(Message::Addrs(vec![url.clone()]).to_frame());
@@ -536,10 +554,9 @@ impl Manager {
                 let duration = self.ctx.config.ban_duration;
                 tracing::warn!(peer, %key, "banned peer for {duration:?}");
                 // Kept in the store too, so that a restart does not lift it.
-                let until = crate::node::unix_now() + duration.as_secs();
-                if let Err(e) = self.ctx.node.store().put_ban(&key, until) {
-                    self.ctx.node.fail(&e);
-                }
+                let until = link::unix_now() + duration.as_secs();
+                let (link, ban) = (self.ctx.link.clone(), key.clone());
+                self.ctx.tasks.spawn(async move { link.save_ban(ban, until).await });
                 self.bans.insert(key, Instant::now() + duration);
             }
             if let Some(url) = &entry.info.listen_url {
@@ -550,8 +567,13 @@ impl Manager {
     }
 
     fn report_stats(&self) {
-        let best = self.peers.values().map(|p| p.info.best_height).max().unwrap_or(0);
-        self.ctx.node.set_peer_stats(self.peers.len(), best);
+        let best_height = self.peers.values().map(|p| p.info.best_height).max().unwrap_or(0);
+        self.publish_stats(PeerStats { peers: self.peers.len(), best_height });
+    }
+
+    fn publish_stats(&self, stats: PeerStats) {
+        self.ctx.link.metrics().peers.set(stats.peers as i64);
+        self.stats.send_replace(stats);
     }
 
     /// Sends `frame` to every peer that lacks the item, except `origin`; drops peers too slow
@@ -588,32 +610,37 @@ impl Manager {
             NodeEvent::Block { hash, origin, side_work, .. } => {
                 // A block off the active chain: the tip may have moved on since it was stored,
                 // and a branch with less work is never passed on.
-                if side_work.is_some_and(|work| work < self.ctx.node.tip().work) {
+                if side_work.is_some_and(|work| work < self.ctx.link.tip().work) {
                     return;
                 }
-                // Mined (or submitted) here: read back from the store to be pushed whole.
-                let whole = match origin {
-                    Origin::Local => match self.ctx.node.store().block(&hash) {
-                        Ok(block) => block,
-                        Err(e) => {
-                            self.ctx.node.fail(&e);
-                            None
-                        }
-                    },
-                    Origin::Peer(_) => None,
-                };
-                let frame = match whole {
-                    // Pushed whole, it saves every peer a round trip.
-                    Some(block) => Message::NewBlock(WireBlock(block)).to_frame(),
-                    None => {
-                        let tip_height = self.ctx.node.tip().height;
-                        Message::InvBlocks { hashes: vec![hash], tip_height }.to_frame()
+                match origin {
+                    // Mined (or submitted) here: read back from the store, off this task, to be
+                    // pushed whole; it saves every peer a round trip.
+                    Origin::Local => {
+                        let (link, commands) = (self.ctx.link.clone(), self.ctx.commands.clone());
+                        self.ctx.tasks.spawn(async move {
+                            if let Ok(block) = link.block(hash).await {
+                                let _ = commands.send(Command::RelayBlock { hash, block }).await;
+                            }
+                        });
                     }
-                };
-                self.relay(origin, Bytes::from(frame), |p| p.known_blocks.put(hash, ()).is_none());
+                    Origin::Peer(_) => self.relay_block(hash, origin, None),
+                }
             }
             NodeEvent::Tip { .. } => {}
         }
+    }
+
+    /// Announces a block to every peer that lacks it, or pushes it whole when given.
+    fn relay_block(&mut self, hash: BlockHash, origin: Origin, whole: Option<Block>) {
+        let frame = match whole {
+            Some(block) => Message::NewBlock(WireBlock(block)).to_frame(),
+            None => {
+                let tip_height = self.ctx.link.tip().height;
+                Message::InvBlocks { hashes: vec![hash], tip_height }.to_frame()
+            }
+        };
+        self.relay(origin, Bytes::from(frame), |p| p.known_blocks.put(hash, ()).is_none());
     }
 
     fn outbound_count(&self) -> usize {

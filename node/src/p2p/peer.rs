@@ -2,10 +2,11 @@
 //! what it sends through the node) and a writer that drains a bounded outbound queue. Whichever
 //! of the two ends first ends the other.
 
+use super::link::{
+    BlockOutcome, ChainError, Origin, Stopped, SubmitBlockError, SubmitTxError, MAX_SIDE_BYTES,
+};
 use super::wire::{Frame, FrameSink, FrameStream};
 use super::{Command, Context, PeerInfo, Refusal};
-use crate::chain::{BlockOutcome, ChainError};
-use crate::node::{Origin, SubmitBlockError, SubmitTxError};
 use bytes::Bytes;
 use ferro_shared::api::Direction;
 use ferro_shared::hash::{BlockHash, Txid};
@@ -31,7 +32,7 @@ pub const SYNC_BATCH: u32 = 250;
 const ANSWER_BYTES: usize = MAX_MESSAGE_BYTES * 3 / 4;
 // A sync batch that reorganizes is stored off the active chain until its last block connects:
 // it must fit, with room to spare, in what a node keeps there.
-const _: () = assert!(ANSWER_BYTES as u64 * 8 <= crate::chain::MAX_SIDE_BYTES);
+const _: () = assert!(ANSWER_BYTES as u64 * 8 <= MAX_SIDE_BYTES);
 /// Messages per second above which a peer is flooding.
 const FLOOD_PER_SECOND: u32 = 5_000;
 /// Blocks on branches with less work than the tip a peer may send per window for free: an
@@ -96,7 +97,7 @@ async fn connect(
         Err(_) => return Err("no hello in time".into()),
         Ok(None) => return Err("closed during handshake".into()),
         Ok(Some(Frame::Data(bytes))) => {
-            ctx.node.metrics().p2p_bytes_received.inc_by(bytes.len() as u64);
+            ctx.link.metrics().p2p_bytes_received.inc_by(bytes.len() as u64);
             match Message::from_frame(&bytes) {
                 Ok(Message::Hello(h)) => h,
                 Ok(other) => return Err(format!("first message was {}, not hello", other.kind())),
@@ -159,7 +160,7 @@ async fn connect(
 }
 
 fn check_hello(ctx: &Context, hello: &Hello, remote: SocketAddr) -> Result<(), String> {
-    let network = ctx.node.network();
+    let network = ctx.link.network();
     if hello.network != network || hello.genesis != network.genesis_hash() {
         tracing::warn!(
             %remote,
@@ -211,12 +212,13 @@ impl Peer {
         mut close: oneshot::Receiver<()>,
     ) -> String {
         self.send(&Message::GetAddrs);
-        if hello.work > self.ctx.node.tip().work {
-            self.request_sync();
+        if hello.work > self.ctx.link.tip().work && self.request_sync().await.is_err() {
+            return "the node is stopping".into();
         }
         // What is pending here is news to a peer that just arrived (or just came back).
-        let pending: Vec<Txid> =
-            self.ctx.node.state().mempool.entries().map(|e| e.txid).take(MAX_ITEMS_PER_MESSAGE).collect();
+        let Ok(pending) = self.ctx.link.pending_txids(MAX_ITEMS_PER_MESSAGE).await else {
+            return "the node is stopping".into();
+        };
         if !pending.is_empty() {
             let _ = self.ctx.commands.send(Command::KnownTxs { peer: self.id, txids: pending.clone() }).await;
             self.send(&Message::InvTxs(pending));
@@ -231,7 +233,7 @@ impl Peer {
                     last_heard = Instant::now();
                     match frame {
                         Frame::Data(bytes) => {
-                            self.ctx.node.metrics().p2p_bytes_received.inc_by(bytes.len() as u64);
+                            self.ctx.link.metrics().p2p_bytes_received.inc_by(bytes.len() as u64);
                             if let Err(reason) = self.on_frame(&bytes).await {
                                 return reason;
                             }
@@ -286,14 +288,15 @@ impl Peer {
         id
     }
 
-    fn request_sync(&mut self) {
+    async fn request_sync(&mut self) -> Result<(), Stopped> {
         if self.syncing {
-            return;
+            return Ok(());
         }
+        let locator = self.ctx.link.locator().await?;
         self.syncing = true;
-        let locator = self.ctx.node.state().chain.locator();
         let id = self.request(Request::Sync);
         self.send(&Message::GetBlocksAfter { id, locator, limit: SYNC_BATCH });
+        Ok(())
     }
 
     async fn on_frame(&mut self, bytes: &[u8]) -> Result<(), String> {
@@ -322,9 +325,9 @@ impl Peer {
             Message::Addrs(urls) => {
                 let _ = self.ctx.commands.send(Command::AddAddrs { peer: self.id, urls }).await;
             }
-            Message::InvTxs(txids) => self.on_inv_txs(txids).await,
-            Message::InvBlocks { hashes, tip_height } => self.on_inv_blocks(hashes, tip_height).await,
-            Message::GetTxs { id, txids } => self.answer_txs(id, &txids),
+            Message::InvTxs(txids) => self.on_inv_txs(txids).await?,
+            Message::InvBlocks { hashes, tip_height } => self.on_inv_blocks(hashes, tip_height).await?,
+            Message::GetTxs { id, txids } => self.answer_txs(id, txids).await?,
             Message::Txs { id, txs } => {
                 if self.pending.remove(&id) != Some(Request::Txs) {
                     self.misbehaved(20, "sent unrequested transactions").await;
@@ -333,8 +336,10 @@ impl Peer {
                     self.on_tx(tx).await?;
                 }
             }
-            Message::GetBlocks { id, hashes } => self.answer_blocks(id, &hashes),
-            Message::GetBlocksAfter { id, locator, limit } => self.answer_blocks_after(id, &locator, limit),
+            Message::GetBlocks { id, hashes } => self.answer_blocks(id, hashes).await?,
+            Message::GetBlocksAfter { id, locator, limit } => {
+                self.answer_blocks_after(id, locator, limit).await?
+            }
             Message::Blocks { id, blocks, tip_height } => {
                 self.set_height(tip_height).await;
                 let Some(kind) = self.pending.remove(&id) else {
@@ -352,26 +357,27 @@ impl Peer {
                         // Ask for the next batch, located from the end of this one, before
                         // validating this one: the transfer overlaps the validation.
                         let mut locator = vec![last.hash()];
-                        locator.extend(self.ctx.node.state().chain.locator().into_iter().take(100));
+                        locator
+                            .extend(self.ctx.link.locator().await.map_err(stopping)?.into_iter().take(100));
                         let id = self.request(Request::Sync);
                         self.syncing = true;
                         self.send(&Message::GetBlocksAfter { id, locator, limit: SYNC_BATCH });
                         next_requested = true;
                     }
                 }
-                let result = self.ctx.node.submit_blocks(blocks, Origin::Peer(self.id)).await;
+                let result = self.ctx.link.submit_blocks(blocks, Origin::Peer(self.id)).await;
                 let accepted = result.is_ok();
                 self.after_block(result).await?;
                 if accepted {
                     // Also after a sync batch: the serving peer then shows our progress.
                     self.report_tip();
                 }
-                if kind == Request::Sync && !next_requested && tip_height > self.ctx.node.tip().height {
-                    self.request_sync();
+                if kind == Request::Sync && !next_requested && tip_height > self.ctx.link.tip().height {
+                    self.request_sync().await.map_err(stopping)?;
                 }
             }
-            Message::GetHeaders { id, locator, limit } => self.answer_headers(id, &locator, limit),
-            Message::GetFilters { id, from, limit } => self.answer_filters(id, from, limit),
+            Message::GetHeaders { id, locator, limit } => self.answer_headers(id, locator, limit).await?,
+            Message::GetFilters { id, from, limit } => self.answer_filters(id, from, limit).await?,
             // This node asks for neither: they serve light clients.
             Message::Headers { .. } => self.misbehaved(20, "sent unrequested headers").await,
             Message::Filters { .. } => self.misbehaved(20, "sent unrequested filters").await,
@@ -411,49 +417,33 @@ impl Peer {
         }
     }
 
-    async fn on_inv_txs(&mut self, txids: Vec<Txid>) {
+    async fn on_inv_txs(&mut self, txids: Vec<Txid>) -> Result<(), String> {
         let _ = self.ctx.commands.send(Command::KnownTxs { peer: self.id, txids: txids.clone() }).await;
-        let wanted: Vec<Txid> = {
-            let state = self.ctx.node.state();
-            txids.into_iter().filter(|t| !state.mempool.contains(t)).collect()
-        };
-        let mut wanted_unconfirmed = Vec::with_capacity(wanted.len());
-        for txid in wanted {
-            match self.ctx.node.store().tx_location(&txid) {
-                Ok(None) => wanted_unconfirmed.push(txid),
-                Ok(Some(_)) => {}
-                Err(e) => return self.ctx.node.fail(&e),
-            }
-        }
-        let wanted = wanted_unconfirmed;
+        let wanted = self.ctx.link.missing_txs(txids).await.map_err(stopping)?;
         if !wanted.is_empty() {
             let id = self.request(Request::Txs);
             self.send(&Message::GetTxs { id, txids: wanted });
         }
+        Ok(())
     }
 
-    async fn on_inv_blocks(&mut self, hashes: Vec<BlockHash>, tip_height: u64) {
+    async fn on_inv_blocks(&mut self, hashes: Vec<BlockHash>, tip_height: u64) -> Result<(), String> {
         self.set_height(tip_height).await;
         let _ = self
             .ctx
             .commands
             .send(Command::KnownBlocks { peer: self.id, hashes: hashes.clone(), tip_height })
             .await;
-        let wanted: Vec<BlockHash> = {
-            let state = self.ctx.node.state();
-            hashes
-                .into_iter()
-                .filter(|h| !state.chain.contains(h) && !state.chain.is_known_invalid(h))
-                .collect()
-        };
+        let wanted = self.ctx.link.missing_blocks(hashes).await.map_err(stopping)?;
         if !wanted.is_empty() {
             let id = self.request(Request::Blocks);
             self.send(&Message::GetBlocks { id, hashes: wanted });
         }
+        Ok(())
     }
 
     async fn on_tx(&mut self, tx: ferro_shared::Transaction) -> Result<(), String> {
-        match self.ctx.node.submit_transaction(tx, Origin::Peer(self.id)).await {
+        match self.ctx.link.submit_transaction(tx, Origin::Peer(self.id)).await {
             Ok(_) => Ok(()),
             Err(SubmitTxError::Rejected(e)) if e.is_bad_transaction() => {
                 self.misbehaved(BAN_SCORE, &format!("sent an invalid transaction: {e}")).await;
@@ -468,7 +458,7 @@ impl Peer {
     }
 
     async fn on_block(&mut self, block: Block) -> Result<(), String> {
-        let result = self.ctx.node.submit_block(block, Origin::Peer(self.id)).await;
+        let result = self.ctx.link.submit_block(block, Origin::Peer(self.id)).await;
         // A block we had already changes nothing worth telling.
         let changed = matches!(result, Ok(BlockOutcome::NewTip { .. } | BlockOutcome::SideChain { .. }));
         self.after_block(result.map(|_| ())).await?;
@@ -481,7 +471,7 @@ impl Peer {
     /// Blocks a peer gave us are not announced back to it, so tell it where they took us: it
     /// then shows our height as it is, not as it was when we met.
     fn report_tip(&self) {
-        let tip = self.ctx.node.tip();
+        let tip = self.ctx.link.tip();
         self.send(&Message::InvBlocks { hashes: vec![tip.hash], tip_height: tip.height });
     }
 
@@ -491,8 +481,7 @@ impl Peer {
         match result {
             Ok(()) => Ok(()),
             Err(SubmitBlockError::Rejected(ChainError::UnknownParent { .. })) => {
-                self.request_sync();
-                Ok(())
+                self.request_sync().await.map_err(stopping)
             }
             Err(SubmitBlockError::Rejected(ChainError::LowWork { .. })) => {
                 let now = Instant::now();
@@ -521,74 +510,55 @@ impl Peer {
         }
     }
 
-    fn answer_txs(&self, id: u64, txids: &[Txid]) {
-        let txs: Vec<WireTx> = {
-            let state = self.ctx.node.state();
-            txids.iter().filter_map(|t| state.mempool.get(t)).map(|e| WireTx(e.tx.clone())).collect()
-        };
-        self.send(&Message::Txs { id, txs });
+    async fn answer_txs(&self, id: u64, txids: Vec<Txid>) -> Result<(), String> {
+        let txs = self.ctx.link.pending_txs(txids).await.map_err(stopping)?;
+        self.send(&Message::Txs { id, txs: txs.into_iter().map(WireTx).collect() });
+        Ok(())
     }
 
-    fn answer_blocks(&self, id: u64, hashes: &[BlockHash]) {
-        let blocks = self.load_blocks(hashes.iter().copied());
+    async fn answer_blocks(&self, id: u64, hashes: Vec<BlockHash>) -> Result<(), String> {
+        let blocks = self
+            .ctx
+            .link
+            .block_bytes(hashes, MAX_BLOCKS_PER_MESSAGE, ANSWER_BYTES)
+            .await
+            .map_err(stopping)?;
         self.send_blocks(id, &blocks);
+        Ok(())
     }
 
-    fn answer_blocks_after(&self, id: u64, locator: &[BlockHash], limit: u32) {
+    async fn answer_blocks_after(&self, id: u64, locator: Vec<BlockHash>, limit: u32) -> Result<(), String> {
         let limit = (limit as usize).min(MAX_BLOCKS_PER_MESSAGE);
-        let hashes = self.ctx.node.state().chain.hashes_after_locator(locator, limit);
-        let blocks = self.load_blocks(hashes.into_iter());
-        self.send_blocks(id, &blocks);
+        let hashes = self.ctx.link.hashes_after(locator, limit).await.map_err(stopping)?;
+        self.answer_blocks(id, hashes).await
     }
 
-    fn answer_headers(&self, id: u64, locator: &[BlockHash], limit: u32) {
+    async fn answer_headers(&self, id: u64, locator: Vec<BlockHash>, limit: u32) -> Result<(), String> {
         let limit = (limit as usize).min(MAX_HEADERS_PER_MESSAGE);
-        let (headers, tip_height) = {
-            let state = self.ctx.node.state();
-            (state.chain.headers_after_locator(locator, limit), state.chain.height())
-        };
+        let (headers, tip_height) = self.ctx.link.headers_after(locator, limit).await.map_err(stopping)?;
         let headers = headers.into_iter().map(WireHeader).collect();
         self.send(&Message::Headers { id, headers, tip_height });
+        Ok(())
     }
 
-    fn answer_filters(&self, id: u64, from: u64, limit: u32) {
+    async fn answer_filters(&self, id: u64, from: u64, limit: u32) -> Result<(), String> {
         let limit = (limit as usize).min(MAX_FILTERS_PER_MESSAGE);
-        match self.ctx.node.active_filters(from, limit, FILTER_ANSWER_BYTES) {
-            Ok(found) => {
-                let filters = found.into_iter().map(|f| (f.hash, WireFilter(f.filter))).collect();
-                self.send(&Message::Filters { id, filters });
-            }
-            Err(e) => self.ctx.node.fail(&e),
-        }
+        let found = self.ctx.link.filters(from, limit, FILTER_ANSWER_BYTES).await.map_err(stopping)?;
+        let filters = found.into_iter().map(|f| (f.hash, WireFilter(f.filter))).collect();
+        self.send(&Message::Filters { id, filters });
+        Ok(())
     }
 
     /// Sends stored blocks as they are stored: their canonical bytes are what goes on the wire.
     fn send_blocks(&self, id: u64, blocks: &[Vec<u8>]) {
-        let tip_height = self.ctx.node.tip().height;
+        let tip_height = self.ctx.link.tip().height;
         self.send_bytes(Bytes::from(BlocksFrame { id, blocks, tip_height }.to_frame()));
     }
+}
 
-    /// Stored blocks' canonical bytes by hash, stopping before the answer would get too large.
-    fn load_blocks(&self, hashes: impl Iterator<Item = BlockHash>) -> Vec<Vec<u8>> {
-        let mut out = Vec::new();
-        let mut bytes = 0;
-        for hash in hashes.take(MAX_BLOCKS_PER_MESSAGE) {
-            let block = match self.ctx.node.store().block_bytes(&hash) {
-                Ok(Some(block)) => block,
-                Ok(None) => continue,
-                Err(e) => {
-                    self.ctx.node.fail(&e);
-                    break;
-                }
-            };
-            bytes += block.len();
-            if bytes > ANSWER_BYTES && !out.is_empty() {
-                break;
-            }
-            out.push(block);
-        }
-        out
-    }
+/// A connection ends when the node stops.
+fn stopping(_: Stopped) -> String {
+    "the node is stopping".into()
 }
 
 impl std::fmt::Display for Refusal {

@@ -4,11 +4,13 @@
 
 use crate::api::error::ApiError;
 use crate::api::extract::Json;
+use crate::api::PeerNetwork;
 use crate::node::Node;
 use crate::views::BlockId;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
+use axum::Extension;
 use axum::Router;
 use ferro_shared::api::{
     BlockSummary, BlockView, BlocksQuery, FilterView, FiltersQuery, HeadersQuery, HeadersView, StatusResponse,
@@ -39,8 +41,9 @@ async fn filters(
     Ok(Json(node.filters(&query)?))
 }
 
-async fn status(State(node): State<Node>) -> Json<StatusResponse> {
-    Json(node.status())
+async fn status(State(node): State<Node>, Extension(peers): Extension<PeerNetwork>) -> Json<StatusResponse> {
+    let stats = peers.stats();
+    Json(node.status(stats.peers, stats.best_height))
 }
 
 async fn blocks(

@@ -4,9 +4,11 @@
 use super::require_admin;
 use crate::api::error::ApiError;
 use crate::api::extract::{Caller, Json, Site};
+use crate::api::PeerNetwork;
 use crate::node::Node;
 use axum::extract::State;
 use axum::routing::get;
+use axum::Extension;
 use axum::Router;
 use ferro_shared::api::{AddPeerRequest, PeerView};
 
@@ -14,8 +16,8 @@ pub fn routes() -> Router<Node> {
     Router::new().route("/peers", get(peers).post(add_peer))
 }
 
-async fn peers(State(node): State<Node>) -> Json<Vec<PeerView>> {
-    match node.p2p() {
+async fn peers(Extension(peers): Extension<PeerNetwork>) -> Json<Vec<PeerView>> {
+    match &peers.0 {
         Some(p2p) => Json(p2p.peers().await),
         None => Json(Vec::new()),
     }
@@ -24,6 +26,7 @@ async fn peers(State(node): State<Node>) -> Json<Vec<PeerView>> {
 /// Dials the peer and answers once the handshake is done, with the peer list.
 async fn add_peer(
     State(node): State<Node>,
+    Extension(peers): Extension<PeerNetwork>,
     caller: Caller,
     site: Site,
     body: Result<Json<AddPeerRequest>, ApiError>,
@@ -31,7 +34,7 @@ async fn add_peer(
     require_admin(&node, caller, &site)?;
     let Json(request) = body?;
     validate_peer_url(&request.url)?;
-    let p2p = node.p2p().ok_or_else(|| ApiError::unavailable("the peer network is not running"))?;
+    let p2p = peers.handle()?;
     p2p.connect(&request.url)
         .await
         .map_err(|reason| ApiError::new(axum::http::StatusCode::BAD_GATEWAY, "peer_unreachable", reason))?;
