@@ -2,6 +2,7 @@
 //! miner when asked, and stop everything cleanly on shutdown.
 
 use crate::node::{Node, NodeConfig, NodeError};
+use crate::p2p::P2pHandle;
 use std::future::Future;
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
@@ -26,6 +27,16 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), NodeError> {
+    serve_reporting(node, listener, shutdown, None).await
+}
+
+/// [`serve`], handing the peer network's handle to `started` once it runs.
+async fn serve_reporting(
+    node: Node,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    started: Option<tokio::sync::oneshot::Sender<P2pHandle>>,
+) -> Result<(), NodeError> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let local = listener.local_addr().map_err(|e| NodeError::Task(e.to_string()))?;
     let tip = node.tip();
@@ -45,12 +56,15 @@ pub async fn serve(
     };
     // The one place that joins the node and its peer network.
     let link = crate::p2p::NodeLink::new(node.clone());
-    let started = crate::p2p::start(link, p2p_config, node.config().peers.clone(), stop_rx.clone()).await;
-    let Ok((p2p, p2p_task)) = started else {
+    let running = crate::p2p::start(link, p2p_config, node.config().peers.clone(), stop_rx.clone()).await;
+    let Ok((p2p, p2p_task)) = running else {
         let failure = node.watch_failure().borrow().clone().unwrap_or_else(|| "unknown".into());
         tracing::error!("stopped after a storage failure: {failure}");
         return Err(NodeError::StorageFailed(failure));
     };
+    if let Some(started) = started {
+        let _ = started.send(p2p.clone());
+    }
 
     let miner = node
         .config()
@@ -105,6 +119,8 @@ pub async fn serve(
 pub struct RunningNode {
     pub node: Node,
     pub addr: SocketAddr,
+    /// Its peer network.
+    pub p2p: P2pHandle,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), NodeError>>>,
 }
@@ -116,10 +132,24 @@ impl RunningNode {
         let addr = listener.local_addr().map_err(|e| NodeError::Task(e.to_string()))?;
         let node = Node::open(config)?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(serve(node.clone(), listener, async move {
-            let _ = stopped.await;
-        }));
-        Ok(RunningNode { node, addr, stop: Some(stop), task: Some(task) })
+        let (started, p2p) = tokio::sync::oneshot::channel();
+        let mut task = tokio::spawn(serve_reporting(
+            node.clone(),
+            listener,
+            async move {
+                let _ = stopped.await;
+            },
+            Some(started),
+        ));
+        let p2p = tokio::select! {
+            p2p = p2p => p2p.map_err(|_| NodeError::Task("the peer network did not start".into()))?,
+            ended = &mut task => {
+                return Err(ended.map_err(|e| NodeError::Task(e.to_string()))?.err().unwrap_or_else(|| {
+                    NodeError::Task("the node stopped before its peer network started".into())
+                }))
+            }
+        };
+        Ok(RunningNode { node, addr, p2p, stop: Some(stop), task: Some(task) })
     }
 
     /// `http://ADDR`

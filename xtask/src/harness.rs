@@ -1,7 +1,7 @@
 //! Nodes for the benchmarks: dev nodes inside this process on port 0, each with its own
 //! temporary directory, and waiting on their tips.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use ferro_node::server::RunningNode;
 use ferro_node::{Node, NodeConfig};
 use ferro_shared::{BlockHash, Network};
@@ -23,16 +23,7 @@ pub async fn start_node_in(dir: &TempDir, tweak: impl FnOnce(&mut NodeConfig)) -
     config.web_dir = dir.path().join("no-wallet");
     config.discover = false;
     tweak(&mut config);
-    let running = RunningNode::start(config).await?;
-    // The peer network starts inside the server task, a moment after `start` returns.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while running.node.p2p().is_none() {
-        if tokio::time::Instant::now() > deadline {
-            bail!("the node's peer network did not start");
-        }
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    Ok(running)
+    Ok(RunningNode::start(config).await?)
 }
 
 /// Waits until `node`'s tip is `hash`, for at most `timeout`.

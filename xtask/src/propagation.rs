@@ -91,8 +91,7 @@ async fn start_line(count: usize) -> Result<Vec<(RunningNode, TempDir)>> {
     }
     for pair in line.windows(2) {
         let (from, to) = (&pair[0].0, &pair[1].0);
-        let p2p = from.node.p2p().context("peer network not running")?;
-        p2p.connect(&to.p2p_url()).await.map_err(|e| anyhow::anyhow!("connecting the line: {e}"))?;
+        from.p2p.connect(&to.p2p_url()).await.map_err(|e| anyhow::anyhow!("connecting the line: {e}"))?;
     }
     Ok(line)
 }

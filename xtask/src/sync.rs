@@ -156,12 +156,7 @@ async fn sync_once(a: &RunningNode) -> Result<(f64, u64, f64)> {
     let target = a.node.tip().hash;
     let cpu_before = process_cpu_secs()?;
     let started = Instant::now();
-    b.node
-        .p2p()
-        .context("B's peer network is not running")?
-        .connect(&a.p2p_url())
-        .await
-        .map_err(|e| anyhow::anyhow!("B cannot connect to A: {e}"))?;
+    b.p2p.connect(&a.p2p_url()).await.map_err(|e| anyhow::anyhow!("B cannot connect to A: {e}"))?;
     wait_for_tip(&b.node, target, SYNC_TIMEOUT).await?;
     let secs = started.elapsed().as_secs_f64();
     let cpu = process_cpu_secs()? - cpu_before;
