@@ -75,9 +75,12 @@ pub enum Message {
         id: u64,
         txids: Vec<Txid>,
     },
+    /// Answer to `GetTxs`, in as many parts as its size needs: `more` says another part with
+    /// the same `id` follows. Each distinct pending transaction asked for is sent once.
     Txs {
         id: u64,
         txs: Vec<WireTx>,
+        more: bool,
     },
     GetBlocks {
         id: u64,

@@ -194,11 +194,17 @@ impl NodeLink {
         .await
     }
 
-    /// The pending transactions among `txids`, in that order.
+    /// The pending transactions among `txids`, each once, in the order first asked.
     pub async fn pending_txs(&self, txids: Vec<Txid>) -> Result<Vec<Transaction>, Stopped> {
         self.blocking(move |node| {
+            let mut seen = std::collections::HashSet::with_capacity(txids.len());
             let state = node.state();
-            Ok(txids.iter().filter_map(|t| state.mempool.get(t)).map(|e| e.tx.clone()).collect())
+            Ok(txids
+                .iter()
+                .filter(|t| seen.insert(**t))
+                .filter_map(|t| state.mempool.get(t))
+                .map(|e| e.tx.clone())
+                .collect())
         })
         .await
     }

@@ -15,7 +15,7 @@ use ferro_shared::p2p::{
     MAX_BLOCKS_PER_MESSAGE, MAX_FILTERS_PER_MESSAGE, MAX_HEADERS_PER_MESSAGE, MAX_ITEMS_PER_MESSAGE,
     MAX_MESSAGE_BYTES, MIN_PROTOCOL_VERSION,
 };
-use ferro_shared::Block;
+use ferro_shared::{Block, Transaction};
 use futures_util::{SinkExt, StreamExt};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -328,8 +328,9 @@ impl Peer {
             Message::InvTxs(txids) => self.on_inv_txs(txids).await?,
             Message::InvBlocks { hashes, tip_height } => self.on_inv_blocks(hashes, tip_height).await?,
             Message::GetTxs { id, txids } => self.answer_txs(id, txids).await?,
-            Message::Txs { id, txs } => {
-                if self.pending.remove(&id) != Some(Request::Txs) {
+            Message::Txs { id, txs, more } => {
+                let requested = if more { self.pending.get(&id).copied() } else { self.pending.remove(&id) };
+                if requested != Some(Request::Txs) {
                     self.misbehaved(20, "sent unrequested transactions").await;
                 }
                 for WireTx(tx) in txs {
@@ -512,7 +513,9 @@ impl Peer {
 
     async fn answer_txs(&self, id: u64, txids: Vec<Txid>) -> Result<(), String> {
         let txs = self.ctx.link.pending_txs(txids).await.map_err(stopping)?;
-        self.send(&Message::Txs { id, txs: txs.into_iter().map(WireTx).collect() });
+        for (part, more) in answer_parts(txs, ANSWER_BYTES) {
+            self.send(&Message::Txs { id, txs: part.into_iter().map(WireTx).collect(), more });
+        }
         Ok(())
     }
 
@@ -556,6 +559,27 @@ impl Peer {
     }
 }
 
+/// Splits transactions into answer parts of at most `max_bytes` of transactions each (a larger
+/// one goes alone), each with whether another part follows. Always at least one part, so an
+/// answer that found nothing still says so.
+fn answer_parts(txs: Vec<Transaction>, max_bytes: usize) -> Vec<(Vec<Transaction>, bool)> {
+    let mut parts: Vec<Vec<Transaction>> = vec![vec![]];
+    let mut bytes = 0;
+    for tx in txs {
+        let size = tx.size();
+        let current = parts.last_mut().expect("one part");
+        if !current.is_empty() && bytes + size > max_bytes {
+            parts.push(vec![tx]);
+            bytes = size;
+        } else {
+            current.push(tx);
+            bytes += size;
+        }
+    }
+    let last = parts.len() - 1;
+    parts.into_iter().enumerate().map(|(i, part)| (part, i < last)).collect()
+}
+
 /// A connection ends when the node stops.
 fn stopping(_: Stopped) -> String {
     "the node is stopping".into()
@@ -569,5 +593,50 @@ impl std::fmt::Display for Refusal {
             Refusal::Full => f.write_str("no room for more peers"),
             Refusal::Stopping => f.write_str("shutting down"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferro_shared::{Amount, TxOut};
+
+    /// A transaction of `outputs` outputs (40 bytes each, 21 bytes besides).
+    fn tx(outputs: usize, salt: u64) -> Transaction {
+        let out = TxOut { recipient: Default::default(), amount: Amount::from_units(1) };
+        Transaction::coinbase(salt, vec![out; outputs])
+    }
+
+    #[test]
+    fn answers_split_into_parts_that_fit() {
+        let sizes = |parts: &[(Vec<Transaction>, bool)]| -> Vec<(Vec<usize>, bool)> {
+            parts.iter().map(|(p, more)| (p.iter().map(Transaction::size).collect(), *more)).collect()
+        };
+        let (a, b, c) = (tx(1, 1), tx(2, 2), tx(10, 3));
+        assert_eq!((a.size(), b.size(), c.size()), (61, 101, 421));
+        // Nothing found: one empty, final part.
+        assert_eq!(sizes(&answer_parts(vec![], 100)), vec![(vec![], false)]);
+        // All fit.
+        assert_eq!(sizes(&answer_parts(vec![a.clone(), b.clone()], 1000)), vec![(vec![61, 101], false)]);
+        // Split where the next would pass the limit; one larger than the limit goes alone.
+        assert_eq!(
+            sizes(&answer_parts(vec![a.clone(), b.clone(), c.clone(), a.clone()], 170)),
+            vec![(vec![61, 101], true), (vec![421], true), (vec![61], false)]
+        );
+    }
+
+    #[test]
+    fn every_part_of_a_full_answer_fits_a_message() {
+        // 5,000 transactions of 100 kB each (the most one request can name, each at the
+        // standard size limit): 500 MB of answer, every part under the message limit.
+        let big = tx(2_500, 0);
+        let parts = answer_parts(vec![big; 50], ANSWER_BYTES);
+        assert!(parts.len() > 1);
+        for (part, _) in &parts {
+            let frame = Message::Txs { id: 1, txs: part.iter().cloned().map(WireTx).collect(), more: true }
+                .to_frame();
+            assert!(frame.len() <= MAX_MESSAGE_BYTES, "{} bytes", frame.len());
+        }
+        assert_eq!(parts.iter().filter(|(_, more)| !more).count(), 1);
     }
 }

@@ -186,7 +186,7 @@ async fn hostile_peers_are_cut_off_and_honest_ones_served() -> Result<()> {
             other => bail!("no request for the announced transaction: {other:?}"),
         }
     };
-    send(&mut s, &Message::Txs { id: request_id, txs: vec![WireTx(bad.clone())] }).await?;
+    send(&mut s, &Message::Txs { id: request_id, txs: vec![WireTx(bad.clone())], more: false }).await?;
     expect_disconnect(&mut s, "invalid transaction").await?;
 
     // The node is unharmed: it answers, kept its honest peer, and relays to it.
@@ -316,5 +316,39 @@ async fn cheap_forks_from_genesis_and_deep_are_neither_stored_nor_relayed() -> R
     for hash in &forks {
         assert!(honest.running.node.store().block(hash)?.is_none(), "{hash} was relayed");
     }
+    Ok(())
+}
+
+/// One small request naming the same pending transaction 5,000 times gets it once, not 5,000
+/// copies (a 100 kB transaction would make that half a gigabyte of answer).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_repeating_one_txid_gets_one_copy() -> Result<()> {
+    let node = TestNode::start().await?;
+    let net = Network::Dev;
+    let (alice, bob) = (TestWallet::new(net, 1), TestWallet::new(net, 2));
+    node.mine(&alice.address, 1).await?;
+    let paid = alice.pay(&node, &bob.address, ferro_shared::Amount::ONE_COIN, 1).await?;
+    let txid = node.submit(&paid.tx).await?.map_err(|e| anyhow::anyhow!("refused: {e:?}"))?;
+
+    let mut s = open(&node).await?;
+    handshake(&mut s, hello(net, None)).await?;
+    send(&mut s, &Message::GetTxs { id: 7, txids: vec![txid; 5_000] }).await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let mut copies = 0;
+    loop {
+        match tokio::time::timeout_at(deadline, s.next()).await? {
+            Some(Ok(Ws::Binary(b))) => {
+                if let Message::Txs { id: 7, txs, more } = Message::from_frame(&b)? {
+                    copies += txs.iter().filter(|WireTx(tx)| tx.txid() == txid).count();
+                    if !more {
+                        break;
+                    }
+                }
+            }
+            Some(Ok(_)) => continue,
+            other => bail!("connection ended before the answer: {other:?}"),
+        }
+    }
+    assert_eq!(copies, 1);
     Ok(())
 }
