@@ -150,7 +150,7 @@ pub fn render(s: &Summary, r: &Results) -> String {
         ),
         Row::new("batched admission ratio", d.admission_batched_ratio, 2, "× raw verify"),
         Row::new("miner, 1 core", s.mining_hash_per_s, 0, "hash/s"),
-        Row::new("raw sha256d of 80 bytes, 1 core", s.sha256d_per_s, 0, "hash/s"),
+        Row::new("raw sha256d of a 128-byte header, 1 core", s.sha256d_per_s, 0, "hash/s"),
         Row::new("mining ratio", s.mining_ratio, 2, "× raw sha256d")
             .goal(Goal::AtLeast { min: 0.95, stretch: Some(1.3) }),
         Row::new(
