@@ -114,12 +114,7 @@ impl Node {
         Ok(self
             .active_filters(query.from, limit, MAX_FILTER_PAGE_BYTES)?
             .into_iter()
-            .map(|f| FilterView {
-                height: f.height,
-                hash: f.hash,
-                merkle_root: f.merkle_root,
-                filter: hex::encode(f.filter.as_bytes()),
-            })
+            .map(|f| FilterView { height: f.height, hash: f.hash, filter: hex::encode(f.filter.as_bytes()) })
             .collect())
     }
 
@@ -138,10 +133,9 @@ impl Node {
         let (mut bytes, mut read) = (0, 0);
         for h in from..from.saturating_add(limit as u64).min(height.saturating_add(1)) {
             let Some(hash) = self.store().hash_at(h)? else { break };
-            let block = self
-                .store()
-                .block(&hash)?
-                .ok_or_else(|| StoreError::Corrupt(format!("active block {hash} is not stored")))?;
+            // A reorganization since `hash_at` may have moved the block off the active chain
+            // and out of the store: the page ends there.
+            let Some(block) = self.store().block(&hash)? else { break };
             read += block.size();
             if read > FILTER_PAGE_BLOCK_BYTES && !out.is_empty() {
                 break;
@@ -160,18 +154,16 @@ impl Node {
     /// [`MAX_HEADERS_PER_PAGE`], as their canonical bytes.
     pub fn headers(&self, query: &HeadersQuery) -> HeadersView {
         let limit = query.limit.unwrap_or(MAX_HEADERS_PER_PAGE).clamp(1, MAX_HEADERS_PER_PAGE) as usize;
-        let state = self.state();
-        let headers = state.chain.headers_from(query.from, limit);
+        let (headers, tip_height) = {
+            let state = self.state();
+            (state.chain.headers_from(query.from, limit), state.chain.height())
+        };
         let mut bytes = Vec::with_capacity(headers.len() * HEADER_SIZE);
         for header in &headers {
             bytes.extend_from_slice(&header.to_array());
         }
-        HeadersView {
-            from: query.from,
-            count: headers.len(),
-            tip_height: state.chain.height(),
-            headers: hex::encode(bytes),
-        }
+        let count = headers.len() as u32;
+        HeadersView { from: query.from, count, tip_height, headers: hex::encode(bytes) }
     }
 
     pub fn block(&self, id: BlockId) -> Result<Option<BlockView>, StoreError> {

@@ -11,7 +11,7 @@
 //! | --- | --- |
 //! | `ecdsa` | verify: one per input admitted or connected; sign: the wallet, per payment |
 //! | `tx` | txid and sighash of a 1-in-2-out payment: once per admission |
-//! | `hash` | sha256d of a 96-byte header (mining, header checks); Merkle root of 1,000 txids |
+//! | `hash` | sha256d of a 128-byte header (mining, header checks); Merkle root of 1,000 txids |
 //! | `block` | a 500-transaction block: body checks, coin checks, connect (signatures), codec |
 //!
 //! The block's transactions each spend one coin to two outputs, like a wallet payment.

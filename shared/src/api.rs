@@ -97,20 +97,19 @@ pub struct HeadersQuery {
 pub struct HeadersView {
     /// Height of the first header.
     pub from: u64,
-    pub count: usize,
+    pub count: u32,
     /// The node's tip height: more headers follow when it is beyond the last one sent.
     pub tip_height: u64,
     /// The headers' canonical bytes (128 each), concatenated, in hex.
     pub headers: String,
 }
 
-/// One block's filter ([`crate::filter::BlockFilter`]) with what it is keyed by.
+/// One block's filter ([`crate::filter::BlockFilter`]). Its key is the Merkle root of the
+/// block's header, which a client takes from the header it verified, never from the node.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FilterView {
     pub height: u64,
     pub hash: BlockHash,
-    /// The filter's key: the block's Merkle root, from its header.
-    pub merkle_root: MerkleRoot,
     /// The filter's canonical bytes, in hex.
     pub filter: String,
 }

@@ -6,7 +6,7 @@
 //! | --- | --- | --- |
 //! | `meta` | name | network name, tip hash |
 //! | `blocks` | block hash | canonical block bytes (the active chain, and off it at most `MAX_SIDE_BYTES`) |
-//! | `block_index` | block hash | header (96) + cumulative work (32) |
+//! | `block_index` | block hash | header (128) + cumulative work (32) |
 //! | `active` | height | block hash of the active chain |
 //! | `utxo` | outpoint (36) | coin: output, height, coinbase flag |
 //! | `undo` | block hash | coins the block spent, to disconnect it |

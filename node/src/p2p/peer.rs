@@ -19,6 +19,7 @@ use ferro_shared::{Block, Transaction};
 use futures_util::{SinkExt, StreamExt};
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
@@ -26,6 +27,9 @@ use tokio::sync::{mpsc, oneshot};
 pub const BAN_SCORE: u32 = 100;
 /// Outbound messages queued for one peer before it counts as too slow and is dropped.
 pub const OUTBOUND_QUEUE: usize = 1024;
+/// How long a message may wait for room in a peer's full outbound queue before the peer is cut
+/// off as one that does not read.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(20);
 /// Blocks asked for per sync round trip.
 pub const SYNC_BATCH: u32 = 250;
 /// Bytes of blocks put in one answer, below the message limit.
@@ -151,6 +155,7 @@ async fn connect(
         window_count: 0,
         low_work_start: Instant::now(),
         low_work_count: 0,
+        overflowed: std::sync::atomic::AtomicBool::new(false),
     };
     let reason = peer.read_loop(stream, &theirs, close_rx).await;
     writer.abort();
@@ -202,6 +207,8 @@ struct Peer {
     /// Blocks refused as `LowWork` since `low_work_start`.
     low_work_start: Instant,
     low_work_count: u32,
+    /// A message could not be queued: the peer does not keep up.
+    overflowed: std::sync::atomic::AtomicBool,
 }
 
 impl Peer {
@@ -211,7 +218,7 @@ impl Peer {
         hello: &Hello,
         mut close: oneshot::Receiver<()>,
     ) -> String {
-        self.send(&Message::GetAddrs);
+        self.send(&Message::GetAddrs).await;
         if hello.work > self.ctx.link.tip().work && self.request_sync().await.is_err() {
             return "the node is stopping".into();
         }
@@ -221,7 +228,7 @@ impl Peer {
         };
         if !pending.is_empty() {
             let _ = self.ctx.commands.send(Command::KnownTxs { peer: self.id, txids: pending.clone() }).await;
-            self.send(&Message::InvTxs(pending));
+            self.send(&Message::InvTxs(pending)).await;
         }
         let mut ping = tokio::time::interval(self.ctx.config.ping_interval);
         ping.tick().await;
@@ -236,6 +243,9 @@ impl Peer {
                             self.ctx.link.metrics().p2p_bytes_received.inc_by(bytes.len() as u64);
                             if let Err(reason) = self.on_frame(&bytes).await {
                                 return reason;
+                            }
+                            if self.overflowed.load(Ordering::Relaxed) {
+                                return "does not read what it asks for: outbound queue full".into();
                             }
                         }
                         Frame::Skip => {}
@@ -256,20 +266,28 @@ impl Peer {
                     if last_heard.elapsed() > self.ctx.config.idle_timeout {
                         return "not answering".into();
                     }
-                    self.send(&Message::Ping(rand_core::RngCore::next_u64(&mut rand_core::OsRng)));
+                    self.send(&Message::Ping(rand_core::RngCore::next_u64(&mut rand_core::OsRng))).await;
+                    if self.overflowed.load(Ordering::Relaxed) {
+                        return "does not read what it asks for: outbound queue full".into();
+                    }
                 }
             }
         }
     }
 
-    /// Queues a message; a peer whose queue is full is too slow and is dropped by closing it.
-    fn send(&self, message: &Message) {
-        self.send_bytes(Bytes::from(message.to_frame()));
+    /// Queues a message. While the peer's queue is full this waits, so a peer that does not
+    /// read what it asks for is not served more; one that still has not made room after
+    /// [`SEND_TIMEOUT`] is cut off (see `read_loop`).
+    async fn send(&self, message: &Message) {
+        self.send_bytes(Bytes::from(message.to_frame())).await;
     }
 
-    fn send_bytes(&self, frame: Bytes) {
-        if self.out.try_send(frame).is_err() {
-            tracing::debug!(peer = self.id, "outbound queue full");
+    async fn send_bytes(&self, frame: Bytes) {
+        if self.overflowed.load(Ordering::Relaxed) {
+            return;
+        }
+        if !matches!(tokio::time::timeout(SEND_TIMEOUT, self.out.send(frame)).await, Ok(Ok(()))) {
+            self.overflowed.store(true, Ordering::Relaxed);
         }
     }
 
@@ -295,7 +313,7 @@ impl Peer {
         let locator = self.ctx.link.locator().await?;
         self.syncing = true;
         let id = self.request(Request::Sync);
-        self.send(&Message::GetBlocksAfter { id, locator, limit: SYNC_BATCH });
+        self.send(&Message::GetBlocksAfter { id, locator, limit: SYNC_BATCH }).await;
         Ok(())
     }
 
@@ -313,13 +331,13 @@ impl Peer {
                 self.misbehaved(BAN_SCORE, "sent a second hello").await;
                 return Err("protocol violation: second hello".into());
             }
-            Message::Ping(n) => self.send(&Message::Pong(n)),
+            Message::Ping(n) => self.send(&Message::Pong(n)).await,
             Message::Pong(_) => {}
             Message::GetAddrs => {
                 let (reply, answer) = oneshot::channel();
                 let _ = self.ctx.commands.send(Command::GetAddrs { peer: self.id, reply }).await;
                 if let Ok(urls) = answer.await {
-                    self.send(&Message::Addrs(urls));
+                    self.send(&Message::Addrs(urls)).await;
                 }
             }
             Message::Addrs(urls) => {
@@ -362,7 +380,7 @@ impl Peer {
                             .extend(self.ctx.link.locator().await.map_err(stopping)?.into_iter().take(100));
                         let id = self.request(Request::Sync);
                         self.syncing = true;
-                        self.send(&Message::GetBlocksAfter { id, locator, limit: SYNC_BATCH });
+                        self.send(&Message::GetBlocksAfter { id, locator, limit: SYNC_BATCH }).await;
                         next_requested = true;
                     }
                 }
@@ -371,7 +389,7 @@ impl Peer {
                 self.after_block(result).await?;
                 if accepted {
                     // Also after a sync batch: the serving peer then shows our progress.
-                    self.report_tip();
+                    self.report_tip().await;
                 }
                 if kind == Request::Sync && !next_requested && tip_height > self.ctx.link.tip().height {
                     self.request_sync().await.map_err(stopping)?;
@@ -423,7 +441,7 @@ impl Peer {
         let wanted = self.ctx.link.missing_txs(txids).await.map_err(stopping)?;
         if !wanted.is_empty() {
             let id = self.request(Request::Txs);
-            self.send(&Message::GetTxs { id, txids: wanted });
+            self.send(&Message::GetTxs { id, txids: wanted }).await;
         }
         Ok(())
     }
@@ -438,7 +456,7 @@ impl Peer {
         let wanted = self.ctx.link.missing_blocks(hashes).await.map_err(stopping)?;
         if !wanted.is_empty() {
             let id = self.request(Request::Blocks);
-            self.send(&Message::GetBlocks { id, hashes: wanted });
+            self.send(&Message::GetBlocks { id, hashes: wanted }).await;
         }
         Ok(())
     }
@@ -464,16 +482,16 @@ impl Peer {
         let changed = matches!(result, Ok(BlockOutcome::NewTip { .. } | BlockOutcome::SideChain { .. }));
         self.after_block(result.map(|_| ())).await?;
         if changed {
-            self.report_tip();
+            self.report_tip().await;
         }
         Ok(())
     }
 
     /// Blocks a peer gave us are not announced back to it, so tell it where they took us: it
     /// then shows our height as it is, not as it was when we met.
-    fn report_tip(&self) {
+    async fn report_tip(&self) {
         let tip = self.ctx.link.tip();
-        self.send(&Message::InvBlocks { hashes: vec![tip.hash], tip_height: tip.height });
+        self.send(&Message::InvBlocks { hashes: vec![tip.hash], tip_height: tip.height }).await;
     }
 
     /// Acts on what the node said of blocks this peer sent: a missing parent starts a sync, an
@@ -514,7 +532,7 @@ impl Peer {
     async fn answer_txs(&self, id: u64, txids: Vec<Txid>) -> Result<(), String> {
         let txs = self.ctx.link.pending_txs(txids).await.map_err(stopping)?;
         for (part, more) in answer_parts(txs, ANSWER_BYTES) {
-            self.send(&Message::Txs { id, txs: part.into_iter().map(WireTx).collect(), more });
+            self.send(&Message::Txs { id, txs: part.into_iter().map(WireTx).collect(), more }).await;
         }
         Ok(())
     }
@@ -526,7 +544,7 @@ impl Peer {
             .block_bytes(hashes, MAX_BLOCKS_PER_MESSAGE, ANSWER_BYTES)
             .await
             .map_err(stopping)?;
-        self.send_blocks(id, &blocks);
+        self.send_blocks(id, &blocks).await;
         Ok(())
     }
 
@@ -540,22 +558,22 @@ impl Peer {
         let limit = (limit as usize).min(MAX_HEADERS_PER_MESSAGE);
         let (headers, tip_height) = self.ctx.link.headers_after(locator, limit).await.map_err(stopping)?;
         let headers = headers.into_iter().map(WireHeader).collect();
-        self.send(&Message::Headers { id, headers, tip_height });
+        self.send(&Message::Headers { id, headers, tip_height }).await;
         Ok(())
     }
 
     async fn answer_filters(&self, id: u64, from: u64, limit: u32) -> Result<(), String> {
-        let limit = (limit as usize).min(MAX_FILTERS_PER_MESSAGE);
+        let limit = (limit as usize).clamp(1, MAX_FILTERS_PER_MESSAGE);
         let found = self.ctx.link.filters(from, limit, FILTER_ANSWER_BYTES).await.map_err(stopping)?;
         let filters = found.into_iter().map(|f| (f.hash, WireFilter(f.filter))).collect();
-        self.send(&Message::Filters { id, filters });
+        self.send(&Message::Filters { id, filters }).await;
         Ok(())
     }
 
     /// Sends stored blocks as they are stored: their canonical bytes are what goes on the wire.
-    fn send_blocks(&self, id: u64, blocks: &[Vec<u8>]) {
+    async fn send_blocks(&self, id: u64, blocks: &[Vec<u8>]) {
         let tip_height = self.ctx.link.tip().height;
-        self.send_bytes(Bytes::from(BlocksFrame { id, blocks, tip_height }.to_frame()));
+        self.send_bytes(Bytes::from(BlocksFrame { id, blocks, tip_height }.to_frame())).await;
     }
 }
 

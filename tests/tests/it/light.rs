@@ -88,3 +88,39 @@ async fn a_light_client_finds_its_payments_from_headers_and_filters() -> Result<
     assert_eq!(headers.iter().map(|WireHeader(h)| h.height).collect::<Vec<_>>(), vec![1, 2]);
     Ok(())
 }
+
+/// A light client that sends 3,000 filter requests before reading any answer gets all 3,000:
+/// while its queue is full the node stops serving it instead of dropping answers it waits for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pipelining_client_gets_every_answer() -> Result<()> {
+    use futures_util::SinkExt;
+    let node = TestNode::start().await?;
+    let net = Network::Dev;
+    for _ in 0..3 {
+        node.mine(&TestWallet::new(net, 2).address, 100).await?;
+    }
+    let mut s = open(&node).await?;
+    handshake(&mut s, hello(net, None)).await?;
+    let (mut sink, mut stream) = s.split();
+    const REQUESTS: u64 = 3_000;
+    for id in 0..REQUESTS {
+        let frame = Message::GetFilters { id: 100 + id, from: 0, limit: 1_000 }.to_frame();
+        sink.feed(Ws::Binary(frame.into())).await?;
+    }
+    sink.flush().await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let mut answered = 0;
+    while answered < REQUESTS {
+        match tokio::time::timeout_at(deadline, stream.next()).await? {
+            Some(Ok(Ws::Binary(b))) => {
+                if let Message::Filters { filters, .. } = Message::from_frame(&b)? {
+                    ensure!(filters.len() == 301, "{} filters", filters.len());
+                    answered += 1;
+                }
+            }
+            Some(Ok(_)) => continue,
+            other => bail!("connection ended after {answered} answers: {other:?}"),
+        }
+    }
+    Ok(())
+}
