@@ -16,6 +16,8 @@
 mod book;
 pub mod link;
 mod peer;
+mod session;
+mod verdict;
 mod wire;
 
 pub use book::valid_peer_url;

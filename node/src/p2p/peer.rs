@@ -1,60 +1,42 @@
-//! One peer connection: the handshake, then a reader that handles the peer's messages (validating
-//! what it sends through the node) and a writer that drains a bounded outbound queue. Whichever
-//! of the two ends first ends the other.
+//! One peer connection's task: the handshake, then a reader that turns frames into inputs of
+//! the connection's [`Session`] (the protocol logic, in `session.rs`) and carries out the effects
+//! it returns, and a writer that drains a bounded outbound queue. Whichever of the two ends first
+//! ends the other.
 
-use super::link::{
-    BlockOutcome, ChainError, Origin, Stopped, SubmitBlockError, SubmitTxError, MAX_SIDE_BYTES,
-};
+use super::link::{BlockOutcome, Origin, Stopped, SubmitBlockError, SubmitTxError, MAX_SIDE_BYTES};
+use super::session::{check_hello, Ask, Effect, HelloRefusal, Input, Note, Serve, Session, Timing};
 use super::wire::{Frame, FrameSink, FrameStream};
 use super::{Command, Context, PeerInfo, Refusal};
 use bytes::Bytes;
 use ferro_shared::api::Direction;
-use ferro_shared::hash::{BlockHash, Txid};
 use ferro_shared::p2p::{
-    BlocksFrame, Hello, Message, WireBlock, WireFilter, WireHeader, WireTx, FILTER_ANSWER_BYTES,
-    MAX_BLOCKS_PER_MESSAGE, MAX_FILTERS_PER_MESSAGE, MAX_HEADERS_PER_MESSAGE, MAX_ITEMS_PER_MESSAGE,
-    MAX_MESSAGE_BYTES, MIN_PROTOCOL_VERSION,
+    BlocksFrame, Message, WireFilter, WireHeader, WireTx, FILTER_ANSWER_BYTES, MAX_BLOCKS_PER_MESSAGE,
+    MAX_FILTERS_PER_MESSAGE, MAX_HEADERS_PER_MESSAGE, MAX_ITEMS_PER_MESSAGE, MAX_MESSAGE_BYTES,
 };
-use ferro_shared::{Block, Transaction};
+use ferro_shared::Transaction;
 use futures_util::{SinkExt, StreamExt};
-use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
-/// Misbehaviour that gets a peer disconnected and banned at once.
-pub const BAN_SCORE: u32 = 100;
-/// Outbound messages queued for one peer before it counts as too slow and is dropped.
+pub use super::session::BAN_SCORE;
+
+/// Outbound messages queued for one peer before it counts as too slow.
 pub const OUTBOUND_QUEUE: usize = 1024;
 /// How long a message may wait for room in a peer's full outbound queue before the peer is cut
 /// off as one that does not read.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(20);
-/// Blocks asked for per sync round trip.
-pub const SYNC_BATCH: u32 = 250;
+/// How often a session's timers are looked at.
+const TICK: Duration = Duration::from_secs(1);
 /// Bytes of blocks put in one answer, below the message limit.
 const ANSWER_BYTES: usize = MAX_MESSAGE_BYTES * 3 / 4;
 // A sync batch that reorganizes is stored off the active chain until its last block connects:
 // it must fit, with room to spare, in what a node keeps there.
 const _: () = assert!(ANSWER_BYTES as u64 * 8 <= MAX_SIDE_BYTES);
-/// Messages per second above which a peer is flooding.
-const FLOOD_PER_SECOND: u32 = 5_000;
-/// Blocks on branches with less work than the tip a peer may send per window for free: an
-/// honest peer sends one now and then, when a competing tip loses the race on its way here.
-const LOW_WORK_ALLOWANCE: u32 = 16;
-const LOW_WORK_WINDOW: Duration = Duration::from_secs(600);
-/// Charged for each one beyond the allowance: nothing is stored, but each costs validation.
-const LOW_WORK_SCORE: u32 = 10;
 
 /// Where a dialer hears whether the handshake worked.
 pub(crate) type DialReport = oneshot::Sender<Result<(), String>>;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Request {
-    Txs,
-    Blocks,
-    Sync,
-}
 
 /// Runs a connection to the end. `dial` is the URL we dialed (outbound) and, when given, the
 /// place to report whether the handshake worked.
@@ -71,17 +53,32 @@ pub(crate) async fn run(
         None => (None, None),
     };
     let result = connect(ctx.clone(), sink, stream, direction, remote, url.clone(), &mut report).await;
-    if let Err(reason) = result {
+    if let Err(failure) = result {
+        let reason = failure.to_string();
         tracing::debug!(%remote, %reason, "peer connection ended before it was established");
         if let Some(report) = report.take() {
-            let _ = report.send(Err(reason.clone()));
+            let _ = report.send(Err(reason));
         }
         if let Some(url) = url {
             // Another network or ourselves will not change; anything else may.
-            let permanent = reason.starts_with("refused: peer is on network")
-                || reason.starts_with("refused: connected to ourselves");
+            let permanent = matches!(&failure, SetupError::Refused(r) if r.is_permanent());
             let _ = ctx.commands.send(Command::DialFailed { url, permanent }).await;
         }
+    }
+}
+
+/// Why a connection ended before it was established.
+#[derive(Debug, thiserror::Error)]
+enum SetupError {
+    #[error("refused: {0}")]
+    Refused(HelloRefusal),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl From<String> for SetupError {
+    fn from(reason: String) -> Self {
+        SetupError::Other(reason)
     }
 }
 
@@ -93,24 +90,30 @@ async fn connect(
     remote: SocketAddr,
     dial_url: Option<String>,
     report: &mut Option<DialReport>,
-) -> Result<(), String> {
+) -> Result<(), SetupError> {
     // Both sides speak first: send our hello, then expect theirs before anything else.
     let ours = ctx.hello();
     sink.send(Bytes::from(Message::Hello(ours).to_frame())).await.map_err(|e| format!("send failed: {e}"))?;
     let theirs = match tokio::time::timeout(ctx.config.handshake_timeout, stream.next()).await {
-        Err(_) => return Err("no hello in time".into()),
-        Ok(None) => return Err("closed during handshake".into()),
+        Err(_) => return Err(SetupError::Other("no hello in time".into())),
+        Ok(None) => return Err(SetupError::Other("closed during handshake".into())),
         Ok(Some(Frame::Data(bytes))) => {
             ctx.link.metrics().p2p_bytes_received.inc_by(bytes.len() as u64);
             match Message::from_frame(&bytes) {
                 Ok(Message::Hello(h)) => h,
-                Ok(other) => return Err(format!("first message was {}, not hello", other.kind())),
-                Err(e) => return Err(format!("undecodable hello: {e}")),
+                Ok(other) => return Err(format!("first message was {}, not hello", other.kind()).into()),
+                Err(e) => return Err(format!("undecodable hello: {e}").into()),
             }
         }
-        Ok(Some(other)) => return Err(format!("bad first frame: {other:?}")),
+        Ok(Some(other)) => return Err(format!("bad first frame: {other:?}").into()),
     };
-    check_hello(&ctx, &theirs, remote)?;
+    let network = ctx.link.network();
+    if let Err(refusal) = check_hello(network, ctx.node_id, &theirs) {
+        if let HelloRefusal::OtherNetwork { .. } = refusal {
+            tracing::warn!(%remote, %refusal, "refused a peer of another network (ours is {network})");
+        }
+        return Err(SetupError::Refused(refusal));
+    }
 
     let (out_tx, out_rx) = mpsc::channel::<Bytes>(OUTBOUND_QUEUE);
     let info = PeerInfo {
@@ -134,8 +137,8 @@ async fn connect(
         .map_err(|_| "peer set stopped".to_string())?;
     let id = match reply_rx.await {
         Ok(Ok(id)) => id,
-        Ok(Err(refusal)) => return Err(format!("refused: {refusal}")),
-        Err(_) => return Err("peer set stopped".into()),
+        Ok(Err(refusal)) => return Err(format!("refused: {refusal}").into()),
+        Err(_) => return Err("peer set stopped".to_string().into()),
     };
     if let Some(report) = report.take() {
         let _ = report.send(Ok(()));
@@ -143,45 +146,17 @@ async fn connect(
     tracing::info!(peer = id, %remote, ?direction, height = theirs.height, "peer connected");
 
     let writer = tokio::spawn(write_loop(sink, out_rx));
-    let mut peer = Peer {
-        ctx: ctx.clone(),
-        id,
-        out: out_tx,
-        pending: HashMap::new(),
-        next_request: 1,
-        syncing: false,
-        peer_height: theirs.height,
-        window_start: Instant::now(),
-        window_count: 0,
-        low_work_start: Instant::now(),
-        low_work_count: 0,
-        overflowed: std::sync::atomic::AtomicBool::new(false),
+    let timing = Timing {
+        ping_interval: ctx.config.ping_interval,
+        idle_timeout: ctx.config.idle_timeout,
+        ..Timing::default()
     };
-    let reason = peer.read_loop(stream, &theirs, close_rx).await;
+    let (session, first) = Session::start(timing, &theirs, ctx.link.tip().work, Instant::now());
+    let mut peer = Peer { ctx: ctx.clone(), id, out: out_tx, session, overflowed: false };
+    let reason = peer.read_loop(stream, first, close_rx).await;
     writer.abort();
     tracing::info!(peer = id, %remote, %reason, "peer disconnected");
     let _ = ctx.commands.send(Command::Closed { peer: id }).await;
-    Ok(())
-}
-
-fn check_hello(ctx: &Context, hello: &Hello, remote: SocketAddr) -> Result<(), String> {
-    let network = ctx.link.network();
-    if hello.network != network || hello.genesis != network.genesis_hash() {
-        tracing::warn!(
-            %remote,
-            their_network = %hello.network,
-            their_genesis = %hello.genesis,
-            "refused peer of another network (ours is {network}, genesis {})",
-            network.genesis_hash()
-        );
-        return Err(format!("refused: peer is on network {} with genesis {}", hello.network, hello.genesis));
-    }
-    if hello.version < MIN_PROTOCOL_VERSION {
-        return Err(format!("refused: protocol version {} is too old", hello.version));
-    }
-    if hello.node_id == ctx.node_id {
-        return Err("refused: connected to ourselves".into());
-    }
     Ok(())
 }
 
@@ -194,384 +169,222 @@ async fn write_loop(mut sink: FrameSink, mut queue: mpsc::Receiver<Bytes>) {
     let _ = sink.close().await;
 }
 
+/// The task side of a connection: it owns the socket's outbound queue and carries out what the
+/// [`Session`] decides.
 struct Peer {
     ctx: Context,
     id: u64,
     out: mpsc::Sender<Bytes>,
-    pending: HashMap<u64, Request>,
-    next_request: u64,
-    syncing: bool,
-    peer_height: u64,
-    window_start: Instant,
-    window_count: u32,
-    /// Blocks refused as `LowWork` since `low_work_start`.
-    low_work_start: Instant,
-    low_work_count: u32,
-    /// A message could not be queued: the peer does not keep up.
-    overflowed: std::sync::atomic::AtomicBool,
+    session: Session,
+    /// A message could not be queued in time: the peer does not read.
+    overflowed: bool,
 }
+
+/// How a connection ends, once an effect says so.
+type Ended = String;
 
 impl Peer {
     async fn read_loop(
         &mut self,
         mut stream: FrameStream,
-        hello: &Hello,
+        first: Vec<Effect>,
         mut close: oneshot::Receiver<()>,
     ) -> String {
-        self.send(&Message::GetAddrs).await;
-        if hello.work > self.ctx.link.tip().work && self.request_sync().await.is_err() {
-            return "the node is stopping".into();
+        if let Err(reason) = self.run_effects(first).await {
+            return reason;
         }
-        // What is pending here is news to a peer that just arrived (or just came back).
-        let Ok(pending) = self.ctx.link.pending_txids(MAX_ITEMS_PER_MESSAGE).await else {
-            return "the node is stopping".into();
-        };
-        if !pending.is_empty() {
-            let _ = self.ctx.commands.send(Command::KnownTxs { peer: self.id, txids: pending.clone() }).await;
-            self.send(&Message::InvTxs(pending)).await;
-        }
-        let mut ping = tokio::time::interval(self.ctx.config.ping_interval);
-        ping.tick().await;
-        let mut last_heard = Instant::now();
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tokio::select! {
-                frame = stream.next() => {
-                    let Some(frame) = frame else { return "connection closed".into() };
-                    last_heard = Instant::now();
-                    match frame {
-                        Frame::Data(bytes) => {
-                            self.ctx.link.metrics().p2p_bytes_received.inc_by(bytes.len() as u64);
-                            if let Err(reason) = self.on_frame(&bytes).await {
-                                return reason;
-                            }
-                            if self.overflowed.load(Ordering::Relaxed) {
-                                return "does not read what it asks for: outbound queue full".into();
-                            }
+            let input = tokio::select! {
+                frame = stream.next() => match frame {
+                    None => return "connection closed".into(),
+                    Some(Frame::Data(bytes)) => {
+                        self.ctx.link.metrics().p2p_bytes_received.inc_by(bytes.len() as u64);
+                        match Message::from_frame(&bytes) {
+                            Ok(message) => Input::Message(message),
+                            Err(e) => Input::Violation(format!("invalid message: {e}")),
                         }
-                        Frame::Skip => {}
-                        Frame::Close => return "closed by peer".into(),
-                        Frame::Text => {
-                            self.misbehaved(BAN_SCORE, "sent a text frame").await;
-                            return "protocol violation: text frame".into();
-                        }
-                        Frame::Oversized => {
-                            self.misbehaved(BAN_SCORE, "sent an oversized message").await;
-                            return "protocol violation: oversized message".into();
-                        }
-                        Frame::Broken(e) => return format!("connection failed: {e}"),
                     }
-                }
+                    Some(Frame::Skip) => continue,
+                    Some(Frame::Close) => return "closed by peer".into(),
+                    Some(Frame::Text) => Input::Violation("a text frame".into()),
+                    Some(Frame::Oversized) => Input::Violation("an oversized message".into()),
+                    Some(Frame::Broken(e)) => return format!("connection failed: {e}"),
+                },
                 _ = &mut close => return "disconnected by this node".into(),
-                _ = ping.tick() => {
-                    if last_heard.elapsed() > self.ctx.config.idle_timeout {
-                        return "not answering".into();
-                    }
-                    self.send(&Message::Ping(rand_core::RngCore::next_u64(&mut rand_core::OsRng))).await;
-                    if self.overflowed.load(Ordering::Relaxed) {
-                        return "does not read what it asks for: outbound queue full".into();
-                    }
-                }
+                _ = tick.tick() => Input::Tick,
+            };
+            let effects = self.session.handle(input, Instant::now());
+            if let Err(reason) = self.run_effects(effects).await {
+                return reason;
             }
         }
+    }
+
+    /// Carries out effects in order; an answer the node gives goes back into the session at
+    /// once, and what it decides runs before the rest.
+    async fn run_effects(&mut self, effects: Vec<Effect>) -> Result<(), Ended> {
+        let mut queue: VecDeque<Effect> = effects.into();
+        while let Some(effect) = queue.pop_front() {
+            if let Some(input) = self.run(effect).await? {
+                for effect in self.session.handle(input, Instant::now()).into_iter().rev() {
+                    queue.push_front(effect);
+                }
+            }
+            if self.overflowed {
+                return Err("does not read what it asks for: outbound queue full".into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Carries out one effect; returns the node's answer when the effect asked a question.
+    async fn run(&mut self, effect: Effect) -> Result<Option<Input>, Ended> {
+        let link = &self.ctx.link;
+        Ok(match effect {
+            Effect::Send(message) => {
+                self.send(&message).await;
+                None
+            }
+            Effect::Serve(request) => {
+                self.serve(request).await?;
+                None
+            }
+            Effect::Ask(Ask::MissingTxs(txids)) => {
+                Some(Input::MissingTxs(link.missing_txs(txids).await.map_err(stopping)?))
+            }
+            Effect::Ask(Ask::MissingBlocks(hashes)) => {
+                Some(Input::MissingBlocks(link.missing_blocks(hashes).await.map_err(stopping)?))
+            }
+            Effect::Ask(Ask::Locator(purpose)) => {
+                Some(Input::Locator { purpose, locator: link.locator().await.map_err(stopping)? })
+            }
+            Effect::Ask(Ask::Pending) => {
+                Some(Input::Pending(link.pending_txids(MAX_ITEMS_PER_MESSAGE).await.map_err(stopping)?))
+            }
+            Effect::Import { blocks, kind } => {
+                let origin = Origin::Peer(self.id);
+                let (result, changed) = if blocks.len() == 1 && kind.is_none() {
+                    let block = blocks.into_iter().next().expect("one block");
+                    match link.submit_block(block, origin).await {
+                        Ok(outcome) => (
+                            Ok(()),
+                            matches!(outcome, BlockOutcome::NewTip { .. } | BlockOutcome::SideChain { .. }),
+                        ),
+                        Err(e) => (Err(e), false),
+                    }
+                } else {
+                    let result = link.submit_blocks(blocks, origin).await;
+                    let changed = result.is_ok();
+                    (result, changed)
+                };
+                let result = match result {
+                    Ok(()) => Ok(()),
+                    Err(SubmitBlockError::Rejected(e)) => Err(e),
+                    // The node's own machinery failed: nothing was judged.
+                    Err(SubmitBlockError::Node(e)) => {
+                        tracing::error!(error = %e, "could not process a peer's block");
+                        return Ok(None);
+                    }
+                };
+                if let Err(e) = &result {
+                    tracing::debug!(peer = self.id, error = %e, "block not accepted");
+                }
+                let tip = link.tip();
+                Some(Input::Imported { kind, result, changed, tip: (tip.hash, tip.height) })
+            }
+            Effect::SubmitTx(tx) => match link.submit_transaction(tx, Origin::Peer(self.id)).await {
+                Ok(_) => Some(Input::TxJudged(Ok(()))),
+                Err(SubmitTxError::Rejected(e)) => Some(Input::TxJudged(Err(e))),
+                Err(SubmitTxError::Node(e)) => {
+                    tracing::error!(error = %e, "could not process a peer's transaction");
+                    None
+                }
+            },
+            Effect::Tell(note) => {
+                let command = match note {
+                    Note::KnownTxs(txids) => Command::KnownTxs { peer: self.id, txids },
+                    Note::KnownBlocks { hashes, tip_height } => {
+                        Command::KnownBlocks { peer: self.id, hashes, tip_height }
+                    }
+                    Note::PeerHeight(height) => Command::PeerHeight { peer: self.id, height },
+                    Note::Addrs(urls) => Command::AddAddrs { peer: self.id, urls },
+                };
+                let _ = self.ctx.commands.send(command).await;
+                None
+            }
+            Effect::Penalize { score, reason } => {
+                let _ = self.ctx.commands.send(Command::Misbehaved { peer: self.id, score, reason }).await;
+                None
+            }
+            Effect::Disconnect(reason) => return Err(reason),
+        })
     }
 
     /// Queues a message. While the peer's queue is full this waits, so a peer that does not
     /// read what it asks for is not served more; one that still has not made room after
-    /// [`SEND_TIMEOUT`] is cut off (see `read_loop`).
-    async fn send(&self, message: &Message) {
+    /// [`SEND_TIMEOUT`] is cut off.
+    async fn send(&mut self, message: &Message) {
         self.send_bytes(Bytes::from(message.to_frame())).await;
     }
 
-    async fn send_bytes(&self, frame: Bytes) {
-        if self.overflowed.load(Ordering::Relaxed) {
+    async fn send_bytes(&mut self, frame: Bytes) {
+        if self.overflowed {
             return;
         }
         if !matches!(tokio::time::timeout(SEND_TIMEOUT, self.out.send(frame)).await, Ok(Ok(()))) {
-            self.overflowed.store(true, Ordering::Relaxed);
+            self.overflowed = true;
         }
     }
 
-    async fn misbehaved(&self, score: u32, reason: &str) {
-        let _ = self
-            .ctx
-            .commands
-            .send(Command::Misbehaved { peer: self.id, score, reason: reason.to_string() })
-            .await;
-    }
-
-    fn request(&mut self, kind: Request) -> u64 {
-        let id = self.next_request;
-        self.next_request += 1;
-        self.pending.insert(id, kind);
-        id
-    }
-
-    async fn request_sync(&mut self) -> Result<(), Stopped> {
-        if self.syncing {
-            return Ok(());
-        }
-        let locator = self.ctx.link.locator().await?;
-        self.syncing = true;
-        let id = self.request(Request::Sync);
-        self.send(&Message::GetBlocksAfter { id, locator, limit: SYNC_BATCH }).await;
-        Ok(())
-    }
-
-    async fn on_frame(&mut self, bytes: &[u8]) -> Result<(), String> {
-        self.count_message().await?;
-        let message = match Message::from_frame(bytes) {
-            Ok(m) => m,
-            Err(e) => {
-                self.misbehaved(BAN_SCORE, &format!("sent an invalid message: {e}")).await;
-                return Err(format!("protocol violation: {e}"));
+    /// Answers a request of the peer's from the node's data, within the answer limits.
+    async fn serve(&mut self, request: Serve) -> Result<(), Ended> {
+        let link = self.ctx.link.clone();
+        match request {
+            Serve::Txs { id, txids } => {
+                let txs = link.pending_txs(txids).await.map_err(stopping)?;
+                for (part, more) in answer_parts(txs, ANSWER_BYTES) {
+                    self.send(&Message::Txs { id, txs: part.into_iter().map(WireTx).collect(), more }).await;
+                }
             }
-        };
-        match message {
-            Message::Hello(_) => {
-                self.misbehaved(BAN_SCORE, "sent a second hello").await;
-                return Err("protocol violation: second hello".into());
+            Serve::Blocks { id, hashes } => {
+                let blocks =
+                    link.block_bytes(hashes, MAX_BLOCKS_PER_MESSAGE, ANSWER_BYTES).await.map_err(stopping)?;
+                self.send_blocks(id, &blocks).await;
             }
-            Message::Ping(n) => self.send(&Message::Pong(n)).await,
-            Message::Pong(_) => {}
-            Message::GetAddrs => {
+            Serve::BlocksAfter { id, locator, limit } => {
+                let limit = (limit as usize).min(MAX_BLOCKS_PER_MESSAGE);
+                let hashes = link.hashes_after(locator, limit).await.map_err(stopping)?;
+                let blocks =
+                    link.block_bytes(hashes, MAX_BLOCKS_PER_MESSAGE, ANSWER_BYTES).await.map_err(stopping)?;
+                self.send_blocks(id, &blocks).await;
+            }
+            Serve::Headers { id, locator, limit } => {
+                let limit = (limit as usize).min(MAX_HEADERS_PER_MESSAGE);
+                let (headers, tip_height) = link.headers_after(locator, limit).await.map_err(stopping)?;
+                let headers = headers.into_iter().map(WireHeader).collect();
+                self.send(&Message::Headers { id, headers, tip_height }).await;
+            }
+            Serve::Filters { id, from, limit } => {
+                let limit = (limit as usize).clamp(1, MAX_FILTERS_PER_MESSAGE);
+                let found = link.filters(from, limit, FILTER_ANSWER_BYTES).await.map_err(stopping)?;
+                let filters = found.into_iter().map(|f| (f.hash, WireFilter(f.filter))).collect();
+                self.send(&Message::Filters { id, filters }).await;
+            }
+            Serve::Addrs => {
                 let (reply, answer) = oneshot::channel();
                 let _ = self.ctx.commands.send(Command::GetAddrs { peer: self.id, reply }).await;
                 if let Ok(urls) = answer.await {
                     self.send(&Message::Addrs(urls)).await;
                 }
             }
-            Message::Addrs(urls) => {
-                let _ = self.ctx.commands.send(Command::AddAddrs { peer: self.id, urls }).await;
-            }
-            Message::InvTxs(txids) => self.on_inv_txs(txids).await?,
-            Message::InvBlocks { hashes, tip_height } => self.on_inv_blocks(hashes, tip_height).await?,
-            Message::GetTxs { id, txids } => self.answer_txs(id, txids).await?,
-            Message::Txs { id, txs, more } => {
-                let requested = if more { self.pending.get(&id).copied() } else { self.pending.remove(&id) };
-                if requested != Some(Request::Txs) {
-                    self.misbehaved(20, "sent unrequested transactions").await;
-                }
-                for WireTx(tx) in txs {
-                    self.on_tx(tx).await?;
-                }
-            }
-            Message::GetBlocks { id, hashes } => self.answer_blocks(id, hashes).await?,
-            Message::GetBlocksAfter { id, locator, limit } => {
-                self.answer_blocks_after(id, locator, limit).await?
-            }
-            Message::Blocks { id, blocks, tip_height } => {
-                self.set_height(tip_height).await;
-                let Some(kind) = self.pending.remove(&id) else {
-                    self.misbehaved(20, "sent unrequested blocks").await;
-                    return Ok(());
-                };
-                let blocks: Vec<Block> = blocks.into_iter().map(|WireBlock(b)| b).collect();
-                // Answers are capped by count and by bytes: the peer has more when its tip is
-                // beyond the last block it sent.
-                let more = blocks.last().is_some_and(|b| tip_height > b.header.height);
-                let mut next_requested = false;
-                if kind == Request::Sync {
-                    self.syncing = false;
-                    if let (true, Some(last)) = (more, blocks.last()) {
-                        // Ask for the next batch, located from the end of this one, before
-                        // validating this one: the transfer overlaps the validation.
-                        let mut locator = vec![last.hash()];
-                        locator
-                            .extend(self.ctx.link.locator().await.map_err(stopping)?.into_iter().take(100));
-                        let id = self.request(Request::Sync);
-                        self.syncing = true;
-                        self.send(&Message::GetBlocksAfter { id, locator, limit: SYNC_BATCH }).await;
-                        next_requested = true;
-                    }
-                }
-                let result = self.ctx.link.submit_blocks(blocks, Origin::Peer(self.id)).await;
-                let accepted = result.is_ok();
-                self.after_block(result).await?;
-                if accepted {
-                    // Also after a sync batch: the serving peer then shows our progress.
-                    self.report_tip().await;
-                }
-                if kind == Request::Sync && !next_requested && tip_height > self.ctx.link.tip().height {
-                    self.request_sync().await.map_err(stopping)?;
-                }
-            }
-            Message::GetHeaders { id, locator, limit } => self.answer_headers(id, locator, limit).await?,
-            Message::GetFilters { id, from, limit } => self.answer_filters(id, from, limit).await?,
-            // This node asks for neither: they serve light clients.
-            Message::Headers { .. } => self.misbehaved(20, "sent unrequested headers").await,
-            Message::Filters { .. } => self.misbehaved(20, "sent unrequested filters").await,
-            Message::NewBlock(WireBlock(block)) => {
-                let height = block.header.height;
-                let _ = self
-                    .ctx
-                    .commands
-                    .send(Command::KnownBlocks {
-                        peer: self.id,
-                        hashes: vec![block.hash()],
-                        tip_height: height,
-                    })
-                    .await;
-                self.on_block(block).await?;
-            }
         }
-        Ok(())
-    }
-
-    async fn count_message(&mut self) -> Result<(), String> {
-        if self.window_start.elapsed() >= Duration::from_secs(1) {
-            self.window_start = Instant::now();
-            self.window_count = 0;
-        }
-        self.window_count += 1;
-        if self.window_count == FLOOD_PER_SECOND {
-            self.misbehaved(50, "flooding").await;
-        }
-        Ok(())
-    }
-
-    async fn set_height(&mut self, height: u64) {
-        if height > self.peer_height {
-            self.peer_height = height;
-            let _ = self.ctx.commands.send(Command::PeerHeight { peer: self.id, height }).await;
-        }
-    }
-
-    async fn on_inv_txs(&mut self, txids: Vec<Txid>) -> Result<(), String> {
-        let _ = self.ctx.commands.send(Command::KnownTxs { peer: self.id, txids: txids.clone() }).await;
-        let wanted = self.ctx.link.missing_txs(txids).await.map_err(stopping)?;
-        if !wanted.is_empty() {
-            let id = self.request(Request::Txs);
-            self.send(&Message::GetTxs { id, txids: wanted }).await;
-        }
-        Ok(())
-    }
-
-    async fn on_inv_blocks(&mut self, hashes: Vec<BlockHash>, tip_height: u64) -> Result<(), String> {
-        self.set_height(tip_height).await;
-        let _ = self
-            .ctx
-            .commands
-            .send(Command::KnownBlocks { peer: self.id, hashes: hashes.clone(), tip_height })
-            .await;
-        let wanted = self.ctx.link.missing_blocks(hashes).await.map_err(stopping)?;
-        if !wanted.is_empty() {
-            let id = self.request(Request::Blocks);
-            self.send(&Message::GetBlocks { id, hashes: wanted }).await;
-        }
-        Ok(())
-    }
-
-    async fn on_tx(&mut self, tx: ferro_shared::Transaction) -> Result<(), String> {
-        match self.ctx.link.submit_transaction(tx, Origin::Peer(self.id)).await {
-            Ok(_) => Ok(()),
-            Err(SubmitTxError::Rejected(e)) if e.is_bad_transaction() => {
-                self.misbehaved(BAN_SCORE, &format!("sent an invalid transaction: {e}")).await;
-                Err(format!("invalid transaction: {e}"))
-            }
-            Err(SubmitTxError::Rejected(_)) => Ok(()),
-            Err(SubmitTxError::Node(e)) => {
-                tracing::error!(error = %e, "could not process a peer's transaction");
-                Ok(())
-            }
-        }
-    }
-
-    async fn on_block(&mut self, block: Block) -> Result<(), String> {
-        let result = self.ctx.link.submit_block(block, Origin::Peer(self.id)).await;
-        // A block we had already changes nothing worth telling.
-        let changed = matches!(result, Ok(BlockOutcome::NewTip { .. } | BlockOutcome::SideChain { .. }));
-        self.after_block(result.map(|_| ())).await?;
-        if changed {
-            self.report_tip().await;
-        }
-        Ok(())
-    }
-
-    /// Blocks a peer gave us are not announced back to it, so tell it where they took us: it
-    /// then shows our height as it is, not as it was when we met.
-    async fn report_tip(&self) {
-        let tip = self.ctx.link.tip();
-        self.send(&Message::InvBlocks { hashes: vec![tip.hash], tip_height: tip.height }).await;
-    }
-
-    /// Acts on what the node said of blocks this peer sent: a missing parent starts a sync, an
-    /// invalid block ends the connection.
-    async fn after_block(&mut self, result: Result<(), SubmitBlockError>) -> Result<(), String> {
-        match result {
-            Ok(()) => Ok(()),
-            Err(SubmitBlockError::Rejected(ChainError::UnknownParent { .. })) => {
-                self.request_sync().await.map_err(stopping)
-            }
-            Err(SubmitBlockError::Rejected(ChainError::LowWork { .. })) => {
-                let now = Instant::now();
-                if now.duration_since(self.low_work_start) > LOW_WORK_WINDOW {
-                    (self.low_work_start, self.low_work_count) = (now, 0);
-                }
-                self.low_work_count += 1;
-                if self.low_work_count > LOW_WORK_ALLOWANCE {
-                    let reason = "sent many blocks on branches with less work than the tip";
-                    self.misbehaved(LOW_WORK_SCORE, reason).await;
-                }
-                Ok(())
-            }
-            Err(SubmitBlockError::Rejected(e)) if e.is_peer_fault() => {
-                self.misbehaved(BAN_SCORE, &format!("sent an invalid block: {e}")).await;
-                Err(format!("invalid block: {e}"))
-            }
-            Err(SubmitBlockError::Rejected(e)) => {
-                tracing::debug!(peer = self.id, error = %e, "block not accepted");
-                Ok(())
-            }
-            Err(SubmitBlockError::Node(e)) => {
-                tracing::error!(error = %e, "could not process a peer's block");
-                Ok(())
-            }
-        }
-    }
-
-    async fn answer_txs(&self, id: u64, txids: Vec<Txid>) -> Result<(), String> {
-        let txs = self.ctx.link.pending_txs(txids).await.map_err(stopping)?;
-        for (part, more) in answer_parts(txs, ANSWER_BYTES) {
-            self.send(&Message::Txs { id, txs: part.into_iter().map(WireTx).collect(), more }).await;
-        }
-        Ok(())
-    }
-
-    async fn answer_blocks(&self, id: u64, hashes: Vec<BlockHash>) -> Result<(), String> {
-        let blocks = self
-            .ctx
-            .link
-            .block_bytes(hashes, MAX_BLOCKS_PER_MESSAGE, ANSWER_BYTES)
-            .await
-            .map_err(stopping)?;
-        self.send_blocks(id, &blocks).await;
-        Ok(())
-    }
-
-    async fn answer_blocks_after(&self, id: u64, locator: Vec<BlockHash>, limit: u32) -> Result<(), String> {
-        let limit = (limit as usize).min(MAX_BLOCKS_PER_MESSAGE);
-        let hashes = self.ctx.link.hashes_after(locator, limit).await.map_err(stopping)?;
-        self.answer_blocks(id, hashes).await
-    }
-
-    async fn answer_headers(&self, id: u64, locator: Vec<BlockHash>, limit: u32) -> Result<(), String> {
-        let limit = (limit as usize).min(MAX_HEADERS_PER_MESSAGE);
-        let (headers, tip_height) = self.ctx.link.headers_after(locator, limit).await.map_err(stopping)?;
-        let headers = headers.into_iter().map(WireHeader).collect();
-        self.send(&Message::Headers { id, headers, tip_height }).await;
-        Ok(())
-    }
-
-    async fn answer_filters(&self, id: u64, from: u64, limit: u32) -> Result<(), String> {
-        let limit = (limit as usize).clamp(1, MAX_FILTERS_PER_MESSAGE);
-        let found = self.ctx.link.filters(from, limit, FILTER_ANSWER_BYTES).await.map_err(stopping)?;
-        let filters = found.into_iter().map(|f| (f.hash, WireFilter(f.filter))).collect();
-        self.send(&Message::Filters { id, filters }).await;
         Ok(())
     }
 
     /// Sends stored blocks as they are stored: their canonical bytes are what goes on the wire.
-    async fn send_blocks(&self, id: u64, blocks: &[Vec<u8>]) {
+    async fn send_blocks(&mut self, id: u64, blocks: &[Vec<u8>]) {
         let tip_height = self.ctx.link.tip().height;
         self.send_bytes(Bytes::from(BlocksFrame { id, blocks, tip_height }.to_frame())).await;
     }

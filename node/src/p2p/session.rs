@@ -1,0 +1,823 @@
+//! One peer connection's protocol logic as a plain state machine: an [`Input`] (a decoded
+//! message, a timer tick, the answer to a question it asked the node) goes in with the time,
+//! and a list of [`Effect`]s (send, ask the node, import, penalize, disconnect) comes out. No
+//! sockets, no locks, no clock of its own: `peer.rs` moves bytes and carries the effects out,
+//! and the table tests below drive it directly.
+//!
+//! ```text
+//!   frame ─decode─▶ Input::Message ─┐                 ┌─▶ Send(message)       ─▶ socket
+//!   timer ────────▶ Input::Tick ────┼─▶ Session ──────┼─▶ Serve(request)      ─▶ node, socket
+//!   node answers ─▶ Input::Missing… ┘   (requests,    ├─▶ Ask(question)       ─▶ node ─┐
+//!                   Input::Imported      scores,      ├─▶ Import / SubmitTx   ─▶ node ─┤
+//!                   …                    sync state)  ├─▶ Tell(note)          ─▶ manager
+//!                        ▲                            └─▶ Penalize / Disconnect        │
+//!                        └──────────────────────── answers as inputs ◀─────────────────┘
+//! ```
+
+use super::link::ChainError;
+use super::verdict::{self, Charge};
+use crate::mempool::MempoolError;
+use ferro_shared::hash::{BlockHash, Txid};
+use ferro_shared::p2p::{Hello, Message, WireBlock, WireTx, MAX_ITEMS_PER_MESSAGE, MIN_PROTOCOL_VERSION};
+use ferro_shared::pow::Work;
+use ferro_shared::{Block, Network, Transaction};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// Misbehaviour that gets a peer disconnected and banned at once.
+pub const BAN_SCORE: u32 = 100;
+/// Blocks asked for per sync round trip.
+pub const SYNC_BATCH: u32 = 250;
+/// Charged for unrequested transactions, blocks, headers or filters.
+pub const UNREQUESTED_SCORE: u32 = 20;
+/// Charged once a second in which a peer sent more than [`FLOOD_PER_SECOND`] messages.
+pub const FLOOD_SCORE: u32 = 50;
+pub const FLOOD_PER_SECOND: u32 = 5_000;
+/// Blocks on branches with less work than the tip a peer may send per window for free: an
+/// honest peer sends one now and then, when a competing tip loses the race on its way here.
+pub const LOW_WORK_ALLOWANCE: u32 = 16;
+pub const LOW_WORK_WINDOW: Duration = Duration::from_secs(600);
+/// Charged for each one beyond the allowance: nothing is stored, but each costs validation.
+pub const LOW_WORK_SCORE: u32 = 10;
+/// Requests of ours a peer may have unanswered at once; beyond this, announcements it makes
+/// are not fetched until it answers.
+pub const MAX_PENDING_REQUESTS: usize = 64;
+
+/// Timers of a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    /// How often to ping a connected peer.
+    pub ping_interval: Duration,
+    /// A peer silent for this long is dropped.
+    pub idle_timeout: Duration,
+    /// A request of ours unanswered for this long means the peer stalls: it is dropped.
+    pub request_timeout: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            ping_interval: Duration::from_secs(15),
+            idle_timeout: Duration::from_secs(45),
+            request_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Why a handshake was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HelloRefusal {
+    #[error("peer is on network {network} with genesis {genesis}")]
+    OtherNetwork { network: Network, genesis: BlockHash },
+    #[error("protocol version {0} is too old")]
+    TooOld(u32),
+    #[error("connected to ourselves")]
+    Ourselves,
+}
+
+impl HelloRefusal {
+    /// Whether dialing that address again can never work.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            HelloRefusal::OtherNetwork { .. } | HelloRefusal::Ourselves => true,
+            HelloRefusal::TooOld(_) => false,
+        }
+    }
+}
+
+/// Checks the other side's hello against our network and identity.
+pub fn check_hello(network: Network, our_id: u64, theirs: &Hello) -> Result<(), HelloRefusal> {
+    if theirs.network != network || theirs.genesis != network.genesis_hash() {
+        return Err(HelloRefusal::OtherNetwork { network: theirs.network, genesis: theirs.genesis });
+    }
+    if theirs.version < MIN_PROTOCOL_VERSION {
+        return Err(HelloRefusal::TooOld(theirs.version));
+    }
+    if theirs.node_id == our_id {
+        return Err(HelloRefusal::Ourselves);
+    }
+    Ok(())
+}
+
+/// What a request of ours asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Request {
+    Txs,
+    Blocks,
+    Sync,
+}
+
+/// Why the session wants a locator of our chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LocatorFor {
+    /// To start syncing from the peer.
+    Sync,
+    /// To ask for the batch after the one that ended with this block.
+    Continue(BlockHash),
+}
+
+/// A request of the peer's, to be answered from the node's data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Serve {
+    Txs { id: u64, txids: Vec<Txid> },
+    Blocks { id: u64, hashes: Vec<BlockHash> },
+    BlocksAfter { id: u64, locator: Vec<BlockHash>, limit: u32 },
+    Headers { id: u64, locator: Vec<BlockHash>, limit: u32 },
+    Filters { id: u64, from: u64, limit: u32 },
+    Addrs,
+}
+
+/// A question to the node, whose answer comes back as an [`Input`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ask {
+    /// Of these, the transactions we have neither pending nor confirmed → [`Input::MissingTxs`].
+    MissingTxs(Vec<Txid>),
+    /// Of these, the blocks we neither have nor know invalid → [`Input::MissingBlocks`].
+    MissingBlocks(Vec<BlockHash>),
+    /// Our chain's locator → [`Input::Locator`].
+    Locator(LocatorFor),
+    /// Our pending txids, to announce → [`Input::Pending`].
+    Pending,
+}
+
+/// What the peer manager is told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Note {
+    KnownTxs(Vec<Txid>),
+    KnownBlocks { hashes: Vec<BlockHash>, tip_height: u64 },
+    PeerHeight(u64),
+    Addrs(Vec<String>),
+}
+
+/// What the session wants done.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Send(Message),
+    Serve(Serve),
+    Ask(Ask),
+    /// Hand blocks to the node; the result comes back as [`Input::Imported`].
+    Import {
+        blocks: Vec<Block>,
+        kind: Option<Request>,
+    },
+    /// Hand a transaction to the node; the result comes back as [`Input::TxJudged`].
+    SubmitTx(Transaction),
+    Tell(Note),
+    Penalize {
+        score: u32,
+        reason: String,
+    },
+    Disconnect(String),
+}
+
+/// An input to the session.
+#[derive(Debug)]
+pub enum Input {
+    Message(Message),
+    /// A frame that was not a valid message (undecodable, oversized, text).
+    Violation(String),
+    Tick,
+    MissingTxs(Vec<Txid>),
+    MissingBlocks(Vec<BlockHash>),
+    Locator {
+        purpose: LocatorFor,
+        locator: Vec<BlockHash>,
+    },
+    Pending(Vec<Txid>),
+    /// The node's verdict on blocks this peer sent, whether they changed our chain, and our tip
+    /// afterwards.
+    Imported {
+        kind: Option<Request>,
+        result: Result<(), ChainError>,
+        changed: bool,
+        tip: (BlockHash, u64),
+    },
+    TxJudged(Result<(), MempoolError>),
+}
+
+/// One connection's state after the handshake.
+#[derive(Debug)]
+pub struct Session {
+    timing: Timing,
+    pending: HashMap<u64, (Request, Instant)>,
+    next_request: u64,
+    syncing: bool,
+    peer_height: u64,
+    last_heard: Instant,
+    last_ping: Instant,
+    flood_window: (Instant, u32),
+    low_work_window: (Instant, u32),
+}
+
+impl Session {
+    /// A session with a peer whose hello was `theirs`, at `now`, when our chain has `our_work`:
+    /// the session and what to do first.
+    pub fn start(timing: Timing, theirs: &Hello, our_work: Work, now: Instant) -> (Session, Vec<Effect>) {
+        let mut session = Session {
+            timing,
+            pending: HashMap::new(),
+            next_request: 1,
+            syncing: false,
+            peer_height: theirs.height,
+            last_heard: now,
+            last_ping: now,
+            flood_window: (now, 0),
+            low_work_window: (now, 0),
+        };
+        let mut effects = vec![Effect::Send(Message::GetAddrs)];
+        if theirs.work > our_work {
+            effects.extend(session.start_sync());
+        }
+        // What is pending here is news to a peer that just arrived (or just came back).
+        effects.push(Effect::Ask(Ask::Pending));
+        (session, effects)
+    }
+
+    #[cfg(test)]
+    fn is_syncing(&self) -> bool {
+        self.syncing
+    }
+
+    /// Handles one input at `now`.
+    pub fn handle(&mut self, input: Input, now: Instant) -> Vec<Effect> {
+        match input {
+            Input::Message(message) => {
+                self.last_heard = now;
+                let mut effects = self.count_message(now);
+                effects.extend(self.on_message(message, now));
+                effects
+            }
+            Input::Violation(what) => ban(&format!("protocol violation: {what}")),
+            Input::Tick => self.on_tick(now),
+            Input::MissingTxs(wanted) => match self.request(Request::Txs, now) {
+                Some(id) if !wanted.is_empty() => vec![Effect::Send(Message::GetTxs { id, txids: wanted })],
+                Some(id) => {
+                    self.pending.remove(&id);
+                    vec![]
+                }
+                None => vec![],
+            },
+            Input::MissingBlocks(wanted) => match self.request(Request::Blocks, now) {
+                Some(id) if !wanted.is_empty() => {
+                    vec![Effect::Send(Message::GetBlocks { id, hashes: wanted })]
+                }
+                Some(id) => {
+                    self.pending.remove(&id);
+                    vec![]
+                }
+                None => vec![],
+            },
+            Input::Locator { purpose, locator } => {
+                let locator = match purpose {
+                    LocatorFor::Sync => locator,
+                    LocatorFor::Continue(last) => {
+                        std::iter::once(last).chain(locator.into_iter().take(100)).collect()
+                    }
+                };
+                match self.request(Request::Sync, now) {
+                    Some(id) => {
+                        vec![Effect::Send(Message::GetBlocksAfter { id, locator, limit: SYNC_BATCH })]
+                    }
+                    None => {
+                        self.syncing = false;
+                        vec![]
+                    }
+                }
+            }
+            Input::Pending(txids) if txids.is_empty() => vec![],
+            Input::Pending(txids) => {
+                let txids: Vec<Txid> = txids.into_iter().take(MAX_ITEMS_PER_MESSAGE).collect();
+                vec![Effect::Tell(Note::KnownTxs(txids.clone())), Effect::Send(Message::InvTxs(txids))]
+            }
+            Input::Imported { kind, result, changed, tip } => {
+                self.on_imported(kind, result, changed, tip, now)
+            }
+            Input::TxJudged(result) => match result.as_ref().map_err(verdict::for_transaction) {
+                Ok(()) | Err(Charge::Nothing | Charge::Sync | Charge::LowWork) => vec![],
+                Err(Charge::Ban(reason)) => ban(&reason),
+            },
+        }
+    }
+
+    fn start_sync(&mut self) -> Vec<Effect> {
+        if self.syncing {
+            return vec![];
+        }
+        self.syncing = true;
+        vec![Effect::Ask(Ask::Locator(LocatorFor::Sync))]
+    }
+
+    /// Registers a request of ours; `None` when too many are unanswered.
+    fn request(&mut self, kind: Request, now: Instant) -> Option<u64> {
+        if self.pending.len() >= MAX_PENDING_REQUESTS {
+            return None;
+        }
+        let id = self.next_request;
+        self.next_request += 1;
+        self.pending.insert(id, (kind, now));
+        Some(id)
+    }
+
+    fn count_message(&mut self, now: Instant) -> Vec<Effect> {
+        let (start, count) = &mut self.flood_window;
+        if now.duration_since(*start) >= Duration::from_secs(1) {
+            (*start, *count) = (now, 0);
+        }
+        *count += 1;
+        if *count == FLOOD_PER_SECOND {
+            return vec![Effect::Penalize { score: FLOOD_SCORE, reason: "flooding".into() }];
+        }
+        vec![]
+    }
+
+    fn on_tick(&mut self, now: Instant) -> Vec<Effect> {
+        if now.duration_since(self.last_heard) > self.timing.idle_timeout {
+            return vec![Effect::Disconnect("not answering".into())];
+        }
+        let timeout = self.timing.request_timeout;
+        if let Some((kind, _)) = self.pending.values().find(|(_, sent)| now.duration_since(*sent) > timeout) {
+            return vec![Effect::Disconnect(format!(
+                "stalled: a {kind:?} request unanswered for {timeout:?}"
+            ))];
+        }
+        if now.duration_since(self.last_ping) >= self.timing.ping_interval {
+            self.last_ping = now;
+            let nonce = now.duration_since(self.flood_window.0).as_nanos() as u64 ^ self.next_request;
+            return vec![Effect::Send(Message::Ping(nonce))];
+        }
+        vec![]
+    }
+
+    fn set_height(&mut self, height: u64) -> Vec<Effect> {
+        if height > self.peer_height {
+            self.peer_height = height;
+            return vec![Effect::Tell(Note::PeerHeight(height))];
+        }
+        vec![]
+    }
+
+    /// Removes a pending request answered by `id`; `false` if there was none of that kind.
+    fn answered(&mut self, id: u64, kind: Request, last_part: bool) -> bool {
+        match self.pending.get(&id) {
+            Some((k, _)) if *k == kind => {
+                if last_part {
+                    self.pending.remove(&id);
+                }
+                true
+            }
+            Some(_) | None => false,
+        }
+    }
+
+    fn on_message(&mut self, message: Message, now: Instant) -> Vec<Effect> {
+        match message {
+            Message::Hello(_) => ban("protocol violation: a second hello"),
+            Message::Ping(n) => vec![Effect::Send(Message::Pong(n))],
+            Message::Pong(_) => vec![],
+            Message::GetAddrs => vec![Effect::Serve(Serve::Addrs)],
+            Message::Addrs(urls) => vec![Effect::Tell(Note::Addrs(urls))],
+            Message::InvTxs(txids) => {
+                vec![Effect::Tell(Note::KnownTxs(txids.clone())), Effect::Ask(Ask::MissingTxs(txids))]
+            }
+            Message::InvBlocks { hashes, tip_height } => {
+                let mut effects = self.set_height(tip_height);
+                effects.push(Effect::Tell(Note::KnownBlocks { hashes: hashes.clone(), tip_height }));
+                effects.push(Effect::Ask(Ask::MissingBlocks(hashes)));
+                effects
+            }
+            Message::GetTxs { id, txids } => vec![Effect::Serve(Serve::Txs { id, txids })],
+            Message::Txs { id, txs, more } => {
+                let mut effects = vec![];
+                if !self.answered(id, Request::Txs, !more) {
+                    effects.push(unrequested("transactions"));
+                }
+                effects.extend(txs.into_iter().map(|WireTx(tx)| Effect::SubmitTx(tx)));
+                effects
+            }
+            Message::GetBlocks { id, hashes } => vec![Effect::Serve(Serve::Blocks { id, hashes })],
+            Message::GetBlocksAfter { id, locator, limit } => {
+                vec![Effect::Serve(Serve::BlocksAfter { id, locator, limit })]
+            }
+            Message::GetHeaders { id, locator, limit } => {
+                vec![Effect::Serve(Serve::Headers { id, locator, limit })]
+            }
+            Message::GetFilters { id, from, limit } => {
+                vec![Effect::Serve(Serve::Filters { id, from, limit })]
+            }
+            Message::Blocks { id, blocks, tip_height } => self.on_blocks(id, blocks, tip_height, now),
+            Message::NewBlock(WireBlock(block)) => {
+                let (hash, height) = (block.hash(), block.header.height);
+                vec![
+                    Effect::Tell(Note::KnownBlocks { hashes: vec![hash], tip_height: height }),
+                    Effect::Import { blocks: vec![block], kind: None },
+                ]
+            }
+            // This node asks for neither: they serve light clients.
+            Message::Headers { .. } => vec![unrequested("headers")],
+            Message::Filters { .. } => vec![unrequested("filters")],
+        }
+    }
+
+    fn on_blocks(&mut self, id: u64, blocks: Vec<WireBlock>, tip_height: u64, _now: Instant) -> Vec<Effect> {
+        let mut effects = self.set_height(tip_height);
+        let kind = match self.pending.remove(&id) {
+            Some((kind @ (Request::Blocks | Request::Sync), _)) => kind,
+            Some((Request::Txs, _)) | None => {
+                effects.push(unrequested("blocks"));
+                return effects;
+            }
+        };
+        let blocks: Vec<Block> = blocks.into_iter().map(|WireBlock(b)| b).collect();
+        if kind == Request::Sync {
+            self.syncing = false;
+            // Answers are capped by count and by bytes: the peer has more when its tip is
+            // beyond the last block it sent. Ask for the next batch, located from the end of
+            // this one, before validating this one: the transfer overlaps the validation.
+            if let Some(last) = blocks.last().filter(|b| tip_height > b.header.height) {
+                self.syncing = true;
+                effects.push(Effect::Ask(Ask::Locator(LocatorFor::Continue(last.hash()))));
+            }
+        }
+        if !blocks.is_empty() {
+            effects.push(Effect::Import { blocks, kind: Some(kind) });
+        }
+        effects
+    }
+
+    fn on_imported(
+        &mut self,
+        kind: Option<Request>,
+        result: Result<(), ChainError>,
+        changed: bool,
+        (tip_hash, tip_height): (BlockHash, u64),
+        now: Instant,
+    ) -> Vec<Effect> {
+        let mut effects = vec![];
+        match result.as_ref().map_err(verdict::for_block) {
+            Ok(()) | Err(Charge::Nothing) => {}
+            Err(Charge::Sync) => effects.extend(self.start_sync()),
+            Err(Charge::LowWork) => {
+                let (start, count) = &mut self.low_work_window;
+                if now.duration_since(*start) > LOW_WORK_WINDOW {
+                    (*start, *count) = (now, 0);
+                }
+                *count += 1;
+                if *count > LOW_WORK_ALLOWANCE {
+                    let reason = "sent many blocks on branches with less work than the tip".into();
+                    effects.push(Effect::Penalize { score: LOW_WORK_SCORE, reason });
+                }
+            }
+            Err(Charge::Ban(reason)) => return ban(&reason),
+        }
+        // Blocks a peer gave us are not announced back to it, so tell it where they took us:
+        // it then shows our height as it is, not as it was when we met.
+        if result.is_ok() && changed {
+            effects.push(Effect::Send(Message::InvBlocks { hashes: vec![tip_hash], tip_height }));
+        }
+        if kind == Some(Request::Sync) && !self.syncing && self.peer_height > tip_height {
+            effects.extend(self.start_sync());
+        }
+        effects
+    }
+}
+
+fn ban(reason: &str) -> Vec<Effect> {
+    vec![
+        Effect::Penalize { score: BAN_SCORE, reason: reason.to_string() },
+        Effect::Disconnect(reason.to_string()),
+    ]
+}
+
+fn unrequested(what: &str) -> Effect {
+    Effect::Penalize { score: UNREQUESTED_SCORE, reason: format!("sent unrequested {what}") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferro_shared::consensus::block::BlockError;
+    use ferro_shared::p2p::PROTOCOL_VERSION;
+
+    const NET: Network = Network::Dev;
+
+    fn work(n: u64) -> Work {
+        let mut bytes = [0u8; 32];
+        bytes[24..].copy_from_slice(&n.to_be_bytes());
+        Work::from_be_bytes(bytes)
+    }
+
+    fn hello(height: u64, chain_work: u64) -> Hello {
+        Hello {
+            version: PROTOCOL_VERSION,
+            network: NET,
+            genesis: NET.genesis_hash(),
+            height,
+            tip: BlockHash([1; 32]),
+            work: work(chain_work),
+            listen_url: None,
+            node_id: 7,
+            agent: "test".into(),
+        }
+    }
+
+    /// A session with a peer at height 10 whose chain has no more work than ours, started.
+    fn session(t0: Instant) -> Session {
+        Session::start(Timing::default(), &hello(10, 0), work(5), t0).0
+    }
+
+    fn msg(s: &mut Session, m: Message, now: Instant) -> Vec<Effect> {
+        s.handle(Input::Message(m), now)
+    }
+
+    fn penalties(effects: &[Effect]) -> Vec<u32> {
+        effects
+            .iter()
+            .filter_map(|e| if let Effect::Penalize { score, .. } = e { Some(*score) } else { None })
+            .collect()
+    }
+
+    fn disconnects(effects: &[Effect]) -> bool {
+        effects.iter().any(|e| matches!(e, Effect::Disconnect(_)))
+    }
+
+    /// The id of the request a `Send` among `effects` carries.
+    fn sent_request(effects: &[Effect]) -> u64 {
+        effects
+            .iter()
+            .find_map(|e| match e {
+                Effect::Send(Message::GetTxs { id, .. } | Message::GetBlocks { id, .. })
+                | Effect::Send(Message::GetBlocksAfter { id, .. }) => Some(*id),
+                _ => None,
+            })
+            .expect("a request was sent")
+    }
+
+    fn block_at(height: u64) -> Block {
+        let mut b = NET.genesis_block().clone();
+        b.header.height = height;
+        b
+    }
+
+    #[test]
+    fn handshakes() {
+        let ok = hello(0, 0);
+        let mut other_genesis = ok.clone();
+        other_genesis.genesis = Network::Test.genesis_hash();
+        let mut other_network = ok.clone();
+        other_network.network = Network::Test;
+        let mut old = ok.clone();
+        old.version = MIN_PROTOCOL_VERSION - 1;
+        let cases = [
+            (ok.clone(), 1, Ok(())),
+            (ok.clone(), 7, Err(HelloRefusal::Ourselves)),
+            (old, 1, Err(HelloRefusal::TooOld(MIN_PROTOCOL_VERSION - 1))),
+            (
+                other_genesis,
+                1,
+                Err(HelloRefusal::OtherNetwork { network: NET, genesis: Network::Test.genesis_hash() }),
+            ),
+            (
+                other_network,
+                1,
+                Err(HelloRefusal::OtherNetwork { network: Network::Test, genesis: NET.genesis_hash() }),
+            ),
+        ];
+        for (i, (theirs, our_id, want)) in cases.into_iter().enumerate() {
+            assert_eq!(check_hello(NET, our_id, &theirs), want, "case {i}");
+        }
+        assert!(HelloRefusal::Ourselves.is_permanent());
+        assert!(!HelloRefusal::TooOld(1).is_permanent());
+    }
+
+    #[test]
+    fn a_peer_with_more_work_is_synced_from() {
+        let t0 = Instant::now();
+        let (_, ahead) = Session::start(Timing::default(), &hello(10, 9), work(5), t0);
+        assert_eq!(
+            ahead,
+            vec![
+                Effect::Send(Message::GetAddrs),
+                Effect::Ask(Ask::Locator(LocatorFor::Sync)),
+                Effect::Ask(Ask::Pending)
+            ]
+        );
+        let (_, behind) = Session::start(Timing::default(), &hello(10, 5), work(5), t0);
+        assert_eq!(behind, vec![Effect::Send(Message::GetAddrs), Effect::Ask(Ask::Pending)]);
+    }
+
+    #[test]
+    fn pending_transactions_are_announced_at_most_one_message_at_a_time() {
+        let t0 = Instant::now();
+        let mut s = session(t0);
+        assert_eq!(s.handle(Input::Pending(vec![]), t0), vec![]);
+        let many: Vec<Txid> = (0..MAX_ITEMS_PER_MESSAGE as u32 + 10).map(|i| Txid([i as u8; 32])).collect();
+        let effects = s.handle(Input::Pending(many), t0);
+        let Effect::Send(Message::InvTxs(sent)) = &effects[1] else { panic!("{effects:?}") };
+        assert_eq!(sent.len(), MAX_ITEMS_PER_MESSAGE);
+    }
+
+    #[test]
+    fn announced_transactions_are_fetched_and_answers_in_parts_are_expected() {
+        let t0 = Instant::now();
+        let mut s = session(t0);
+        let (a, b) = (Txid([1; 32]), Txid([2; 32]));
+        assert_eq!(
+            msg(&mut s, Message::InvTxs(vec![a, b]), t0),
+            vec![Effect::Tell(Note::KnownTxs(vec![a, b])), Effect::Ask(Ask::MissingTxs(vec![a, b]))]
+        );
+        // Nothing missing: nothing asked, nothing left pending.
+        assert_eq!(s.handle(Input::MissingTxs(vec![]), t0), vec![]);
+        assert!(s.pending.is_empty());
+        let asked = s.handle(Input::MissingTxs(vec![b]), t0);
+        let id = sent_request(&asked);
+        assert_eq!(asked, vec![Effect::Send(Message::GetTxs { id, txids: vec![b] })]);
+        // An answer in two parts is one answer; a third part is not.
+        assert_eq!(
+            penalties(&msg(&mut s, Message::Txs { id, txs: vec![], more: true }, t0)),
+            Vec::<u32>::new()
+        );
+        assert_eq!(
+            penalties(&msg(&mut s, Message::Txs { id, txs: vec![], more: false }, t0)),
+            Vec::<u32>::new()
+        );
+        assert_eq!(
+            penalties(&msg(&mut s, Message::Txs { id, txs: vec![], more: false }, t0)),
+            vec![UNREQUESTED_SCORE]
+        );
+    }
+
+    #[test]
+    fn unrequested_answers_are_charged() {
+        let t0 = Instant::now();
+        let mut s = session(t0);
+        let genesis = NET.genesis_block().clone();
+        let cases = vec![
+            Message::Txs { id: 99, txs: vec![], more: false },
+            Message::Blocks { id: 99, blocks: vec![WireBlock(genesis.clone())], tip_height: 0 },
+            Message::Headers { id: 1, headers: vec![], tip_height: 0 },
+            Message::Filters { id: 1, filters: vec![] },
+        ];
+        for m in cases {
+            let kind = m.kind();
+            let effects = msg(&mut s, m, t0);
+            assert_eq!(penalties(&effects), vec![UNREQUESTED_SCORE], "{kind}");
+            assert!(!effects.iter().any(|e| matches!(e, Effect::Import { .. })), "{kind}: nothing imported");
+        }
+        // An answer of the wrong kind is not the answer.
+        let asked = s.handle(Input::MissingTxs(vec![Txid([3; 32])]), t0);
+        let id = sent_request(&asked);
+        let effects =
+            msg(&mut s, Message::Blocks { id, blocks: vec![WireBlock(genesis)], tip_height: 0 }, t0);
+        assert_eq!(penalties(&effects), vec![UNREQUESTED_SCORE]);
+    }
+
+    #[test]
+    fn unanswered_requests_are_bounded() {
+        let t0 = Instant::now();
+        let mut s = session(t0);
+        for _ in 0..MAX_PENDING_REQUESTS {
+            assert_eq!(s.handle(Input::MissingBlocks(vec![BlockHash([5; 32])]), t0).len(), 1);
+        }
+        assert_eq!(s.handle(Input::MissingBlocks(vec![BlockHash([5; 32])]), t0), vec![]);
+        assert_eq!(s.pending.len(), MAX_PENDING_REQUESTS);
+    }
+
+    #[test]
+    fn timers_ping_drop_the_silent_and_the_stalling() {
+        let t0 = Instant::now();
+        let timing = Timing::default();
+        let mut s = session(t0);
+        assert_eq!(s.handle(Input::Tick, t0 + Duration::from_secs(1)), vec![]);
+        let ping = s.handle(Input::Tick, t0 + timing.ping_interval);
+        assert!(matches!(ping[..], [Effect::Send(Message::Ping(_))]), "{ping:?}");
+        // Silent past the idle timeout.
+        assert!(disconnects(&s.handle(Input::Tick, t0 + timing.idle_timeout + Duration::from_secs(1))));
+
+        // Talking, but not answering a request.
+        let mut s = session(t0);
+        let id = sent_request(&s.handle(Input::MissingTxs(vec![Txid([1; 32])]), t0));
+        let later = t0 + timing.request_timeout + Duration::from_secs(1);
+        assert!(msg(&mut s, Message::Ping(1), later - Duration::from_secs(2)).len() == 1);
+        let stalled = s.handle(Input::Tick, later);
+        assert!(disconnects(&stalled) && penalties(&stalled).is_empty(), "{stalled:?}");
+        // Answered in time: no stall.
+        let mut s = session(t0);
+        let id2 = sent_request(&s.handle(Input::MissingTxs(vec![Txid([1; 32])]), t0));
+        assert_eq!(id, id2);
+        msg(&mut s, Message::Txs { id, txs: vec![], more: false }, t0 + Duration::from_secs(5));
+        msg(&mut s, Message::Pong(1), later - Duration::from_secs(2));
+        assert!(!disconnects(&s.handle(Input::Tick, later)));
+    }
+
+    #[test]
+    fn sync_continues_from_the_end_of_each_batch() {
+        let t0 = Instant::now();
+        let (mut s, first) = Session::start(Timing::default(), &hello(600, 9), work(5), t0);
+        assert!(first.contains(&Effect::Ask(Ask::Locator(LocatorFor::Sync))));
+        let ours = vec![BlockHash([9; 32])];
+        let asked = s.handle(Input::Locator { purpose: LocatorFor::Sync, locator: ours.clone() }, t0);
+        let id = sent_request(&asked);
+        assert_eq!(
+            asked,
+            vec![Effect::Send(Message::GetBlocksAfter { id, locator: ours.clone(), limit: SYNC_BATCH })]
+        );
+
+        // A batch ending below the peer's tip: the next batch is asked for before this one is
+        // imported, located from its last block.
+        let batch = vec![WireBlock(block_at(1)), WireBlock(block_at(2))];
+        let last = block_at(2).hash();
+        let effects = msg(&mut s, Message::Blocks { id, blocks: batch, tip_height: 600 }, t0);
+        assert!(
+            matches!(
+                &effects[..],
+                [Effect::Ask(Ask::Locator(LocatorFor::Continue(h))), Effect::Import { kind: Some(Request::Sync), .. }]
+                    if *h == last
+            ),
+            "{effects:?}"
+        );
+        let next =
+            s.handle(Input::Locator { purpose: LocatorFor::Continue(last), locator: ours.clone() }, t0);
+        let Effect::Send(Message::GetBlocksAfter { locator, .. }) = &next[0] else { panic!("{next:?}") };
+        assert_eq!(locator, &vec![last, ours[0]]);
+        let imported = s.handle(
+            Input::Imported { kind: Some(Request::Sync), result: Ok(()), changed: true, tip: (last, 2) },
+            t0,
+        );
+        // Our new tip is told; a sync is already under way, so no second one starts.
+        assert_eq!(imported, vec![Effect::Send(Message::InvBlocks { hashes: vec![last], tip_height: 2 })]);
+
+        // The last batch: nothing more asked for.
+        let id = sent_request(&next);
+        let effects =
+            msg(&mut s, Message::Blocks { id, blocks: vec![WireBlock(block_at(600))], tip_height: 600 }, t0);
+        assert!(!effects.iter().any(|e| matches!(e, Effect::Ask(_))), "{effects:?}");
+        assert!(!s.is_syncing());
+    }
+
+    #[test]
+    fn an_orphan_block_starts_a_sync_and_an_invalid_one_a_ban() {
+        let t0 = Instant::now();
+        let mut s = session(t0);
+        let hash = BlockHash([4; 32]);
+        let tip = (BlockHash([1; 32]), 3);
+        let orphan = Err(ChainError::UnknownParent { hash, parent: hash });
+        let effects = s.handle(Input::Imported { kind: None, result: orphan, changed: false, tip }, t0);
+        assert_eq!(effects, vec![Effect::Ask(Ask::Locator(LocatorFor::Sync))]);
+        let invalid = Err(ChainError::Invalid { hash, error: BlockError::BadMerkleRoot });
+        let effects = s.handle(Input::Imported { kind: None, result: invalid, changed: false, tip }, t0);
+        assert_eq!(penalties(&effects), vec![BAN_SCORE]);
+        assert!(disconnects(&effects));
+        let early = Err(ChainError::Invalid { hash, error: BlockError::TimeTooNew { time: 2, max: 1 } });
+        assert_eq!(s.handle(Input::Imported { kind: None, result: early, changed: false, tip }, t0), vec![]);
+    }
+
+    #[test]
+    fn low_work_blocks_are_free_until_they_are_many() {
+        let t0 = Instant::now();
+        let mut s = session(t0);
+        let tip = (BlockHash([1; 32]), 3);
+        let low = || Err(ChainError::LowWork { hash: BlockHash([4; 32]) });
+        for i in 0..LOW_WORK_ALLOWANCE {
+            let effects = s.handle(Input::Imported { kind: None, result: low(), changed: false, tip }, t0);
+            assert!(penalties(&effects).is_empty(), "block {i}");
+        }
+        let effects = s.handle(Input::Imported { kind: None, result: low(), changed: false, tip }, t0);
+        assert_eq!(penalties(&effects), vec![LOW_WORK_SCORE]);
+        // A new window forgives.
+        let later = t0 + LOW_WORK_WINDOW + Duration::from_secs(1);
+        let effects = s.handle(Input::Imported { kind: None, result: low(), changed: false, tip }, later);
+        assert!(penalties(&effects).is_empty());
+    }
+
+    #[test]
+    fn floods_violations_and_second_hellos() {
+        let t0 = Instant::now();
+        let mut s = session(t0);
+        let mut charged = vec![];
+        for _ in 0..FLOOD_PER_SECOND + 10 {
+            charged.extend(penalties(&msg(&mut s, Message::Pong(1), t0)));
+        }
+        assert_eq!(charged, vec![FLOOD_SCORE], "charged once per second of flooding");
+        let effects = s.handle(Input::Violation("an oversized message".into()), t0);
+        assert_eq!(penalties(&effects), vec![BAN_SCORE]);
+        assert!(disconnects(&effects));
+        let effects = msg(&mut s, Message::Hello(hello(1, 1)), t0);
+        assert_eq!(penalties(&effects), vec![BAN_SCORE]);
+    }
+
+    #[test]
+    fn transactions_judged_invalid_ban_their_sender_and_races_do_not() {
+        use ferro_shared::consensus::tx::TxError;
+        use ferro_shared::tx::OutPoint;
+        let t0 = Instant::now();
+        let mut s = session(t0);
+        let outpoint = OutPoint { txid: Txid([1; 32]), vout: 0 };
+        assert_eq!(s.handle(Input::TxJudged(Ok(())), t0), vec![]);
+        let race = Err(MempoolError::Invalid(TxError::UnknownInput(outpoint)));
+        assert_eq!(s.handle(Input::TxJudged(race), t0), vec![]);
+        let bad = Err(MempoolError::Invalid(TxError::DuplicateInput(outpoint)));
+        let effects = s.handle(Input::TxJudged(bad), t0);
+        assert_eq!(penalties(&effects), vec![BAN_SCORE]);
+        assert!(disconnects(&effects));
+    }
+}
