@@ -517,7 +517,10 @@ impl Manager {
         }
         let id = self.next_id;
         self.next_id += 1;
-        if let Some(url) = &info.listen_url {
+        // A node that does not discover dials only what it was told to: an address a peer
+        // advertises when it connects to us is neither remembered nor dialed back.
+        let remember = self.ctx.config.discover || info.direction == Direction::Outbound;
+        if let Some(url) = info.listen_url.as_ref().filter(|_| remember) {
             let now = Instant::now();
             let new = !self.book.contains(url);
             self.book.mark_good(url, now);

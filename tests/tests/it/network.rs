@@ -244,3 +244,22 @@ async fn a_reorganization_deeper_than_its_lead_arrives_by_sync() -> Result<()> {
     assert_eq!(c.height().await?, 5, "C did not move");
     Ok(())
 }
+
+/// `--no-discover`: a node dials only the peers it was told to. A peer that connected to it is
+/// neither remembered nor dialed back once it leaves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_does_not_discover_does_not_remember_who_called() -> Result<()> {
+    let quiet = TestNode::start_with(Network::Dev, |c| c.discover = false).await?;
+    let caller = TestNode::start().await?;
+    caller.connect(&quiet).await?;
+    quiet.wait_until("the caller is a peer", || async { Ok(quiet.peers().await?.len() == 1) }).await?;
+    let caller_url = caller.p2p_url();
+    caller.stop().await?;
+    quiet.wait_until("the caller is gone", || async { Ok(quiet.peers().await?.is_empty()) }).await?;
+    // Its dialer looks every second: give it a few chances to dial back.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let remembered: Vec<String> =
+        quiet.running.node.store().peers()?.into_iter().map(|(url, _)| url).collect();
+    assert!(!remembered.contains(&caller_url), "remembered {remembered:?}");
+    Ok(())
+}
