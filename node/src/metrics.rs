@@ -26,6 +26,8 @@ pub struct Metrics {
     pub side_chain_bytes: Gauge,
     /// Bytes of peer-to-peer messages read from peers (message payloads, without WebSocket framing).
     pub p2p_bytes_received: Counter,
+    /// Bytes of messages waiting in peers' outbound queues (each at most `OUTBOUND_BYTES`).
+    pub p2p_queued_bytes: Gauge,
     pub hash_rate: Gauge<f64, AtomicU64>,
 }
 
@@ -46,6 +48,7 @@ impl Default for Metrics {
             reorganizations: Counter::default(),
             side_chain_bytes: Gauge::default(),
             p2p_bytes_received: Counter::default(),
+            p2p_queued_bytes: Gauge::default(),
             hash_rate: Gauge::default(),
             registry: Registry::default(),
         };
@@ -97,6 +100,11 @@ impl Default for Metrics {
             "p2p_bytes_received",
             "Bytes of peer-to-peer messages received",
             m.p2p_bytes_received.clone(),
+        );
+        registry.register(
+            "p2p_queued_bytes",
+            "Bytes of messages waiting in peers' outbound queues",
+            m.p2p_queued_bytes.clone(),
         );
         registry.register("hash_rate", "Miner hashes per second, last measured", m.hash_rate.clone());
         Metrics { registry, ..m }

@@ -15,6 +15,7 @@
 
 mod book;
 pub mod link;
+mod outbound;
 mod peer;
 mod session;
 mod verdict;
@@ -104,7 +105,7 @@ pub(crate) enum Command {
     },
     Register {
         info: PeerInfo,
-        sender: mpsc::Sender<Bytes>,
+        sender: outbound::Outbound,
         /// Dropped by the manager to end the connection.
         close: oneshot::Sender<()>,
         reply: oneshot::Sender<Result<u64, Refusal>>,
@@ -255,7 +256,7 @@ pub const MAX_WS_MESSAGE: usize = ferro_shared::p2p::MAX_MESSAGE_BYTES;
 
 struct PeerEntry {
     info: PeerInfo,
-    sender: mpsc::Sender<Bytes>,
+    sender: outbound::Outbound,
     _close: oneshot::Sender<()>,
     known_txs: LruCache<Txid, ()>,
     known_blocks: LruCache<BlockHash, ()>,
@@ -492,7 +493,7 @@ impl Manager {
     fn register(
         &mut self,
         info: PeerInfo,
-        sender: mpsc::Sender<Bytes>,
+        sender: outbound::Outbound,
         close: oneshot::Sender<()>,
     ) -> Result<u64, Refusal> {
         if self.stopping {
@@ -572,6 +573,8 @@ impl Manager {
     }
 
     fn report_stats(&self) {
+        let queued: usize = self.peers.values().map(|p| p.sender.queued()).sum();
+        self.ctx.link.metrics().p2p_queued_bytes.set(queued as i64);
         let best_height = self.peers.values().map(|p| p.info.best_height).max().unwrap_or(0);
         self.publish_stats(PeerStats { peers: self.peers.len(), best_height });
     }
@@ -593,7 +596,7 @@ impl Manager {
             if !mark_known(p) {
                 continue;
             }
-            if let Err(mpsc::error::TrySendError::Full(_)) = p.sender.try_send(frame.clone()) {
+            if let Err(outbound::Full::NoRoom) = p.sender.try_send(frame.clone()) {
                 slow.push(*id);
             }
         }

@@ -4,6 +4,7 @@
 //! ends the other.
 
 use super::link::{BlockOutcome, Origin, Stopped, SubmitBlockError, SubmitTxError, MAX_SIDE_BYTES};
+use super::outbound::{self, Outbound, Queue, OUTBOUND_BYTES};
 use super::session::{check_hello, Ask, Effect, HelloRefusal, Input, Note, Serve, Session, Timing};
 use super::wire::{Frame, FrameSink, FrameStream};
 use super::{Command, Context, PeerInfo, Refusal};
@@ -18,12 +19,10 @@ use futures_util::{SinkExt, StreamExt};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 pub use super::session::BAN_SCORE;
 
-/// Outbound messages queued for one peer before it counts as too slow.
-pub const OUTBOUND_QUEUE: usize = 1024;
 /// How long a message may wait for room in a peer's full outbound queue before the peer is cut
 /// off as one that does not read.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(20);
@@ -115,7 +114,7 @@ async fn connect(
         return Err(SetupError::Refused(refusal));
     }
 
-    let (out_tx, out_rx) = mpsc::channel::<Bytes>(OUTBOUND_QUEUE);
+    let (out_tx, out_rx) = outbound::queue(OUTBOUND_BYTES);
     let info = PeerInfo {
         node_id: theirs.node_id,
         direction,
@@ -160,11 +159,13 @@ async fn connect(
     Ok(())
 }
 
-async fn write_loop(mut sink: FrameSink, mut queue: mpsc::Receiver<Bytes>) {
-    while let Some(frame) = queue.recv().await {
+async fn write_loop(mut sink: FrameSink, mut queue: Queue) {
+    while let Some((frame, permit)) = queue.next().await {
         if sink.send(frame).await.is_err() {
             break;
         }
+        // The frame is in the socket's hands: its bytes no longer count against the peer.
+        drop(permit);
     }
     let _ = sink.close().await;
 }
@@ -174,7 +175,7 @@ async fn write_loop(mut sink: FrameSink, mut queue: mpsc::Receiver<Bytes>) {
 struct Peer {
     ctx: Context,
     id: u64,
-    out: mpsc::Sender<Bytes>,
+    out: Outbound,
     session: Session,
     /// A message could not be queued in time: the peer does not read.
     overflowed: bool,
@@ -333,7 +334,7 @@ impl Peer {
         if self.overflowed {
             return;
         }
-        if !matches!(tokio::time::timeout(SEND_TIMEOUT, self.out.send(frame)).await, Ok(Ok(()))) {
+        if self.out.send(frame, SEND_TIMEOUT).await.is_err() {
             self.overflowed = true;
         }
     }
