@@ -2,6 +2,7 @@
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use std::sync::atomic::AtomicU64;
@@ -29,6 +30,15 @@ pub struct Metrics {
     /// Bytes of messages waiting in peers' outbound queues (each at most `OUTBOUND_BYTES`).
     pub p2p_queued_bytes: Gauge,
     pub hash_rate: Gauge<f64, AtomicU64>,
+    /// Penalties given to peers, by offence.
+    penalties: Family<Vec<(&'static str, &'static str)>, Counter>,
+}
+
+impl Metrics {
+    /// Counts a penalty given for `offence` (a fixed label, never input from a peer).
+    pub fn penalty(&self, offence: &'static str) {
+        self.penalties.get_or_create(&vec![("offence", offence)]).inc();
+    }
 }
 
 impl Default for Metrics {
@@ -50,6 +60,7 @@ impl Default for Metrics {
             p2p_bytes_received: Counter::default(),
             p2p_queued_bytes: Gauge::default(),
             hash_rate: Gauge::default(),
+            penalties: Family::default(),
             registry: Registry::default(),
         };
         registry.register("height", "Height of the active chain's tip", m.height.clone());
@@ -107,6 +118,7 @@ impl Default for Metrics {
             m.p2p_queued_bytes.clone(),
         );
         registry.register("hash_rate", "Miner hashes per second, last measured", m.hash_rate.clone());
+        registry.register("p2p_penalties", "Penalties given to peers, by offence", m.penalties.clone());
         Metrics { registry, ..m }
     }
 }
@@ -130,7 +142,10 @@ mod tests {
         m.height.set(42);
         m.blocks_accepted.inc();
         m.p2p_bytes_received.inc_by(1234);
+        m.penalty("flooding");
+        m.penalty("flooding");
         let text = m.render();
+        assert!(text.contains(r#"ferro_p2p_penalties_total{offence="flooding"} 2"#), "{text}");
         assert!(text.contains("ferro_height 42"), "{text}");
         assert!(text.contains("ferro_blocks_accepted_total 1"), "{text}");
         assert!(text.contains("ferro_p2p_bytes_received_total 1234"), "{text}");

@@ -16,6 +16,7 @@
 mod book;
 pub mod link;
 mod outbound;
+pub use session::Offence;
 mod peer;
 mod session;
 mod verdict;
@@ -132,7 +133,7 @@ pub(crate) enum Command {
     },
     Misbehaved {
         peer: u64,
-        score: u32,
+        offence: Offence,
         reason: String,
     },
     AddAddrs {
@@ -435,7 +436,7 @@ impl Manager {
                 }
                 self.report_stats();
             }
-            Command::Misbehaved { peer, score, reason } => self.misbehaved(peer, score, &reason),
+            Command::Misbehaved { peer, offence, reason } => self.misbehaved(peer, offence, &reason),
             Command::AddAddrs { peer, urls } => {
                 let now = Instant::now();
                 let own = self.ctx.config.listen_url.clone();
@@ -450,7 +451,7 @@ impl Manager {
                     }
                 }
                 if count > 0 {
-                    self.misbehaved(peer, 10, "sent malformed addresses");
+                    self.misbehaved(peer, Offence::MalformedAddresses, "sent malformed addresses");
                 }
             }
             Command::GetAddrs { peer, reply } => {
@@ -550,9 +551,10 @@ impl Manager {
         Ok(id)
     }
 
-    fn misbehaved(&mut self, peer: u64, score: u32, reason: &str) {
+    fn misbehaved(&mut self, peer: u64, offence: Offence, reason: &str) {
+        self.ctx.link.metrics().penalty(offence.label());
         let Some(entry) = self.peers.get_mut(&peer) else { return };
-        entry.score = entry.score.saturating_add(score);
+        entry.score = entry.score.saturating_add(offence.score());
         tracing::warn!(peer, remote = %entry.info.remote, score = entry.score, %reason, "peer misbehaved");
         if entry.score >= peer::BAN_SCORE {
             let entry = self.peers.remove(&peer).expect("present");

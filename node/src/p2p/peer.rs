@@ -315,8 +315,8 @@ impl Peer {
                 let _ = self.ctx.commands.send(command).await;
                 None
             }
-            Effect::Penalize { score, reason } => {
-                let _ = self.ctx.commands.send(Command::Misbehaved { peer: self.id, score, reason }).await;
+            Effect::Penalize { offence, reason } => {
+                let _ = self.ctx.commands.send(Command::Misbehaved { peer: self.id, offence, reason }).await;
                 None
             }
             Effect::Disconnect(reason) => return Err(reason),

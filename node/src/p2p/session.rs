@@ -43,6 +43,59 @@ pub const LOW_WORK_SCORE: u32 = 10;
 /// are not fetched until it answers.
 pub const MAX_PENDING_REQUESTS: usize = 64;
 
+/// What a peer is penalized for; each has its score and a metric label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Offence {
+    /// An undecodable, oversized or text frame, a second hello.
+    Violation,
+    InvalidBlock,
+    InvalidTransaction,
+    /// Transactions, blocks, headers or filters nobody asked it for.
+    Unrequested,
+    Flooding,
+    /// Too many blocks on branches with less work than the tip.
+    LowWork,
+    MalformedAddresses,
+}
+
+impl Offence {
+    pub const ALL: [Offence; 7] = [
+        Offence::Violation,
+        Offence::InvalidBlock,
+        Offence::InvalidTransaction,
+        Offence::Unrequested,
+        Offence::Flooding,
+        Offence::LowWork,
+        Offence::MalformedAddresses,
+    ];
+
+    pub fn score(self) -> u32 {
+        match self {
+            Offence::Violation | Offence::InvalidBlock | Offence::InvalidTransaction => BAN_SCORE,
+            Offence::Unrequested => UNREQUESTED_SCORE,
+            Offence::Flooding => FLOOD_SCORE,
+            Offence::LowWork => LOW_WORK_SCORE,
+            Offence::MalformedAddresses => MALFORMED_ADDRESSES_SCORE,
+        }
+    }
+
+    /// The `offence` label of `ferro_p2p_penalties_total`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Offence::Violation => "violation",
+            Offence::InvalidBlock => "invalid_block",
+            Offence::InvalidTransaction => "invalid_transaction",
+            Offence::Unrequested => "unrequested",
+            Offence::Flooding => "flooding",
+            Offence::LowWork => "low_work",
+            Offence::MalformedAddresses => "malformed_addresses",
+        }
+    }
+}
+
+/// Charged for addresses that are not peer URLs.
+pub const MALFORMED_ADDRESSES_SCORE: u32 = 10;
+
 /// Timers of a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timing {
@@ -164,7 +217,7 @@ pub enum Effect {
     SubmitTx(Transaction),
     Tell(Note),
     Penalize {
-        score: u32,
+        offence: Offence,
         reason: String,
     },
     Disconnect(String),
@@ -247,7 +300,7 @@ impl Session {
                 effects.extend(self.on_message(message, now));
                 effects
             }
-            Input::Violation(what) => ban(&format!("protocol violation: {what}")),
+            Input::Violation(what) => ban(Offence::Violation, &format!("protocol violation: {what}")),
             Input::Tick => self.on_tick(now),
             Input::MissingTxs(wanted) => match self.request(Request::Txs, now) {
                 Some(id) if !wanted.is_empty() => vec![Effect::Send(Message::GetTxs { id, txids: wanted })],
@@ -294,7 +347,7 @@ impl Session {
             }
             Input::TxJudged(result) => match result.as_ref().map_err(verdict::for_transaction) {
                 Ok(()) | Err(Charge::Nothing | Charge::Sync | Charge::LowWork) => vec![],
-                Err(Charge::Ban(reason)) => ban(&reason),
+                Err(Charge::Ban(reason)) => ban(Offence::InvalidTransaction, &reason),
             },
         }
     }
@@ -325,7 +378,7 @@ impl Session {
         }
         *count += 1;
         if *count == FLOOD_PER_SECOND {
-            return vec![Effect::Penalize { score: FLOOD_SCORE, reason: "flooding".into() }];
+            return vec![Effect::Penalize { offence: Offence::Flooding, reason: "flooding".into() }];
         }
         vec![]
     }
@@ -371,7 +424,7 @@ impl Session {
 
     fn on_message(&mut self, message: Message, now: Instant) -> Vec<Effect> {
         match message {
-            Message::Hello(_) => ban("protocol violation: a second hello"),
+            Message::Hello(_) => ban(Offence::Violation, "protocol violation: a second hello"),
             Message::Ping(n) => vec![Effect::Send(Message::Pong(n))],
             Message::Pong(_) => vec![],
             Message::GetAddrs => vec![Effect::Serve(Serve::Addrs)],
@@ -464,10 +517,10 @@ impl Session {
                 *count += 1;
                 if *count > LOW_WORK_ALLOWANCE {
                     let reason = "sent many blocks on branches with less work than the tip".into();
-                    effects.push(Effect::Penalize { score: LOW_WORK_SCORE, reason });
+                    effects.push(Effect::Penalize { offence: Offence::LowWork, reason });
                 }
             }
-            Err(Charge::Ban(reason)) => return ban(&reason),
+            Err(Charge::Ban(reason)) => return ban(Offence::InvalidBlock, &reason),
         }
         // Blocks a peer gave us are not announced back to it, so tell it where they took us:
         // it then shows our height as it is, not as it was when we met.
@@ -481,15 +534,12 @@ impl Session {
     }
 }
 
-fn ban(reason: &str) -> Vec<Effect> {
-    vec![
-        Effect::Penalize { score: BAN_SCORE, reason: reason.to_string() },
-        Effect::Disconnect(reason.to_string()),
-    ]
+fn ban(offence: Offence, reason: &str) -> Vec<Effect> {
+    vec![Effect::Penalize { offence, reason: reason.to_string() }, Effect::Disconnect(reason.to_string())]
 }
 
 fn unrequested(what: &str) -> Effect {
-    Effect::Penalize { score: UNREQUESTED_SCORE, reason: format!("sent unrequested {what}") }
+    Effect::Penalize { offence: Offence::Unrequested, reason: format!("sent unrequested {what}") }
 }
 
 #[cfg(test)]
@@ -532,7 +582,9 @@ mod tests {
     fn penalties(effects: &[Effect]) -> Vec<u32> {
         effects
             .iter()
-            .filter_map(|e| if let Effect::Penalize { score, .. } = e { Some(*score) } else { None })
+            .filter_map(
+                |e| if let Effect::Penalize { offence, .. } = e { Some(offence.score()) } else { None },
+            )
             .collect()
     }
 
@@ -556,6 +608,17 @@ mod tests {
         let mut b = NET.genesis_block().clone();
         b.header.height = height;
         b
+    }
+
+    #[test]
+    fn offences_have_distinct_labels_and_the_grave_ones_ban() {
+        let labels: std::collections::HashSet<_> = Offence::ALL.iter().map(|o| o.label()).collect();
+        assert_eq!(labels.len(), Offence::ALL.len());
+        for offence in Offence::ALL {
+            let grave =
+                matches!(offence, Offence::Violation | Offence::InvalidBlock | Offence::InvalidTransaction);
+            assert_eq!(offence.score() >= BAN_SCORE, grave, "{offence:?}");
+        }
     }
 
     #[test]
