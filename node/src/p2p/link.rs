@@ -240,6 +240,10 @@ impl NodeLink {
         self.blocking(move |node| node.store().put_peer(&url, &[])).await
     }
 
+    pub async fn forget_peer(&self, url: String) -> Result<(), Stopped> {
+        self.blocking(move |node| node.store().remove_peer(&url)).await
+    }
+
     /// Bans in force at `now` (Unix seconds): key and end.
     pub async fn saved_bans(&self, now: u64) -> Result<Vec<(String, u64)>, Stopped> {
         self.blocking(move |node| node.store().bans(now)).await

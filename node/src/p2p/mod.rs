@@ -22,7 +22,7 @@ mod session;
 mod verdict;
 mod wire;
 
-pub use book::valid_peer_url;
+pub use book::{check_peer_url, valid_peer_url, BadPeerUrl};
 pub use link::NodeLink;
 
 use book::AddressBook;
@@ -447,7 +447,10 @@ impl Manager {
                         continue;
                     }
                     if Some(&url) != own.as_ref() && self.ctx.config.discover {
-                        self.book.add(&url, now);
+                        let source = self.peers.get(&peer).map(|p| Self::source_key(&p.info));
+                        if let Some(source) = source {
+                            self.book.add_gossip(&url, &source, now);
+                        }
                     }
                 }
                 if count > 0 {
@@ -471,6 +474,28 @@ impl Manager {
                     }
                 }
                 let _ = reply.send(urls);
+            }
+        }
+    }
+
+    /// The address group a peer's gossip is counted under: its /16 network (IPv4) or /32
+    /// (IPv6), so one operator's many addresses count as one source; on loopback, where every
+    /// node shares one address, its listen URL or its connection.
+    fn source_key(info: &PeerInfo) -> String {
+        match info.remote.ip() {
+            IpAddr::V4(ip) if ip.is_loopback() => {
+                info.listen_url.clone().unwrap_or_else(|| format!("loopback:{}", info.remote.port()))
+            }
+            IpAddr::V6(ip) if ip.is_loopback() => {
+                info.listen_url.clone().unwrap_or_else(|| format!("loopback:{}", info.remote.port()))
+            }
+            IpAddr::V4(ip) => {
+                let [a, b, ..] = ip.octets();
+                format!("{a}.{b}/16")
+            }
+            IpAddr::V6(ip) => {
+                let s = ip.segments();
+                format!("{:x}:{:x}/32", s[0], s[1])
             }
         }
     }
@@ -525,9 +550,14 @@ impl Manager {
         if let Some(url) = info.listen_url.as_ref().filter(|_| remember) {
             let now = Instant::now();
             let new = !self.book.contains(url);
-            self.book.mark_good(url, now);
+            let evicted = self.book.mark_good(url, now);
             let (link, saved) = (self.ctx.link.clone(), url.clone());
-            self.ctx.tasks.spawn(async move { link.save_peer(saved).await });
+            self.ctx.tasks.spawn(async move {
+                if let Some(evicted) = evicted {
+                    link.forget_peer(evicted).await?;
+                }
+                link.save_peer(saved).await
+            });
             if new {
                 // Tell the others about the newcomer, as they would tell us.
                 let frame = Bytes::from(Message::Addrs(vec![url.clone()]).to_frame());

@@ -50,20 +50,7 @@ fn validate_peer_url(url: &str) -> Result<reqwest::Url, ApiError> {
             format!("bad peer URL {url:?}: {why} (expected like ws://127.0.0.1:8081/p2p)"),
         )
     };
-    let parsed = reqwest::Url::parse(url).map_err(|e| invalid(&e.to_string()))?;
-    if !matches!(parsed.scheme(), "ws" | "wss") {
-        return Err(invalid("the scheme must be ws or wss"));
-    }
-    if parsed.host_str().is_none_or(str::is_empty) {
-        return Err(invalid("it names no host"));
-    }
-    if parsed.path().len() <= 1 {
-        return Err(invalid("it names no path"));
-    }
-    if !parsed.username().is_empty() || parsed.password().is_some() || parsed.fragment().is_some() {
-        return Err(invalid("credentials and fragments are not allowed"));
-    }
-    Ok(parsed)
+    crate::p2p::check_peer_url(url).map_err(|why| invalid(&why.to_string()))
 }
 
 #[cfg(test)]
