@@ -16,6 +16,7 @@
 mod book;
 pub mod link;
 mod outbound;
+mod peer_set;
 pub use session::Offence;
 mod peer;
 mod session;
@@ -25,17 +26,15 @@ mod wire;
 pub use book::{check_peer_url, valid_peer_url, BadPeerUrl};
 pub use link::NodeLink;
 
-use book::AddressBook;
 use bytes::Bytes;
 use ferro_shared::api::{Direction, PeerView};
 use ferro_shared::hash::{BlockHash, Txid};
-use ferro_shared::p2p::{Hello, Message, WireBlock, MAX_ADDRS_PER_MESSAGE};
+use ferro_shared::p2p::{Hello, Message, WireBlock};
 use ferro_shared::Block;
 use link::{NodeEvent, Origin};
-use lru::LruCache;
-use std::collections::{HashMap, HashSet};
-use std::net::{IpAddr, SocketAddr};
-use std::num::NonZeroUsize;
+use peer_set::{Action, PeerSet};
+use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
@@ -255,28 +254,13 @@ impl P2pHandle {
 /// The largest WebSocket message the `/p2p` endpoint accepts.
 pub const MAX_WS_MESSAGE: usize = ferro_shared::p2p::MAX_MESSAGE_BYTES;
 
-struct PeerEntry {
-    info: PeerInfo,
-    sender: outbound::Outbound,
-    _close: oneshot::Sender<()>,
-    known_txs: LruCache<Txid, ()>,
-    known_blocks: LruCache<BlockHash, ()>,
-    score: u32,
-}
-
-/// Items remembered per peer as already known to it.
-const KNOWN_TXS: usize = 32_768;
-const KNOWN_BLOCKS: usize = 4_096;
-
+/// The manager task: it owns each connection's outbound queue and its close signal, and carries
+/// out what the [`PeerSet`] decides.
 struct Manager {
     ctx: Context,
     stats: watch::Sender<PeerStats>,
-    peers: HashMap<u64, PeerEntry>,
-    next_id: u64,
-    book: AddressBook,
-    bans: HashMap<String, Instant>,
-    dialing: HashSet<String>,
-    stopping: bool,
+    set: PeerSet,
+    connections: HashMap<u64, (outbound::Outbound, oneshot::Sender<()>)>,
 }
 
 /// Starts the peer network of the node behind `link`: dials `initial` peers and remembered ones,
@@ -303,31 +287,26 @@ pub async fn start(
         tasks: tasks.clone(),
     };
     let (stats, stats_rx) = watch::channel(PeerStats::default());
-    let handle = P2pHandle { link: link.clone(), commands, stats: stats_rx, node_id, config, tasks };
-    let mut manager = Manager {
-        ctx,
-        stats,
-        peers: HashMap::new(),
-        next_id: 1,
-        book: AddressBook::default(),
-        bans: HashMap::new(),
-        dialing: HashSet::new(),
-        stopping: false,
-    };
+    let handle =
+        P2pHandle { link: link.clone(), commands, stats: stats_rx, node_id, config: config.clone(), tasks };
+    let mut set = PeerSet::new(peer_set::Limits {
+        listen_url: config.listen_url.clone(),
+        max_inbound: config.max_inbound,
+        max_outbound: config.max_outbound,
+        ban_duration: config.ban_duration,
+        discover: config.discover,
+    });
     let now = Instant::now();
-    for (key, until) in saved_bans {
-        manager.bans.insert(key, now + Duration::from_secs(until.saturating_sub(unix_now)));
-    }
-    for url in saved_peers {
-        manager.book.mark_good(&url, now);
-    }
+    let bans = saved_bans.into_iter().map(|(key, until)| (key, until.saturating_sub(unix_now))).collect();
+    set.restore(bans, saved_peers, now);
     for url in initial {
         if valid_peer_url(&url) {
-            manager.book.add(&url, now);
+            set.add_operator_address(&url, now);
         } else {
             tracing::warn!(%url, "ignoring a peer URL that is not like ws://host:port/p2p");
         }
     }
+    let mut manager = Manager { ctx, stats, set, connections: HashMap::new() };
     let events = link.subscribe();
     let task = tokio::spawn(async move { manager.run(rx, events, shutdown).await });
     Ok((handle, task))
@@ -351,14 +330,18 @@ impl Manager {
                     }
                     Err(broadcast::error::RecvError::Closed) => break,
                 },
-                _ = dial_tick.tick() => self.dial_due(),
+                _ = dial_tick.tick() => {
+                    let actions = self.set.dial_due(Instant::now());
+                    self.carry_out(actions);
+                }
                 _ = shutdown.wait_for(|stop| *stop) => break,
             }
         }
-        // Dropping every entry signals every connection to close; then wait for them all.
-        self.stopping = true;
-        self.peers.clear();
-        self.publish_stats(PeerStats::default());
+        // Dropping every connection's close signal ends it; then wait for them all.
+        let actions = self.set.stop();
+        self.carry_out(actions);
+        self.connections.clear();
+        self.publish_stats();
         self.ctx.tasks.close();
         drop(commands);
         if tokio::time::timeout(Duration::from_secs(5), self.ctx.tasks.wait()).await.is_err() {
@@ -367,285 +350,124 @@ impl Manager {
     }
 
     fn on_command(&mut self, command: Command) {
+        let now = Instant::now();
         match command {
             Command::RelayBlock { hash, block } => self.relay_block(hash, Origin::Local, block),
             Command::Connect { url, reply } => {
-                let now = Instant::now();
-                self.book.add(&url, now);
-                if self.peers.values().any(|p| p.info.listen_url.as_deref() == Some(&url)) {
+                self.set.add_operator_address(&url, now);
+                if self.set.is_connected_to(&url) {
                     let _ = reply.send(Ok(()));
                 } else {
-                    self.dial(url, Some(reply));
-                }
-            }
-            Command::Peers { reply } => {
-                let mut list: Vec<PeerView> = self
-                    .peers
-                    .values()
-                    .map(|p| PeerView {
-                        id: format!("{:016x}", p.info.node_id),
-                        direction: p.info.direction,
-                        address: p.info.remote.to_string(),
-                        listen_url: p.info.listen_url.clone(),
-                        best_height: p.info.best_height,
-                        connected_secs: p.info.connected_at.elapsed().as_secs(),
-                    })
-                    .collect();
-                list.sort_by(|a, b| a.address.cmp(&b.address));
-                let _ = reply.send(list);
-            }
-            Command::Register { info, sender, close, reply } => {
-                let result = self.register(info, sender, close);
-                let _ = reply.send(result);
-            }
-            Command::Closed { peer } => {
-                if let Some(entry) = self.peers.remove(&peer) {
-                    if let (Direction::Outbound, Some(url)) = (entry.info.direction, &entry.info.listen_url) {
-                        self.book.mark_failed(url, Instant::now());
-                    }
-                }
-                self.report_stats();
-            }
-            Command::DialFailed { url, permanent } => {
-                self.dialing.remove(&url);
-                if permanent {
-                    self.book.mark_never(&url);
-                } else {
-                    self.book.mark_failed(&url, Instant::now());
-                }
-            }
-            Command::KnownTxs { peer, txids } => {
-                if let Some(p) = self.peers.get_mut(&peer) {
-                    for t in txids {
-                        p.known_txs.put(t, ());
-                    }
-                }
-            }
-            Command::KnownBlocks { peer, hashes, tip_height } => {
-                if let Some(p) = self.peers.get_mut(&peer) {
-                    for h in hashes {
-                        p.known_blocks.put(h, ());
-                    }
-                    p.info.best_height = p.info.best_height.max(tip_height);
-                }
-                self.report_stats();
-            }
-            Command::PeerHeight { peer, height } => {
-                if let Some(p) = self.peers.get_mut(&peer) {
-                    p.info.best_height = p.info.best_height.max(height);
-                }
-                self.report_stats();
-            }
-            Command::Misbehaved { peer, offence, reason } => self.misbehaved(peer, offence, &reason),
-            Command::AddAddrs { peer, urls } => {
-                let now = Instant::now();
-                let own = self.ctx.config.listen_url.clone();
-                let mut count = 0;
-                for url in urls.into_iter().take(MAX_ADDRS_PER_MESSAGE) {
-                    if !valid_peer_url(&url) {
-                        count += 1;
-                        continue;
-                    }
-                    if Some(&url) != own.as_ref() && self.ctx.config.discover {
-                        let source = self.peers.get(&peer).map(|p| Self::source_key(&p.info));
-                        if let Some(source) = source {
-                            self.book.add_gossip(&url, &source, now);
+                    match self.set.dial(url, now) {
+                        Some(Action::Dial(url)) => self.dial(url, Some(reply)),
+                        _ => {
+                            let _ = reply.send(Err("that is this node's own address".into()));
                         }
                     }
                 }
-                if count > 0 {
-                    self.misbehaved(peer, Offence::MalformedAddresses, "sent malformed addresses");
+            }
+            Command::Peers { reply } => {
+                let _ = reply.send(self.set.views(now));
+            }
+            Command::Register { info, sender, close, reply } => match self.set.register(info, now) {
+                Ok((id, actions)) => {
+                    self.connections.insert(id, (sender, close));
+                    let _ = reply.send(Ok(id));
+                    self.carry_out(actions);
+                    self.publish_stats();
                 }
+                Err(refusal) => {
+                    let _ = reply.send(Err(refusal));
+                }
+            },
+            Command::Closed { peer } => {
+                self.set.closed(peer, now);
+                self.connections.remove(&peer);
+                self.publish_stats();
+            }
+            Command::DialFailed { url, permanent } => self.set.dial_failed(&url, permanent, now),
+            Command::KnownTxs { peer, txids } => self.set.known_txs(peer, txids),
+            Command::KnownBlocks { peer, hashes, tip_height } => {
+                self.set.known_blocks(peer, hashes, tip_height);
+                self.publish_stats();
+            }
+            Command::PeerHeight { peer, height } => {
+                self.set.peer_height(peer, height);
+                self.publish_stats();
+            }
+            Command::Misbehaved { peer, offence, reason } => {
+                self.ctx.link.metrics().penalty(offence.label());
+                let actions = self.set.misbehaved(peer, offence, &reason, now);
+                self.carry_out(actions);
+            }
+            Command::AddAddrs { peer, urls } => {
+                let actions = self.set.addrs(peer, urls, now);
+                if !actions.is_empty() {
+                    self.ctx.link.metrics().penalty(Offence::MalformedAddresses.label());
+                }
+                self.carry_out(actions);
             }
             Command::GetAddrs { peer, reply } => {
-                let asker = self.peers.get(&peer).and_then(|p| p.info.listen_url.clone());
-                let mut urls: Vec<String> = self
-                    .peers
-                    .values()
-                    .filter_map(|p| p.info.listen_url.clone())
-                    .filter(|u| Some(u) != asker.as_ref())
-                    .collect();
-                for url in self.book.shareable(MAX_ADDRS_PER_MESSAGE) {
-                    if urls.len() >= MAX_ADDRS_PER_MESSAGE {
-                        break;
+                let _ = reply.send(self.set.addrs_for(peer));
+            }
+        }
+    }
+
+    /// Carries out what the peer set decided.
+    fn carry_out(&mut self, actions: Vec<Action>) {
+        let mut queue: std::collections::VecDeque<Action> = actions.into();
+        let mut changed = false;
+        while let Some(action) = queue.pop_front() {
+            match action {
+                Action::Send { peers, frame } => {
+                    for peer in peers {
+                        let Some((out, _)) = self.connections.get(&peer) else { continue };
+                        if let Err(outbound::Full::NoRoom) = out.try_send(frame.clone()) {
+                            tracing::warn!(peer, "dropping a peer that does not keep up");
+                            queue.extend(self.set.slow(peer));
+                        }
                     }
-                    if !urls.contains(&url) && Some(&url) != asker.as_ref() {
-                        urls.push(url);
-                    }
                 }
-                let _ = reply.send(urls);
-            }
-        }
-    }
-
-    /// The address group a peer's gossip is counted under: its /16 network (IPv4) or /32
-    /// (IPv6), so one operator's many addresses count as one source; on loopback, where every
-    /// node shares one address, its listen URL or its connection.
-    fn source_key(info: &PeerInfo) -> String {
-        match info.remote.ip() {
-            IpAddr::V4(ip) if ip.is_loopback() => {
-                info.listen_url.clone().unwrap_or_else(|| format!("loopback:{}", info.remote.port()))
-            }
-            IpAddr::V6(ip) if ip.is_loopback() => {
-                info.listen_url.clone().unwrap_or_else(|| format!("loopback:{}", info.remote.port()))
-            }
-            IpAddr::V4(ip) => {
-                let [a, b, ..] = ip.octets();
-                format!("{a}.{b}/16")
-            }
-            IpAddr::V6(ip) => {
-                let s = ip.segments();
-                format!("{:x}:{:x}/32", s[0], s[1])
-            }
-        }
-    }
-
-    /// The key a ban is kept under: the IP address, except on loopback where many nodes share
-    /// one address and the peer's own listen URL names it instead.
-    fn ban_key(info: &PeerInfo) -> Option<String> {
-        match info.remote.ip() {
-            IpAddr::V4(ip) if ip.is_loopback() => info.listen_url.clone(),
-            IpAddr::V6(ip) if ip.is_loopback() => info.listen_url.clone(),
-            ip => Some(ip.to_string()),
-        }
-    }
-
-    fn is_banned(&mut self, info: &PeerInfo) -> bool {
-        let now = Instant::now();
-        self.bans.retain(|_, until| *until > now);
-        Self::ban_key(info).is_some_and(|k| self.bans.contains_key(&k))
-    }
-
-    fn register(
-        &mut self,
-        info: PeerInfo,
-        sender: outbound::Outbound,
-        close: oneshot::Sender<()>,
-    ) -> Result<u64, Refusal> {
-        if self.stopping {
-            return Err(Refusal::Stopping);
-        }
-        if let Some(url) = &info.listen_url {
-            self.dialing.remove(url);
-        }
-        if self.is_banned(&info) {
-            return Err(Refusal::Banned);
-        }
-        if self.peers.values().any(|p| p.info.node_id == info.node_id) {
-            return Err(Refusal::Duplicate);
-        }
-        let count = self.peers.values().filter(|p| p.info.direction == info.direction).count();
-        let cap = match info.direction {
-            Direction::Inbound => self.ctx.config.max_inbound,
-            Direction::Outbound => self.ctx.config.max_outbound,
-        };
-        if count >= cap {
-            return Err(Refusal::Full);
-        }
-        let id = self.next_id;
-        self.next_id += 1;
-        // A node that does not discover dials only what it was told to: an address a peer
-        // advertises when it connects to us is neither remembered nor dialed back.
-        let remember = self.ctx.config.discover || info.direction == Direction::Outbound;
-        if let Some(url) = info.listen_url.as_ref().filter(|_| remember) {
-            let now = Instant::now();
-            let new = !self.book.contains(url);
-            let evicted = self.book.mark_good(url, now);
-            let (link, saved) = (self.ctx.link.clone(), url.clone());
-            self.ctx.tasks.spawn(async move {
-                if let Some(evicted) = evicted {
-                    link.forget_peer(evicted).await?;
+                Action::Disconnect(peer) => {
+                    // Dropping its close signal ends the connection.
+                    self.connections.remove(&peer);
+                    changed = true;
                 }
-                link.save_peer(saved).await
-            });
-            if new {
-                // Tell the others about the newcomer, as they would tell us.
-                let frame = Bytes::from(Message::Addrs(vec![url.clone()]).to_frame());
-                for p in self.peers.values() {
-                    let _ = p.sender.try_send(frame.clone());
+                Action::Dial(url) => self.dial(url, None),
+                Action::SaveBan { key, until_secs_from_now } => {
+                    let (link, until) = (self.ctx.link.clone(), link::unix_now() + until_secs_from_now);
+                    self.ctx.tasks.spawn(async move { link.save_ban(key, until).await });
+                }
+                Action::SavePeer(url) => {
+                    let link = self.ctx.link.clone();
+                    self.ctx.tasks.spawn(async move { link.save_peer(url).await });
+                }
+                Action::ForgetPeer(url) => {
+                    let link = self.ctx.link.clone();
+                    self.ctx.tasks.spawn(async move { link.forget_peer(url).await });
                 }
             }
         }
-        self.peers.insert(
-            id,
-            PeerEntry {
-                info,
-                sender,
-                _close: close,
-                known_txs: LruCache::new(NonZeroUsize::new(KNOWN_TXS).expect("nonzero")),
-                known_blocks: LruCache::new(NonZeroUsize::new(KNOWN_BLOCKS).expect("nonzero")),
-                score: 0,
-            },
-        );
-        self.report_stats();
-        Ok(id)
-    }
-
-    fn misbehaved(&mut self, peer: u64, offence: Offence, reason: &str) {
-        self.ctx.link.metrics().penalty(offence.label());
-        let Some(entry) = self.peers.get_mut(&peer) else { return };
-        entry.score = entry.score.saturating_add(offence.score());
-        tracing::warn!(peer, remote = %entry.info.remote, score = entry.score, %reason, "peer misbehaved");
-        if entry.score >= peer::BAN_SCORE {
-            let entry = self.peers.remove(&peer).expect("present");
-            if let Some(key) = Self::ban_key(&entry.info) {
-                let duration = self.ctx.config.ban_duration;
-                tracing::warn!(peer, %key, "banned peer for {duration:?}");
-                // Kept in the store too, so that a restart does not lift it.
-                let until = link::unix_now() + duration.as_secs();
-                let (link, ban) = (self.ctx.link.clone(), key.clone());
-                self.ctx.tasks.spawn(async move { link.save_ban(ban, until).await });
-                self.bans.insert(key, Instant::now() + duration);
-            }
-            if let Some(url) = &entry.info.listen_url {
-                self.book.mark_failed(url, Instant::now());
-            }
-            self.report_stats();
+        if changed {
+            self.publish_stats();
         }
     }
 
-    fn report_stats(&self) {
-        let queued: usize = self.peers.values().map(|p| p.sender.queued()).sum();
-        self.ctx.link.metrics().p2p_queued_bytes.set(queued as i64);
-        let best_height = self.peers.values().map(|p| p.info.best_height).max().unwrap_or(0);
-        self.publish_stats(PeerStats { peers: self.peers.len(), best_height });
-    }
-
-    fn publish_stats(&self, stats: PeerStats) {
-        self.ctx.link.metrics().peers.set(stats.peers as i64);
+    fn publish_stats(&self) {
+        let stats = PeerStats { peers: self.set.len(), best_height: self.set.best_height() };
+        let queued: usize = self.connections.values().map(|(out, _)| out.queued()).sum();
+        let metrics = self.ctx.link.metrics();
+        metrics.p2p_queued_bytes.set(queued as i64);
+        metrics.peers.set(stats.peers as i64);
         self.stats.send_replace(stats);
-    }
-
-    /// Sends `frame` to every peer that lacks the item, except `origin`; drops peers too slow
-    /// to keep up.
-    fn relay(&mut self, origin: Origin, frame: Bytes, mut mark_known: impl FnMut(&mut PeerEntry) -> bool) {
-        let mut slow = vec![];
-        for (id, p) in self.peers.iter_mut() {
-            if origin == Origin::Peer(*id) {
-                mark_known(p);
-                continue;
-            }
-            if !mark_known(p) {
-                continue;
-            }
-            if let Err(outbound::Full::NoRoom) = p.sender.try_send(frame.clone()) {
-                slow.push(*id);
-            }
-        }
-        for id in slow {
-            tracing::warn!(peer = id, "dropping a peer that does not keep up");
-            self.peers.remove(&id);
-        }
-        if !self.peers.is_empty() {
-            self.report_stats();
-        }
     }
 
     fn on_event(&mut self, event: NodeEvent) {
         match event {
             NodeEvent::Tx { txid, origin, .. } => {
                 let frame = Bytes::from(Message::InvTxs(vec![txid]).to_frame());
-                self.relay(origin, frame, |p| p.known_txs.put(txid, ()).is_none());
+                let actions = self.set.relay_tx(txid, origin, frame);
+                self.carry_out(actions);
             }
             NodeEvent::Block { hash, origin, side_work, .. } => {
                 // A block off the active chain: the tip may have moved on since it was stored,
@@ -680,47 +502,12 @@ impl Manager {
                 Message::InvBlocks { hashes: vec![hash], tip_height }.to_frame()
             }
         };
-        self.relay(origin, Bytes::from(frame), |p| p.known_blocks.put(hash, ()).is_none());
+        let actions = self.set.relay_block(hash, origin, Bytes::from(frame));
+        self.carry_out(actions);
     }
 
-    fn outbound_count(&self) -> usize {
-        self.peers.values().filter(|p| p.info.direction == Direction::Outbound).count()
-    }
-
-    fn dial_due(&mut self) {
-        if self.stopping {
-            return;
-        }
-        let connected: HashSet<String> =
-            self.peers.values().filter_map(|p| p.info.listen_url.clone()).collect();
-        let mut room =
-            self.ctx.config.max_outbound.saturating_sub(self.outbound_count() + self.dialing.len());
-        for url in self.book.due(Instant::now()) {
-            if room == 0 {
-                break;
-            }
-            if connected.contains(&url) || self.dialing.contains(&url) {
-                continue;
-            }
-            if self.bans.get(&url).is_some_and(|until| *until > Instant::now()) {
-                continue;
-            }
-            self.dial(url, None);
-            room -= 1;
-        }
-    }
-
+    /// Opens a connection to `url` on its own task.
     fn dial(&mut self, url: String, reply: Option<oneshot::Sender<Result<(), String>>>) {
-        if Some(&url) == self.ctx.config.listen_url.as_ref() {
-            self.book.mark_never(&url);
-            if let Some(reply) = reply {
-                let _ = reply.send(Err("that is this node's own address".into()));
-            }
-            return;
-        }
-        self.dialing.insert(url.clone());
-        // Keep the dialing entry from blocking retries forever: it clears on register or failure.
-        self.book.mark_failed(&url, Instant::now());
         let ctx = self.ctx.clone();
         self.ctx.tasks.spawn(async move {
             let timeout = ctx.config.handshake_timeout;

@@ -21,8 +21,6 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
-pub use super::session::BAN_SCORE;
-
 /// How long a message may wait for room in a peer's full outbound queue before the peer is cut
 /// off as one that does not read.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(20);

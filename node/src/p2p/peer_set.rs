@@ -1,0 +1,574 @@
+//! The peer manager's logic as a plain state machine: who is connected, what each peer is known
+//! to have, scores and bans, the address book and whom to dial. Each operation takes the time
+//! and returns [`Action`]s (send frames to peers, cut a peer off, dial, save or forget on disk);
+//! the manager task in `mod.rs` owns the sockets' queues and carries them out.
+
+use super::book::{valid_peer_url, AddressBook};
+use super::link::Origin;
+use super::session::{Offence, BAN_SCORE};
+use super::{PeerInfo, Refusal};
+use bytes::Bytes;
+use ferro_shared::api::{Direction, PeerView};
+use ferro_shared::hash::{BlockHash, Txid};
+use ferro_shared::p2p::{Message, MAX_ADDRS_PER_MESSAGE};
+use lru::LruCache;
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+use std::num::NonZeroUsize;
+use std::time::{Duration, Instant};
+
+/// Items remembered per peer as already known to it.
+pub const KNOWN_TXS: usize = 32_768;
+pub const KNOWN_BLOCKS: usize = 4_096;
+
+/// The limits a peer set keeps.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Our own listen URL: never dialed, never gossiped back to us.
+    pub listen_url: Option<String>,
+    pub max_inbound: usize,
+    pub max_outbound: usize,
+    pub ban_duration: Duration,
+    /// Whether addresses peers tell us about are dialed.
+    pub discover: bool,
+}
+
+/// What the peer set wants done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Queue `frame` for each of `peers`; a peer whose queue has no room is reported back
+    /// through [`PeerSet::slow`].
+    Send {
+        peers: Vec<u64>,
+        frame: Bytes,
+    },
+    /// End the connection to `peer` (it is already out of the set).
+    Disconnect(u64),
+    Dial(String),
+    /// Keep a ban on disk until `until` (Unix seconds) so a restart does not lift it.
+    SaveBan {
+        key: String,
+        until_secs_from_now: u64,
+    },
+    SavePeer(String),
+    ForgetPeer(String),
+}
+
+#[derive(Debug)]
+struct Peer {
+    info: PeerInfo,
+    known_txs: LruCache<Txid, ()>,
+    known_blocks: LruCache<BlockHash, ()>,
+    score: u32,
+}
+
+/// The connected peers and everything decided about them.
+#[derive(Debug)]
+pub struct PeerSet {
+    limits: Limits,
+    peers: HashMap<u64, Peer>,
+    next_id: u64,
+    book: AddressBook,
+    bans: HashMap<String, Instant>,
+    dialing: HashSet<String>,
+    stopping: bool,
+}
+
+impl PeerSet {
+    pub fn new(limits: Limits) -> Self {
+        PeerSet {
+            limits,
+            peers: HashMap::new(),
+            next_id: 1,
+            book: AddressBook::default(),
+            bans: HashMap::new(),
+            dialing: HashSet::new(),
+            stopping: false,
+        }
+    }
+
+    /// Restores what the store remembers: bans with the seconds they have left, good peers.
+    pub fn restore(&mut self, bans: Vec<(String, u64)>, good: Vec<String>, now: Instant) {
+        for (key, secs_left) in bans {
+            self.bans.insert(key, now + Duration::from_secs(secs_left));
+        }
+        for url in good {
+            self.book.mark_good(&url, now);
+        }
+    }
+
+    /// An address the operator gave (at start or through the API).
+    pub fn add_operator_address(&mut self, url: &str, now: Instant) {
+        self.book.add(url, now);
+    }
+
+    pub fn len(&self) -> usize {
+        self.peers.len()
+    }
+
+    /// The best height any peer has shown.
+    pub fn best_height(&self) -> u64 {
+        self.peers.values().map(|p| p.info.best_height).max().unwrap_or(0)
+    }
+
+    pub fn ids(&self) -> Vec<u64> {
+        self.peers.keys().copied().collect()
+    }
+
+    /// The peer set is closing: nothing more is taken, everyone leaves.
+    pub fn stop(&mut self) -> Vec<Action> {
+        self.stopping = true;
+        self.peers.drain().map(|(id, _)| Action::Disconnect(id)).collect()
+    }
+
+    /// Whether a connection to `url` exists.
+    pub fn is_connected_to(&self, url: &str) -> bool {
+        self.peers.values().any(|p| p.info.listen_url.as_deref() == Some(url))
+    }
+
+    /// The gossip source a peer counts as: its /16 (IPv4) or /32 (IPv6) network, so one
+    /// operator's many addresses count as one; on loopback, where every node shares an address,
+    /// its listen URL or its connection.
+    fn source_key(info: &PeerInfo) -> String {
+        match info.remote.ip() {
+            ip if ip.is_loopback() => {
+                info.listen_url.clone().unwrap_or_else(|| format!("loopback:{}", info.remote.port()))
+            }
+            IpAddr::V4(ip) => {
+                let [a, b, ..] = ip.octets();
+                format!("{a}.{b}/16")
+            }
+            IpAddr::V6(ip) => {
+                let s = ip.segments();
+                format!("{:x}:{:x}/32", s[0], s[1])
+            }
+        }
+    }
+
+    /// The key a ban is kept under: the IP address, except on loopback where many nodes share
+    /// one address and the peer's own listen URL names it instead.
+    fn ban_key(info: &PeerInfo) -> Option<String> {
+        match info.remote.ip() {
+            ip if ip.is_loopback() => info.listen_url.clone(),
+            ip => Some(ip.to_string()),
+        }
+    }
+
+    fn is_banned(&mut self, info: &PeerInfo, now: Instant) -> bool {
+        self.bans.retain(|_, until| *until > now);
+        Self::ban_key(info).is_some_and(|k| self.bans.contains_key(&k))
+    }
+
+    /// A connection finished its handshake: takes it (with its new id) or refuses it.
+    pub fn register(&mut self, info: PeerInfo, now: Instant) -> Result<(u64, Vec<Action>), Refusal> {
+        if self.stopping {
+            return Err(Refusal::Stopping);
+        }
+        if let Some(url) = &info.listen_url {
+            self.dialing.remove(url);
+        }
+        if self.is_banned(&info, now) {
+            return Err(Refusal::Banned);
+        }
+        if self.peers.values().any(|p| p.info.node_id == info.node_id) {
+            return Err(Refusal::Duplicate);
+        }
+        let count = self.peers.values().filter(|p| p.info.direction == info.direction).count();
+        let cap = match info.direction {
+            Direction::Inbound => self.limits.max_inbound,
+            Direction::Outbound => self.limits.max_outbound,
+        };
+        if count >= cap {
+            return Err(Refusal::Full);
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        let mut actions = vec![];
+        // A node that does not discover dials only what it was told to: an address a peer
+        // advertises when it connects to us is neither remembered nor dialed back.
+        let remember = self.limits.discover || info.direction == Direction::Outbound;
+        if let Some(url) = info.listen_url.as_ref().filter(|_| remember) {
+            let new = !self.book.contains(url);
+            if let Some(evicted) = self.book.mark_good(url, now) {
+                actions.push(Action::ForgetPeer(evicted));
+            }
+            actions.push(Action::SavePeer(url.clone()));
+            if new {
+                // Tell the others about the newcomer, as they would tell us.
+                let frame = Bytes::from(Message::Addrs(vec![url.clone()]).to_frame());
+                actions.push(Action::Send { peers: self.ids(), frame });
+            }
+        }
+        let known_txs = LruCache::new(NonZeroUsize::new(KNOWN_TXS).expect("nonzero"));
+        let known_blocks = LruCache::new(NonZeroUsize::new(KNOWN_BLOCKS).expect("nonzero"));
+        self.peers.insert(id, Peer { info, known_txs, known_blocks, score: 0 });
+        Ok((id, actions))
+    }
+
+    /// A connection ended.
+    pub fn closed(&mut self, peer: u64, now: Instant) {
+        if let Some(p) = self.peers.remove(&peer) {
+            if let (Direction::Outbound, Some(url)) = (p.info.direction, &p.info.listen_url) {
+                self.book.mark_failed(url, now);
+            }
+        }
+    }
+
+    /// A peer's queue had no room for what was relayed to it: it does not keep up.
+    pub fn slow(&mut self, peer: u64) -> Vec<Action> {
+        match self.peers.remove(&peer) {
+            Some(_) => vec![Action::Disconnect(peer)],
+            None => vec![],
+        }
+    }
+
+    pub fn dial_failed(&mut self, url: &str, permanent: bool, now: Instant) {
+        self.dialing.remove(url);
+        if permanent {
+            self.book.mark_never(url);
+        } else {
+            self.book.mark_failed(url, now);
+        }
+    }
+
+    pub fn known_txs(&mut self, peer: u64, txids: Vec<Txid>) {
+        if let Some(p) = self.peers.get_mut(&peer) {
+            for t in txids {
+                p.known_txs.put(t, ());
+            }
+        }
+    }
+
+    pub fn known_blocks(&mut self, peer: u64, hashes: Vec<BlockHash>, tip_height: u64) {
+        if let Some(p) = self.peers.get_mut(&peer) {
+            for h in hashes {
+                p.known_blocks.put(h, ());
+            }
+            p.info.best_height = p.info.best_height.max(tip_height);
+        }
+    }
+
+    pub fn peer_height(&mut self, peer: u64, height: u64) {
+        if let Some(p) = self.peers.get_mut(&peer) {
+            p.info.best_height = p.info.best_height.max(height);
+        }
+    }
+
+    /// Charges `peer` for `offence`; at [`BAN_SCORE`] it is cut off and banned.
+    pub fn misbehaved(&mut self, peer: u64, offence: Offence, reason: &str, now: Instant) -> Vec<Action> {
+        let Some(entry) = self.peers.get_mut(&peer) else { return vec![] };
+        entry.score = entry.score.saturating_add(offence.score());
+        tracing::warn!(peer, remote = %entry.info.remote, score = entry.score, %reason, "peer misbehaved");
+        if entry.score < BAN_SCORE {
+            return vec![];
+        }
+        let entry = self.peers.remove(&peer).expect("present");
+        let mut actions = vec![Action::Disconnect(peer)];
+        if let Some(key) = Self::ban_key(&entry.info) {
+            let duration = self.limits.ban_duration;
+            tracing::warn!(peer, %key, "banned peer for {duration:?}");
+            actions.push(Action::SaveBan { key: key.clone(), until_secs_from_now: duration.as_secs() });
+            self.bans.insert(key, now + duration);
+        }
+        if let Some(url) = &entry.info.listen_url {
+            self.book.mark_failed(url, now);
+        }
+        actions
+    }
+
+    /// Addresses a peer told us about.
+    pub fn addrs(&mut self, peer: u64, urls: Vec<String>, now: Instant) -> Vec<Action> {
+        let mut malformed = 0;
+        let source = self.peers.get(&peer).map(|p| Self::source_key(&p.info));
+        for url in urls.into_iter().take(MAX_ADDRS_PER_MESSAGE) {
+            if !valid_peer_url(&url) {
+                malformed += 1;
+                continue;
+            }
+            if Some(&url) != self.limits.listen_url.as_ref() && self.limits.discover {
+                if let Some(source) = &source {
+                    self.book.add_gossip(&url, source, now);
+                }
+            }
+        }
+        if malformed > 0 {
+            return self.misbehaved(peer, Offence::MalformedAddresses, "sent malformed addresses", now);
+        }
+        vec![]
+    }
+
+    /// Addresses to tell `peer` about: connected peers first, then the book's best.
+    pub fn addrs_for(&self, peer: u64) -> Vec<String> {
+        let asker = self.peers.get(&peer).and_then(|p| p.info.listen_url.clone());
+        let mut urls: Vec<String> = self
+            .peers
+            .values()
+            .filter_map(|p| p.info.listen_url.clone())
+            .filter(|u| Some(u) != asker.as_ref())
+            .take(MAX_ADDRS_PER_MESSAGE)
+            .collect();
+        for url in self.book.shareable(MAX_ADDRS_PER_MESSAGE) {
+            if urls.len() >= MAX_ADDRS_PER_MESSAGE {
+                break;
+            }
+            if !urls.contains(&url) && Some(&url) != asker.as_ref() {
+                urls.push(url);
+            }
+        }
+        urls
+    }
+
+    /// Relays a new transaction to every peer not known to have it, except where it came from.
+    pub fn relay_tx(&mut self, txid: Txid, origin: Origin, frame: Bytes) -> Vec<Action> {
+        self.relay(origin, frame, |p| p.known_txs.put(txid, ()).is_none())
+    }
+
+    /// Relays a block (announced or whole) to every peer not known to have it.
+    pub fn relay_block(&mut self, hash: BlockHash, origin: Origin, frame: Bytes) -> Vec<Action> {
+        self.relay(origin, frame, |p| p.known_blocks.put(hash, ()).is_none())
+    }
+
+    fn relay(
+        &mut self,
+        origin: Origin,
+        frame: Bytes,
+        mut mark_known: impl FnMut(&mut Peer) -> bool,
+    ) -> Vec<Action> {
+        let mut peers = vec![];
+        for (id, p) in self.peers.iter_mut() {
+            // Marked known either way: the origin has it, and a peer sent it once has it.
+            let new = mark_known(p);
+            if new && origin != Origin::Peer(*id) {
+                peers.push(*id);
+            }
+        }
+        peers.sort_unstable();
+        if peers.is_empty() {
+            return vec![];
+        }
+        vec![Action::Send { peers, frame }]
+    }
+
+    /// Addresses to dial now: due in the book, not connected, not being dialed, not banned,
+    /// as many as the outbound room allows.
+    pub fn dial_due(&mut self, now: Instant) -> Vec<Action> {
+        if self.stopping {
+            return vec![];
+        }
+        let connected: HashSet<String> =
+            self.peers.values().filter_map(|p| p.info.listen_url.clone()).collect();
+        let outbound = self.peers.values().filter(|p| p.info.direction == Direction::Outbound).count();
+        let mut room = self.limits.max_outbound.saturating_sub(outbound + self.dialing.len());
+        let mut actions = vec![];
+        for url in self.book.due(now) {
+            if room == 0 {
+                break;
+            }
+            if connected.contains(&url) || self.dialing.contains(&url) {
+                continue;
+            }
+            if self.bans.get(&url).is_some_and(|until| *until > now) {
+                continue;
+            }
+            if let Some(action) = self.dial(url, now) {
+                actions.push(action);
+                room -= 1;
+            }
+        }
+        actions
+    }
+
+    /// Dials `url` (as the operator asks, or when due); `None` when it is our own address.
+    pub fn dial(&mut self, url: String, now: Instant) -> Option<Action> {
+        if Some(&url) == self.limits.listen_url.as_ref() {
+            self.book.mark_never(&url);
+            return None;
+        }
+        self.dialing.insert(url.clone());
+        // Keep the dialing entry from blocking retries forever: it clears on register or failure.
+        self.book.mark_failed(&url, now);
+        Some(Action::Dial(url))
+    }
+
+    /// The peers as the API lists them.
+    pub fn views(&self, now: Instant) -> Vec<PeerView> {
+        let mut list: Vec<PeerView> = self
+            .peers
+            .values()
+            .map(|p| PeerView {
+                id: format!("{:016x}", p.info.node_id),
+                direction: p.info.direction,
+                address: p.info.remote.to_string(),
+                listen_url: p.info.listen_url.clone(),
+                best_height: p.info.best_height,
+                connected_secs: now.saturating_duration_since(p.info.connected_at).as_secs(),
+            })
+            .collect();
+        list.sort_by(|a, b| a.address.cmp(&b.address));
+        list
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::SocketAddr;
+
+    fn limits() -> Limits {
+        Limits {
+            listen_url: Some("ws://127.0.0.1:1/p2p".into()),
+            max_inbound: 2,
+            max_outbound: 2,
+            ban_duration: Duration::from_secs(3600),
+            discover: true,
+        }
+    }
+
+    fn info(node_id: u64, ip: [u8; 4], direction: Direction, listen: Option<&str>, now: Instant) -> PeerInfo {
+        PeerInfo {
+            node_id,
+            direction,
+            remote: SocketAddr::from((ip, 5000 + node_id as u16)),
+            listen_url: listen.map(str::to_string),
+            best_height: 0,
+            connected_at: now,
+        }
+    }
+
+    fn sends(actions: &[Action]) -> Vec<Vec<u64>> {
+        actions
+            .iter()
+            .filter_map(|a| if let Action::Send { peers, .. } = a { Some(peers.clone()) } else { None })
+            .collect()
+    }
+
+    #[test]
+    fn registration_refuses_duplicates_the_banned_and_the_full() {
+        let t0 = Instant::now();
+        let mut set = PeerSet::new(limits());
+        let (a, _) = set.register(info(1, [10, 0, 0, 1], Direction::Inbound, None, t0), t0).unwrap();
+        assert_eq!(
+            set.register(info(1, [10, 0, 0, 2], Direction::Inbound, None, t0), t0).err(),
+            Some(Refusal::Duplicate)
+        );
+        set.register(info(2, [10, 0, 0, 2], Direction::Inbound, None, t0), t0).unwrap();
+        assert_eq!(
+            set.register(info(3, [10, 0, 0, 3], Direction::Inbound, None, t0), t0).err(),
+            Some(Refusal::Full)
+        );
+        // Outbound room is separate.
+        assert!(set.register(info(4, [10, 0, 0, 4], Direction::Outbound, None, t0), t0).is_ok());
+        // A ban keeps its address out, then expires.
+        let actions = set.misbehaved(a, Offence::InvalidBlock, "bad block", t0);
+        assert!(actions.contains(&Action::Disconnect(a)));
+        assert!(actions.iter().any(|x| matches!(x, Action::SaveBan { key, .. } if key == "10.0.0.1")));
+        let again = info(5, [10, 0, 0, 1], Direction::Inbound, None, t0);
+        assert_eq!(set.register(again.clone(), t0).err(), Some(Refusal::Banned));
+        assert!(set.register(again, t0 + Duration::from_secs(3601)).is_ok());
+        set.stop();
+        assert_eq!(
+            set.register(info(6, [10, 0, 0, 6], Direction::Inbound, None, t0), t0).err(),
+            Some(Refusal::Stopping)
+        );
+    }
+
+    #[test]
+    fn scores_add_up_to_a_ban() {
+        let t0 = Instant::now();
+        let mut set = PeerSet::new(limits());
+        let (a, _) = set.register(info(1, [10, 0, 0, 1], Direction::Inbound, None, t0), t0).unwrap();
+        for _ in 0..4 {
+            assert_eq!(set.misbehaved(a, Offence::Unrequested, "x", t0), vec![]);
+        }
+        assert!(set.misbehaved(a, Offence::Unrequested, "x", t0).contains(&Action::Disconnect(a)));
+        assert_eq!(set.len(), 0);
+    }
+
+    #[test]
+    fn relay_skips_the_origin_and_who_has_it() {
+        let t0 = Instant::now();
+        let mut set = PeerSet::new(limits());
+        let (a, _) = set.register(info(1, [10, 0, 0, 1], Direction::Inbound, None, t0), t0).unwrap();
+        let (b, _) = set.register(info(2, [10, 0, 0, 2], Direction::Inbound, None, t0), t0).unwrap();
+        let (c, _) = set.register(info(3, [10, 0, 0, 3], Direction::Outbound, None, t0), t0).unwrap();
+        let tx = Txid([7; 32]);
+        set.known_txs(c, vec![tx]);
+        let frame = Bytes::from_static(b"inv");
+        assert_eq!(sends(&set.relay_tx(tx, Origin::Peer(a), frame.clone())), vec![vec![b]]);
+        // Never twice.
+        assert_eq!(sends(&set.relay_tx(tx, Origin::Local, frame.clone())), Vec::<Vec<u64>>::new());
+        let block = BlockHash([8; 32]);
+        assert_eq!(sends(&set.relay_block(block, Origin::Local, frame)), vec![vec![a, b, c]]);
+        // A peer too slow for the relay is dropped.
+        assert_eq!(set.slow(b), vec![Action::Disconnect(b)]);
+        assert_eq!(set.slow(b), vec![]);
+    }
+
+    #[test]
+    fn gossip_is_checked_and_follows_the_discover_setting() {
+        let t0 = Instant::now();
+        let mut set = PeerSet::new(limits());
+        let (a, _) = set
+            .register(info(1, [10, 0, 0, 1], Direction::Inbound, Some("ws://10.0.0.1:8/p2p"), t0), t0)
+            .unwrap();
+        let urls = vec!["ws://10.0.0.9:8/p2p".to_string(), "ws://127.0.0.1:1/p2p".to_string()];
+        assert_eq!(set.addrs(a, urls, t0), vec![]);
+        assert!(set.book.contains("ws://10.0.0.9:8/p2p"));
+        assert!(!set.book.contains("ws://127.0.0.1:1/p2p"), "our own address is not kept");
+        let charged = set.addrs(a, vec!["http://x/p2p".into()], t0);
+        assert_eq!(charged, vec![], "10 points: below a ban");
+        assert_eq!(set.peers[&a].score, Offence::MalformedAddresses.score());
+
+        let mut quiet = PeerSet::new(Limits { discover: false, ..limits() });
+        let (b, actions) = quiet
+            .register(info(2, [10, 0, 0, 2], Direction::Inbound, Some("ws://10.0.0.2:8/p2p"), t0), t0)
+            .unwrap();
+        assert!(actions.is_empty(), "{actions:?}");
+        quiet.addrs(b, vec!["ws://10.0.0.9:8/p2p".into()], t0);
+        assert!(!quiet.book.contains("ws://10.0.0.9:8/p2p") && !quiet.book.contains("ws://10.0.0.2:8/p2p"));
+    }
+
+    #[test]
+    fn a_newcomer_is_announced_to_the_others_and_remembered() {
+        let t0 = Instant::now();
+        let mut set = PeerSet::new(limits());
+        let (a, _) = set.register(info(1, [10, 0, 0, 1], Direction::Inbound, None, t0), t0).unwrap();
+        let url = "ws://10.0.0.2:8/p2p";
+        let (b, actions) =
+            set.register(info(2, [10, 0, 0, 2], Direction::Outbound, Some(url), t0), t0).unwrap();
+        assert!(actions.contains(&Action::SavePeer(url.into())));
+        assert_eq!(sends(&actions), vec![vec![a]]);
+        assert_eq!(set.addrs_for(a), vec![url.to_string()]);
+        assert!(set.addrs_for(b).is_empty(), "not told its own address");
+    }
+
+    #[test]
+    fn dialing_fills_the_outbound_room_and_skips_the_banned_and_connected() {
+        let t0 = Instant::now();
+        let mut set = PeerSet::new(limits());
+        for url in
+            ["ws://10.0.0.1:8/p2p", "ws://10.0.0.2:8/p2p", "ws://10.0.0.3:8/p2p", "ws://127.0.0.1:1/p2p"]
+        {
+            set.add_operator_address(url, t0);
+        }
+        set.bans.insert("ws://10.0.0.1:8/p2p".into(), t0 + Duration::from_secs(60));
+        let dials = set.dial_due(t0);
+        assert_eq!(
+            dials,
+            vec![Action::Dial("ws://10.0.0.2:8/p2p".into()), Action::Dial("ws://10.0.0.3:8/p2p".into())]
+        );
+        // Both are being dialed: no room, nothing more.
+        assert_eq!(set.dial_due(t0 + Duration::from_secs(5)), vec![]);
+        // One failed: after its backoff it is due again.
+        set.dial_failed("ws://10.0.0.2:8/p2p", false, t0);
+        assert_eq!(
+            set.dial_due(t0 + Duration::from_secs(10)),
+            vec![Action::Dial("ws://10.0.0.2:8/p2p".into())]
+        );
+        // Another network: never again; the ban on the first one has run out meanwhile (the
+        // third is still being dialed).
+        set.dial_failed("ws://10.0.0.2:8/p2p", true, t0);
+        let later = set.dial_due(t0 + Duration::from_secs(1000));
+        assert_eq!(later, vec![Action::Dial("ws://10.0.0.1:8/p2p".into())]);
+    }
+}
