@@ -11,6 +11,7 @@ use crate::block::{Block, BlockHeader};
 use crate::encode::{from_bytes, to_bytes};
 use crate::filter::BlockFilter;
 use crate::hash::{BlockHash, Txid};
+use crate::keys::{PublicKey, Signature};
 use crate::params::Network;
 use crate::pow::Work;
 use crate::tx::Transaction;
@@ -49,9 +50,46 @@ pub struct Hello {
     pub work: Work,
     /// Where this node accepts peers, e.g. `ws://127.0.0.1:8080/p2p`.
     pub listen_url: Option<String>,
-    /// Random per process; a node that reaches itself, or a peer already connected, is dropped.
-    pub node_id: u64,
+    /// The node's identity: a public key it proves it holds ([`Message::Auth`]). A node that
+    /// reaches itself, or a peer already connected, is dropped.
+    pub node_key: PublicKey,
+    /// A fresh random challenge: the other side signs it in its [`Message::Auth`].
+    pub nonce: [u8; 32],
     pub agent: String,
+}
+
+impl Hello {
+    /// A short form of the node key, for logs and the API.
+    pub fn node_id(&self) -> u64 {
+        node_id(&self.node_key)
+    }
+}
+
+/// The first 8 bytes of `sha256(node key)`, as a number.
+pub fn node_id(key: &PublicKey) -> u64 {
+    let digest = crate::hash::sha256(key.as_bytes());
+    u64::from_be_bytes(digest[..8].try_into().expect("8 bytes"))
+}
+
+/// Domain tag of the handshake's proof of identity.
+pub const AUTH_TAG: &[u8] = b"FERROCOIN/P2P/AUTH/V1";
+
+/// What a node signs to prove it holds `signer`'s key to the node holding `verifier`, which
+/// sent `nonce` in its hello: `sha256d(AUTH_TAG || genesis || nonce || signer || verifier)`.
+/// Naming the verifier means a signature obtained on one connection is worthless on another.
+pub fn auth_digest(
+    genesis: &BlockHash,
+    nonce: &[u8; 32],
+    signer: &PublicKey,
+    verifier: &PublicKey,
+) -> [u8; 32] {
+    let mut message = Vec::with_capacity(AUTH_TAG.len() + 32 + 32 + 33 + 33);
+    message.extend_from_slice(AUTH_TAG);
+    message.extend_from_slice(genesis.as_bytes());
+    message.extend_from_slice(nonce);
+    message.extend_from_slice(signer.as_bytes());
+    message.extend_from_slice(verifier.as_bytes());
+    crate::hash::sha256d(&message)
 }
 
 /// A peer-to-peer message. Requests carry an `id` that their answer repeats.
@@ -124,6 +162,10 @@ pub enum Message {
         id: u64,
         filters: Vec<(BlockHash, WireFilter)>,
     },
+    /// The second message of a handshake: a signature of [`auth_digest`] by the sender's node
+    /// key over the other side's nonce. The dialing side sends it first; the accepting side
+    /// only after it has checked the dialer's.
+    Auth(Signature),
 }
 
 /// Why a frame is not a valid message.
@@ -190,6 +232,7 @@ impl Message {
             Message::GetBlocksAfter { .. } => "get_blocks_after",
             Message::Blocks { .. } => "blocks",
             Message::NewBlock(_) => "new_block",
+            Message::Auth(_) => "auth",
             Message::GetHeaders { .. } => "get_headers",
             Message::Headers { .. } => "headers",
             Message::GetFilters { .. } => "get_filters",
@@ -341,7 +384,8 @@ mod tests {
             tip: BlockHash([1; 32]),
             work: Work::ZERO,
             listen_url: Some("ws://127.0.0.1:8080/p2p".into()),
-            node_id: 42,
+            node_key: crate::keys::SecretKey::from_bytes(&[5; 32]).unwrap().public_key(),
+            nonce: [6; 32],
             agent: "ferro/0.1.0".into(),
         }
     }
@@ -359,6 +403,7 @@ mod tests {
             Message::GetBlocksAfter { id: 1, locator: vec![BlockHash([5; 32])], limit: 10 },
             Message::Blocks { id: 1, blocks: vec![WireBlock(genesis.clone())], tip_height: 0 },
             Message::NewBlock(WireBlock(genesis.clone())),
+            Message::Auth(crate::keys::SecretKey::from_bytes(&[5; 32]).unwrap().sign_digest(&[1; 32])),
             Message::GetHeaders { id: 2, locator: vec![genesis.hash()], limit: 2_000 },
             Message::Headers { id: 2, headers: vec![WireHeader(genesis.header)], tip_height: 0 },
             Message::GetFilters { id: 3, from: 0, limit: 10 },
@@ -366,6 +411,27 @@ mod tests {
         ];
         for m in cases {
             assert_eq!(Message::from_frame(&m.to_frame()).unwrap(), m, "{}", m.kind());
+        }
+    }
+
+    #[test]
+    fn a_proof_of_identity_is_good_for_one_challenge_and_one_verifier() {
+        use crate::keys::SecretKey;
+        let genesis = Network::Dev.genesis_hash();
+        let (signer, a, b) = (SecretKey::from_bytes(&[1; 32]).unwrap(), key(2), key(3));
+        let digest = auth_digest(&genesis, &[9; 32], &signer.public_key(), &a);
+        let proof = signer.sign_digest(&digest);
+        assert!(signer.public_key().verify_digest(&digest, &proof).is_ok());
+        for other in [
+            auth_digest(&genesis, &[9; 32], &signer.public_key(), &b),
+            auth_digest(&genesis, &[8; 32], &signer.public_key(), &a),
+            auth_digest(&Network::Test.genesis_hash(), &[9; 32], &signer.public_key(), &a),
+        ] {
+            assert!(signer.public_key().verify_digest(&other, &proof).is_err());
+        }
+
+        fn key(seed: u8) -> PublicKey {
+            SecretKey::from_bytes(&[seed; 32]).unwrap().public_key()
         }
     }
 

@@ -51,6 +51,8 @@ const META_TIP: &str = "tip";
 /// The version of the consensus rules the stored chain was checked under (u32 LE). Absent in
 /// stores written under version 1, whose transactions version 2 refuses.
 const META_RULES: &str = "rules";
+/// The secret of the node's peer-to-peer identity key.
+const META_NODE_KEY: &str = "node_key";
 /// The rules this build checks blocks under: the protocol version.
 pub const RULES_VERSION: u32 = ferro_shared::p2p::PROTOCOL_VERSION;
 
@@ -538,6 +540,25 @@ impl Store {
     }
 
     /// Records a ban of `key` until `until` (seconds since the epoch).
+    /// The secret of this node's peer-to-peer identity, made (from `fresh`) and kept on first use.
+    pub fn node_secret(&self, fresh: [u8; 32]) -> Result<[u8; 32], StoreError> {
+        let txn = self.begin_write()?;
+        let secret = {
+            let mut meta = txn.open_table(META)?;
+            let kept = meta.get(META_NODE_KEY)?.map(|v| v.value().to_vec());
+            match kept {
+                Some(bytes) => <[u8; 32]>::try_from(bytes.as_slice())
+                    .map_err(|_| StoreError::Corrupt("the node key is not 32 bytes".into()))?,
+                None => {
+                    meta.insert(META_NODE_KEY, fresh.as_slice())?;
+                    fresh
+                }
+            }
+        };
+        txn.commit()?;
+        Ok(secret)
+    }
+
     pub fn put_ban(&self, key: &str, until: u64) -> Result<(), StoreError> {
         let txn = self.begin_write()?;
         txn.open_table(BANS)?.insert(key, until)?;

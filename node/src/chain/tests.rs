@@ -901,3 +901,15 @@ fn side_blocks_stay_within_their_byte_bound_across_restarts() {
     // The chain still grows on its tip.
     t.extend(tip.hash, 2, 0);
 }
+
+#[test]
+fn the_node_key_is_made_once_and_kept() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("chain.redb");
+    let store = Store::open(&path, Network::Dev).unwrap();
+    assert_eq!(store.node_secret([1; 32]).unwrap(), [1; 32]);
+    assert_eq!(store.node_secret([2; 32]).unwrap(), [1; 32]);
+    drop(store);
+    let store = Store::open(&path, Network::Dev).unwrap();
+    assert_eq!(store.node_secret([3; 32]).unwrap(), [1; 32], "kept across restarts");
+}

@@ -240,6 +240,16 @@ impl NodeLink {
         self.blocking(move |node| node.store().put_peer(&url, &[])).await
     }
 
+    /// The node's identity key, kept in the store (made on first use).
+    pub async fn node_key(&self) -> Result<ferro_shared::SecretKey, Stopped> {
+        let fresh = *ferro_shared::SecretKey::generate(&mut rand_core::OsRng).to_bytes();
+        let kept = self.blocking(move |node| node.store().node_secret(fresh)).await?;
+        ferro_shared::SecretKey::from_bytes(&kept).map_err(|_| {
+            self.node.fail(&StoreError::Corrupt("the node key is not a valid secret key".into()));
+            Stopped
+        })
+    }
+
     pub async fn forget_peer(&self, url: String) -> Result<(), Stopped> {
         self.blocking(move |node| node.store().remove_peer(&url)).await
     }

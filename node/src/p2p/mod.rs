@@ -155,13 +155,15 @@ pub(crate) enum Command {
 pub(crate) struct Context {
     link: NodeLink,
     commands: mpsc::Sender<Command>,
-    node_id: u64,
+    /// This node's identity key.
+    node_key: Arc<ferro_shared::SecretKey>,
     config: Arc<P2pConfig>,
     tasks: TaskTracker,
 }
 
 impl Context {
-    fn hello(&self) -> Hello {
+    /// Our hello, with a fresh `nonce` for the other side to sign.
+    fn hello(&self, nonce: [u8; 32]) -> Hello {
         let tip = self.link.tip();
         Hello {
             version: ferro_shared::p2p::PROTOCOL_VERSION,
@@ -171,7 +173,8 @@ impl Context {
             tip: tip.hash,
             work: tip.work,
             listen_url: self.config.listen_url.clone(),
-            node_id: self.node_id,
+            node_key: self.node_key.public_key(),
+            nonce,
             agent: concat!("ferro/", env!("CARGO_PKG_VERSION")).to_string(),
         }
     }
@@ -189,6 +192,7 @@ pub struct PeerStats {
 #[derive(Clone)]
 pub struct P2pHandle {
     link: NodeLink,
+    node_key: Arc<ferro_shared::SecretKey>,
     commands: mpsc::Sender<Command>,
     stats: watch::Receiver<PeerStats>,
     node_id: u64,
@@ -233,7 +237,7 @@ impl P2pHandle {
         let ctx = Context {
             link: self.link.clone(),
             commands: self.commands.clone(),
-            node_id: self.node_id,
+            node_key: self.node_key.clone(),
             config: self.config.clone(),
             tasks: self.tasks.clone(),
         };
@@ -276,19 +280,27 @@ pub async fn start(
     let saved_bans = link.saved_bans(unix_now).await?;
     let saved_peers = link.saved_peers().await?;
     let (commands, rx) = mpsc::channel(4096);
-    let node_id = rand_core::RngCore::next_u64(&mut rand_core::OsRng);
+    let node_key = Arc::new(link.node_key().await?);
+    let node_id = ferro_shared::p2p::node_id(&node_key.public_key());
     let tasks = TaskTracker::new();
     let config = Arc::new(config);
     let ctx = Context {
         link: link.clone(),
         commands: commands.clone(),
-        node_id,
+        node_key,
         config: config.clone(),
         tasks: tasks.clone(),
     };
     let (stats, stats_rx) = watch::channel(PeerStats::default());
-    let handle =
-        P2pHandle { link: link.clone(), commands, stats: stats_rx, node_id, config: config.clone(), tasks };
+    let handle = P2pHandle {
+        link: link.clone(),
+        node_key: ctx.node_key.clone(),
+        commands,
+        stats: stats_rx,
+        node_id,
+        config: config.clone(),
+        tasks,
+    };
     let mut set = PeerSet::new(peer_set::Limits {
         listen_url: config.listen_url.clone(),
         max_inbound: config.max_inbound,

@@ -11,8 +11,9 @@ use super::{Command, Context, PeerInfo, Refusal};
 use bytes::Bytes;
 use ferro_shared::api::Direction;
 use ferro_shared::p2p::{
-    BlocksFrame, Message, WireFilter, WireHeader, WireTx, FILTER_ANSWER_BYTES, MAX_BLOCKS_PER_MESSAGE,
-    MAX_FILTERS_PER_MESSAGE, MAX_HEADERS_PER_MESSAGE, MAX_ITEMS_PER_MESSAGE, MAX_MESSAGE_BYTES,
+    auth_digest, BlocksFrame, Message, WireFilter, WireHeader, WireTx, FILTER_ANSWER_BYTES,
+    MAX_BLOCKS_PER_MESSAGE, MAX_FILTERS_PER_MESSAGE, MAX_HEADERS_PER_MESSAGE, MAX_ITEMS_PER_MESSAGE,
+    MAX_MESSAGE_BYTES,
 };
 use ferro_shared::Transaction;
 use futures_util::{SinkExt, StreamExt};
@@ -88,33 +89,53 @@ async fn connect(
     dial_url: Option<String>,
     report: &mut Option<DialReport>,
 ) -> Result<(), SetupError> {
-    // Both sides speak first: send our hello, then expect theirs before anything else.
-    let ours = ctx.hello();
-    sink.send(Bytes::from(Message::Hello(ours).to_frame())).await.map_err(|e| format!("send failed: {e}"))?;
-    let theirs = match tokio::time::timeout(ctx.config.handshake_timeout, stream.next()).await {
-        Err(_) => return Err(SetupError::Other("no hello in time".into())),
-        Ok(None) => return Err(SetupError::Other("closed during handshake".into())),
-        Ok(Some(Frame::Data(bytes))) => {
-            ctx.link.metrics().p2p_bytes_received.inc_by(bytes.len() as u64);
-            match Message::from_frame(&bytes) {
-                Ok(Message::Hello(h)) => h,
-                Ok(other) => return Err(format!("first message was {}, not hello", other.kind()).into()),
-                Err(e) => return Err(format!("undecodable hello: {e}").into()),
-            }
-        }
-        Ok(Some(other)) => return Err(format!("bad first frame: {other:?}").into()),
+    // Both sides speak first: send our hello (with a fresh challenge), then expect theirs.
+    let deadline = tokio::time::Instant::now() + ctx.config.handshake_timeout;
+    let mut nonce = [0u8; 32];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut nonce);
+    let our_key = ctx.node_key.public_key();
+    sink.send(Bytes::from(Message::Hello(ctx.hello(nonce)).to_frame()))
+        .await
+        .map_err(|e| format!("send failed: {e}"))?;
+    let theirs = match next_message(&ctx, &mut stream, deadline).await? {
+        Message::Hello(h) => h,
+        other => return Err(format!("first message was {}, not hello", other.kind()).into()),
     };
     let network = ctx.link.network();
-    if let Err(refusal) = check_hello(network, ctx.node_id, &theirs) {
+    if let Err(refusal) = check_hello(network, &our_key, &theirs) {
         if let HelloRefusal::OtherNetwork { .. } = refusal {
             tracing::warn!(%remote, %refusal, "refused a peer of another network (ours is {network})");
         }
         return Err(SetupError::Refused(refusal));
     }
+    // Each side proves it holds its node key by signing the other's challenge. The dialer goes
+    // first; the accepting side answers only once the dialer's proof checks, so nobody can
+    // obtain a node's signature to pass off as its own on another connection.
+    let genesis = network.genesis_hash();
+    let ours = Message::Auth(ctx.node_key.sign_digest(&auth_digest(
+        &genesis,
+        &theirs.nonce,
+        &our_key,
+        &theirs.node_key,
+    )));
+    if direction == Direction::Outbound {
+        sink.send(Bytes::from(ours.to_frame())).await.map_err(|e| format!("send failed: {e}"))?;
+    }
+    let proof = match next_message(&ctx, &mut stream, deadline).await? {
+        Message::Auth(signature) => signature,
+        other => return Err(format!("second message was {}, not auth", other.kind()).into()),
+    };
+    let expected = auth_digest(&genesis, &nonce, &theirs.node_key, &our_key);
+    if theirs.node_key.verify_digest(&expected, &proof).is_err() {
+        return Err(SetupError::Refused(HelloRefusal::BadAuth));
+    }
+    if direction == Direction::Inbound {
+        sink.send(Bytes::from(ours.to_frame())).await.map_err(|e| format!("send failed: {e}"))?;
+    }
 
     let (out_tx, out_rx) = outbound::queue(OUTBOUND_BYTES);
     let info = PeerInfo {
-        node_id: theirs.node_id,
+        node_id: theirs.node_id(),
         direction,
         remote,
         listen_url: theirs.listen_url.clone().or(dial_url),
@@ -155,6 +176,24 @@ async fn connect(
     tracing::info!(peer = id, %remote, %reason, "peer disconnected");
     let _ = ctx.commands.send(Command::Closed { peer: id }).await;
     Ok(())
+}
+
+/// The next handshake message, before `deadline`.
+async fn next_message(
+    ctx: &Context,
+    stream: &mut FrameStream,
+    deadline: tokio::time::Instant,
+) -> Result<Message, SetupError> {
+    match tokio::time::timeout_at(deadline, stream.next()).await {
+        Err(_) => Err(SetupError::Other("handshake not finished in time".into())),
+        Ok(None) => Err(SetupError::Other("closed during handshake".into())),
+        Ok(Some(Frame::Data(bytes))) => {
+            ctx.link.metrics().p2p_bytes_received.inc_by(bytes.len() as u64);
+            Message::from_frame(&bytes)
+                .map_err(|e| SetupError::Other(format!("undecodable handshake message: {e}")))
+        }
+        Ok(Some(other)) => Err(format!("bad handshake frame: {other:?}").into()),
+    }
 }
 
 async fn write_loop(mut sink: FrameSink, mut queue: Queue) {

@@ -18,6 +18,7 @@ use super::link::ChainError;
 use super::verdict::{self, Charge};
 use crate::mempool::MempoolError;
 use ferro_shared::hash::{BlockHash, Txid};
+use ferro_shared::keys::PublicKey;
 use ferro_shared::p2p::{Hello, Message, WireBlock, WireTx, MAX_ITEMS_PER_MESSAGE, MIN_PROTOCOL_VERSION};
 use ferro_shared::pow::Work;
 use ferro_shared::{Block, Network, Transaction};
@@ -126,6 +127,8 @@ pub enum HelloRefusal {
     TooOld(u32),
     #[error("connected to ourselves")]
     Ourselves,
+    #[error("its proof of identity does not verify")]
+    BadAuth,
 }
 
 impl HelloRefusal {
@@ -133,20 +136,20 @@ impl HelloRefusal {
     pub fn is_permanent(&self) -> bool {
         match self {
             HelloRefusal::OtherNetwork { .. } | HelloRefusal::Ourselves => true,
-            HelloRefusal::TooOld(_) => false,
+            HelloRefusal::TooOld(_) | HelloRefusal::BadAuth => false,
         }
     }
 }
 
 /// Checks the other side's hello against our network and identity.
-pub fn check_hello(network: Network, our_id: u64, theirs: &Hello) -> Result<(), HelloRefusal> {
+pub fn check_hello(network: Network, our_key: &PublicKey, theirs: &Hello) -> Result<(), HelloRefusal> {
     if theirs.network != network || theirs.genesis != network.genesis_hash() {
         return Err(HelloRefusal::OtherNetwork { network: theirs.network, genesis: theirs.genesis });
     }
     if theirs.version < MIN_PROTOCOL_VERSION {
         return Err(HelloRefusal::TooOld(theirs.version));
     }
-    if theirs.node_id == our_id {
+    if theirs.node_key == *our_key {
         return Err(HelloRefusal::Ourselves);
     }
     Ok(())
@@ -425,6 +428,7 @@ impl Session {
     fn on_message(&mut self, message: Message, now: Instant) -> Vec<Effect> {
         match message {
             Message::Hello(_) => ban(Offence::Violation, "protocol violation: a second hello"),
+            Message::Auth(_) => ban(Offence::Violation, "protocol violation: a second proof of identity"),
             Message::Ping(n) => vec![Effect::Send(Message::Pong(n))],
             Message::Pong(_) => vec![],
             Message::GetAddrs => vec![Effect::Serve(Serve::Addrs)],
@@ -550,6 +554,10 @@ mod tests {
 
     const NET: Network = Network::Dev;
 
+    fn key(seed: u8) -> PublicKey {
+        ferro_shared::SecretKey::from_bytes(&[seed; 32]).unwrap().public_key()
+    }
+
     fn work(n: u64) -> Work {
         let mut bytes = [0u8; 32];
         bytes[24..].copy_from_slice(&n.to_be_bytes());
@@ -565,7 +573,8 @@ mod tests {
             tip: BlockHash([1; 32]),
             work: work(chain_work),
             listen_url: None,
-            node_id: 7,
+            node_key: key(7),
+            nonce: [3; 32],
             agent: "test".into(),
         }
     }
@@ -646,7 +655,7 @@ mod tests {
             ),
         ];
         for (i, (theirs, our_id, want)) in cases.into_iter().enumerate() {
-            assert_eq!(check_hello(NET, our_id, &theirs), want, "case {i}");
+            assert_eq!(check_hello(NET, &key(our_id), &theirs), want, "case {i}");
         }
         assert!(HelloRefusal::Ourselves.is_permanent());
         assert!(!HelloRefusal::TooOld(1).is_permanent());

@@ -4,9 +4,9 @@
 use anyhow::{bail, Result};
 use ferro_shared::block::BLOCK_VERSION;
 use ferro_shared::consensus::block_subsidy;
-use ferro_shared::p2p::{Hello, Message, WireBlock, WireTx, PROTOCOL_VERSION};
+use ferro_shared::p2p::{auth_digest, Hello, Message, WireBlock, WireTx, PROTOCOL_VERSION};
 use ferro_shared::pow::Work;
-use ferro_shared::{Block, BlockHeader, Network, Transaction, TxOut};
+use ferro_shared::{Block, BlockHeader, Network, SecretKey, Transaction, TxOut};
 use ferro_tests::{TestNode, TestWallet};
 use futures_util::{SinkExt, StreamExt};
 use std::time::Duration;
@@ -16,6 +16,7 @@ pub(crate) type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 pub(crate) fn hello(network: Network, listen_url: Option<String>) -> Hello {
+    let nonce = ferro_shared::hash::sha256(&rand_id().to_le_bytes());
     Hello {
         version: PROTOCOL_VERSION,
         network,
@@ -24,16 +25,25 @@ pub(crate) fn hello(network: Network, listen_url: Option<String>) -> Hello {
         tip: network.genesis_hash(),
         work: Work::ZERO,
         listen_url,
-        node_id: rand_id(),
+        node_key: identity(&nonce).public_key(),
+        nonce,
         agent: "hostile/1".into(),
     }
 }
 
-fn rand_id() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(7)
+/// Different on every call: the time and a counter.
+fn rand_id() -> u128 {
+    static COUNT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(7);
+    nanos ^ (u128::from(n) << 64)
+}
+
+/// The node key of a test peer whose hello carries `nonce`: derived from it, so that a hello
+/// is all a test needs to complete its handshake.
+fn identity(nonce: &[u8; 32]) -> SecretKey {
+    SecretKey::from_bytes(&ferro_shared::hash::sha256(nonce)).expect("a hash is a valid secret key")
 }
 
 pub(crate) async fn open(node: &TestNode) -> Result<Socket> {
@@ -46,15 +56,30 @@ pub(crate) async fn send(socket: &mut Socket, message: &Message) -> Result<()> {
     Ok(())
 }
 
-/// Completes a handshake and returns the node's hello.
+/// Completes a handshake as the dialing side (hello, then proof of identity, then the node's
+/// proof, which is checked) and returns the node's hello.
 pub(crate) async fn handshake(socket: &mut Socket, ours: Hello) -> Result<Hello> {
-    send(socket, &Message::Hello(ours)).await?;
+    send(socket, &Message::Hello(ours.clone())).await?;
+    let theirs = match next(socket).await? {
+        Message::Hello(h) => h,
+        other => bail!("expected hello, got {}", other.kind()),
+    };
+    let digest = auth_digest(&ours.genesis, &theirs.nonce, &ours.node_key, &theirs.node_key);
+    send(socket, &Message::Auth(identity(&ours.nonce).sign_digest(&digest))).await?;
+    match next(socket).await? {
+        Message::Auth(proof) => {
+            let digest = auth_digest(&ours.genesis, &ours.nonce, &theirs.node_key, &ours.node_key);
+            theirs.node_key.verify_digest(&digest, &proof)?;
+        }
+        other => bail!("expected auth, got {}", other.kind()),
+    }
+    Ok(theirs)
+}
+
+async fn next(socket: &mut Socket) -> Result<Message> {
     loop {
         match tokio::time::timeout(Duration::from_secs(5), socket.next()).await? {
-            Some(Ok(Ws::Binary(b))) => match Message::from_frame(&b)? {
-                Message::Hello(h) => return Ok(h),
-                other => bail!("expected hello, got {}", other.kind()),
-            },
+            Some(Ok(Ws::Binary(b))) => return Ok(Message::from_frame(&b)?),
             Some(Ok(_)) => continue,
             other => bail!("connection ended during the handshake: {other:?}"),
         }
@@ -350,5 +375,43 @@ async fn a_request_repeating_one_txid_gets_one_copy() -> Result<()> {
         }
     }
     assert_eq!(copies, 1);
+    Ok(())
+}
+
+/// A stranger cannot connect as another node: it would have to sign the node's challenge with
+/// that node's key. So it can neither take an honest node's place nor lock it out as a
+/// duplicate, which a claimed id alone could.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nobody_can_connect_as_another_node() -> Result<()> {
+    let node = TestNode::start().await?;
+    let honest = TestNode::start().await?;
+    let net = Network::Dev;
+    // The honest node's key, as anyone can learn it from its hello.
+    let mut probe = open(&honest).await?;
+    let honest_key = handshake(&mut probe, hello(net, None)).await?.node_key;
+    drop(probe);
+
+    // Claim it, and prove it with another key: refused before anything else is served.
+    let mut squatter = open(&node).await?;
+    let mut claim = hello(net, None);
+    let own_key = claim.node_key;
+    claim.node_key = honest_key;
+    send(&mut squatter, &Message::Hello(claim.clone())).await?;
+    let theirs = match next(&mut squatter).await? {
+        Message::Hello(h) => h,
+        other => bail!("expected hello, got {}", other.kind()),
+    };
+    let digest = auth_digest(&claim.genesis, &theirs.nonce, &claim.node_key, &theirs.node_key);
+    send(&mut squatter, &Message::Auth(identity(&claim.nonce).sign_digest(&digest))).await?;
+    expect_disconnect(&mut squatter, "a claimed identity").await?;
+    assert_ne!(own_key, honest_key);
+
+    // The honest node connects as itself.
+    honest.connect(&node).await?;
+    let id = format!("{:016x}", ferro_shared::p2p::node_id(&honest_key));
+    node.wait_until("the honest node is a peer", || async {
+        Ok(node.peers().await?.iter().any(|p| p.id == id))
+    })
+    .await?;
     Ok(())
 }
