@@ -17,6 +17,10 @@ use std::net::IpAddr;
 use std::num::NonZeroUsize;
 use std::time::{Duration, Instant};
 
+/// Inbound connections taken from one IP address (loopback excepted, where every local node
+/// shares one), so one machine cannot fill every inbound slot.
+pub const MAX_INBOUND_PER_ADDRESS: usize = 4;
+
 /// Items remembered per peer as already known to it.
 pub const KNOWN_TXS: usize = 32_768;
 pub const KNOWN_BLOCKS: usize = 4_096;
@@ -180,6 +184,17 @@ impl PeerSet {
         };
         if count >= cap {
             return Err(Refusal::Full);
+        }
+        let ip = info.remote.ip();
+        if info.direction == Direction::Inbound && !ip.is_loopback() {
+            let same = self
+                .peers
+                .values()
+                .filter(|p| p.info.direction == Direction::Inbound && p.info.remote.ip() == ip)
+                .count();
+            if same >= MAX_INBOUND_PER_ADDRESS {
+                return Err(Refusal::Full);
+            }
         }
         let id = self.next_id;
         self.next_id += 1;
@@ -470,6 +485,23 @@ mod tests {
             set.register(info(6, [10, 0, 0, 6], Direction::Inbound, None, t0), t0).err(),
             Some(Refusal::Stopping)
         );
+    }
+
+    #[test]
+    fn one_address_cannot_take_every_inbound_slot() {
+        let t0 = Instant::now();
+        let mut set = PeerSet::new(Limits { max_inbound: 32, ..limits() });
+        for id in 0..MAX_INBOUND_PER_ADDRESS as u64 {
+            set.register(info(id + 1, [10, 0, 0, 1], Direction::Inbound, None, t0), t0).unwrap();
+        }
+        let one_more = info(99, [10, 0, 0, 1], Direction::Inbound, None, t0);
+        assert_eq!(set.register(one_more, t0).err(), Some(Refusal::Full));
+        // Another address, loopback, or an outbound connection to that address: taken.
+        assert!(set.register(info(100, [10, 0, 0, 2], Direction::Inbound, None, t0), t0).is_ok());
+        for id in 0..6 {
+            assert!(set.register(info(200 + id, [127, 0, 0, 1], Direction::Inbound, None, t0), t0).is_ok());
+        }
+        assert!(set.register(info(300, [10, 0, 0, 1], Direction::Outbound, None, t0), t0).is_ok());
     }
 
     #[test]
