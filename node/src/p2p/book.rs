@@ -136,11 +136,19 @@ impl AddressBook {
         self.entries.contains_key(url)
     }
 
-    /// The handshake with `url` completed: it joins the tried table. Returns the tried address
-    /// evicted to make room, which the caller forgets on disk too.
+    /// An address remembered as good from an earlier run: tried, but evictable.
+    pub fn restore_good(&mut self, url: &str, now: Instant) {
+        if !self.entries.contains_key(url) {
+            self.insert(url, Origin::Gossip("remembered".into()), now);
+        }
+        self.mark_good(url, now);
+    }
+
+    /// We dialed `url` and the handshake completed: it joins the tried table. Returns the tried
+    /// address evicted to make room, which the caller forgets on disk too.
     pub fn mark_good(&mut self, url: &str, now: Instant) -> Option<String> {
         if !self.entries.contains_key(url) {
-            self.insert(url, Origin::Operator, now);
+            self.insert(url, Origin::Gossip("dialed".into()), now);
         }
         let already = self.entries.get(url).is_some_and(|e| e.good);
         let mut evicted = None;

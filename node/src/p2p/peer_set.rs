@@ -97,7 +97,7 @@ impl PeerSet {
             self.bans.insert(key, now + Duration::from_secs(secs_left));
         }
         for url in good {
-            self.book.mark_good(&url, now);
+            self.book.restore_good(&url, now);
         }
     }
 
@@ -134,7 +134,7 @@ impl PeerSet {
     /// operator's many addresses count as one; on loopback, where every node shares an address,
     /// its listen URL or its connection.
     fn source_key(info: &PeerInfo) -> String {
-        match info.remote.ip() {
+        match info.remote.ip().to_canonical() {
             ip if ip.is_loopback() => {
                 info.listen_url.clone().unwrap_or_else(|| format!("loopback:{}", info.remote.port()))
             }
@@ -149,18 +149,24 @@ impl PeerSet {
         }
     }
 
-    /// The key a ban is kept under: the IP address, except on loopback where many nodes share
-    /// one address and the peer's own listen URL names it instead.
-    fn ban_key(info: &PeerInfo) -> Option<String> {
-        match info.remote.ip() {
-            ip if ip.is_loopback() => info.listen_url.clone(),
-            ip => Some(ip.to_string()),
+    /// The key a ban is kept under: the IP address (an IPv6 /64, which one host usually
+    /// holds whole), except on loopback, where every local node (and, behind a reverse proxy on
+    /// the same host, every peer) shares one address: there the peer's proven node key. Never
+    /// a URL a peer declares, which would let it get another node banned.
+    fn ban_key(info: &PeerInfo) -> String {
+        match info.remote.ip().to_canonical() {
+            ip if ip.is_loopback() => format!("node:{:016x}", info.node_id),
+            IpAddr::V4(ip) => ip.to_string(),
+            IpAddr::V6(ip) => {
+                let s = ip.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
         }
     }
 
     fn is_banned(&mut self, info: &PeerInfo, now: Instant) -> bool {
         self.bans.retain(|_, until| *until > now);
-        Self::ban_key(info).is_some_and(|k| self.bans.contains_key(&k))
+        self.bans.contains_key(&Self::ban_key(info))
     }
 
     /// A connection finished its handshake: takes it (with its new id) or refuses it.
@@ -185,12 +191,12 @@ impl PeerSet {
         if count >= cap {
             return Err(Refusal::Full);
         }
-        let ip = info.remote.ip();
+        let ip = info.remote.ip().to_canonical();
         if info.direction == Direction::Inbound && !ip.is_loopback() {
             let same = self
                 .peers
                 .values()
-                .filter(|p| p.info.direction == Direction::Inbound && p.info.remote.ip() == ip)
+                .filter(|p| p.info.direction == Direction::Inbound && p.info.remote.ip().to_canonical() == ip)
                 .count();
             if same >= MAX_INBOUND_PER_ADDRESS {
                 return Err(Refusal::Full);
@@ -199,16 +205,24 @@ impl PeerSet {
         let id = self.next_id;
         self.next_id += 1;
         let mut actions = vec![];
-        // A node that does not discover dials only what it was told to: an address a peer
-        // advertises when it connects to us is neither remembered nor dialed back.
-        let remember = self.limits.discover || info.direction == Direction::Outbound;
-        if let Some(url) = info.listen_url.as_ref().filter(|_| remember) {
+        if let Some(url) = &info.listen_url {
             let new = !self.book.contains(url);
-            if let Some(evicted) = self.book.mark_good(url, now) {
-                actions.push(Action::ForgetPeer(evicted));
+            match info.direction {
+                // We dialed it and it proved its key: a good address.
+                Direction::Outbound => {
+                    if let Some(evicted) = self.book.mark_good(url, now) {
+                        actions.push(Action::ForgetPeer(evicted));
+                    }
+                    actions.push(Action::SavePeer(url.clone()));
+                }
+                // What a caller says its address is, nobody has checked: it is gossip from
+                // that caller (and a node that does not discover keeps no gossip).
+                Direction::Inbound if self.limits.discover => {
+                    self.book.add_gossip(url, &Self::source_key(&info), now);
+                }
+                Direction::Inbound => {}
             }
-            actions.push(Action::SavePeer(url.clone()));
-            if new {
+            if new && (self.limits.discover || info.direction == Direction::Outbound) {
                 // Tell the others about the newcomer, as they would tell us.
                 let frame = Bytes::from(Message::Addrs(vec![url.clone()]).to_frame());
                 actions.push(Action::Send { peers: self.ids(), frame });
@@ -279,13 +293,13 @@ impl PeerSet {
         }
         let entry = self.peers.remove(&peer).expect("present");
         let mut actions = vec![Action::Disconnect(peer)];
-        if let Some(key) = Self::ban_key(&entry.info) {
-            let duration = self.limits.ban_duration;
-            tracing::warn!(peer, %key, "banned peer for {duration:?}");
-            actions.push(Action::SaveBan { key: key.clone(), until_secs_from_now: duration.as_secs() });
-            self.bans.insert(key, now + duration);
-        }
-        if let Some(url) = &entry.info.listen_url {
+        let key = Self::ban_key(&entry.info);
+        let duration = self.limits.ban_duration;
+        tracing::warn!(peer, %key, "banned peer for {duration:?}");
+        actions.push(Action::SaveBan { key: key.clone(), until_secs_from_now: duration.as_secs() });
+        self.bans.insert(key, now + duration);
+        // An address we dialed is the peer's own; one it declared may be anyone's.
+        if let (Direction::Outbound, Some(url)) = (entry.info.direction, &entry.info.listen_url) {
             self.book.mark_failed(url, now);
         }
         actions
@@ -602,5 +616,71 @@ mod tests {
         set.dial_failed("ws://10.0.0.2:8/p2p", true, t0);
         let later = set.dial_due(t0 + Duration::from_secs(1000));
         assert_eq!(later, vec![Action::Dial("ws://10.0.0.1:8/p2p".into())]);
+    }
+
+    /// Listen URLs that callers declare are gossip, not proof: 300 strangers calling in under
+    /// 300 URLs neither evict an address that proved good nor grow the tried table, and none
+    /// of their URLs is saved to disk.
+    #[test]
+    fn inbound_strangers_cannot_evict_or_grow_the_tried_table() {
+        use super::super::book::MAX_TRIED;
+        let t0 = Instant::now();
+        let mut set = PeerSet::new(Limits { max_inbound: 1000, max_outbound: 8, ..limits() });
+        let genuine = "ws://10.9.9.9:8080/p2p";
+        set.book.add_gossip(genuine, "10.9/16", t0);
+        let (g, _) =
+            set.register(info(1, [10, 9, 9, 9], Direction::Outbound, Some(genuine), t0), t0).unwrap();
+        set.closed(g, t0);
+        let mut saved = 0;
+        for i in 0..300u64 {
+            let url = format!("ws://203.0.{}.{}:8080/p2p", i / 250, i % 250);
+            let who = info(100 + i, [198, 51, 100, (i % 4) as u8], Direction::Inbound, Some(&url), t0);
+            let (id, actions) = set.register(who, t0).unwrap();
+            saved +=
+                actions.iter().filter(|a| matches!(a, Action::SavePeer(_) | Action::ForgetPeer(_))).count();
+            set.closed(id, t0);
+        }
+        assert_eq!(saved, 0);
+        assert!(set.book.contains(genuine));
+        assert!(set.book.shareable(usize::MAX).len() <= MAX_TRIED + 1 + super::super::book::MAX_PER_SOURCE);
+    }
+
+    /// On loopback (local nodes, or every peer behind a reverse proxy on the same host) a ban
+    /// falls on the misbehaving node's key, never on a URL it declared, and also holds for a
+    /// peer that declares none.
+    #[test]
+    fn loopback_bans_fall_on_the_node_key() {
+        let t0 = Instant::now();
+        let mut set = PeerSet::new(limits());
+        let honest = "ws://127.0.0.1:7001/p2p";
+        let (m, _) = set.register(info(9, [127, 0, 0, 1], Direction::Inbound, Some(honest), t0), t0).unwrap();
+        set.misbehaved(m, Offence::InvalidBlock, "bad block", t0);
+        set.add_operator_address(honest, t0);
+        let dials = set.dial_due(t0 + Duration::from_secs(600));
+        assert!(dials.contains(&Action::Dial(honest.into())), "{dials:?}");
+        assert!(set.register(info(10, [127, 0, 0, 1], Direction::Outbound, Some(honest), t0), t0).is_ok());
+        // The same key comes back, with or without a listen URL: refused.
+        assert_eq!(
+            set.register(info(9, [127, 0, 0, 1], Direction::Inbound, None, t0), t0).err(),
+            Some(Refusal::Banned)
+        );
+    }
+
+    /// A dual-stack listener sees IPv4 peers as IPv4-mapped IPv6 addresses: they are grouped,
+    /// banned and limited by their IPv4 address.
+    #[test]
+    fn ipv4_mapped_peers_count_as_ipv4() {
+        let t0 = Instant::now();
+        let mapped = |ip: [u8; 4], id: u64| {
+            let v6 = std::net::Ipv4Addr::from(ip).to_ipv6_mapped();
+            PeerInfo { remote: SocketAddr::from((v6, 5000)), ..info(id, ip, Direction::Inbound, None, t0) }
+        };
+        assert_eq!(PeerSet::source_key(&mapped([1, 2, 3, 4], 1)), "1.2/16");
+        assert_eq!(PeerSet::source_key(&mapped([127, 0, 0, 1], 1)), "loopback:5000");
+        assert_eq!(PeerSet::ban_key(&mapped([9, 8, 7, 6], 1)), "9.8.7.6");
+        assert_eq!(
+            PeerSet::ban_key(&info(7, [127, 0, 0, 1], Direction::Inbound, None, t0)),
+            "node:0000000000000007"
+        );
     }
 }

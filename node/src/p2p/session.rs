@@ -22,7 +22,7 @@ use ferro_shared::keys::PublicKey;
 use ferro_shared::p2p::{Hello, Message, WireBlock, WireTx, MAX_ITEMS_PER_MESSAGE, MIN_PROTOCOL_VERSION};
 use ferro_shared::pow::Work;
 use ferro_shared::{Block, Network, Transaction};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 /// Misbehaviour that gets a peer disconnected and banned at once.
@@ -96,6 +96,18 @@ impl Offence {
 
 /// Charged for addresses that are not peer URLs.
 pub const MALFORMED_ADDRESSES_SCORE: u32 = 10;
+
+/// Announced transactions we want, waiting for a request slot, at most.
+pub const MAX_DEFERRED_TXS: usize = 50_000;
+
+/// A request of ours, unanswered (or answered in part).
+#[derive(Debug)]
+struct Pending {
+    kind: Request,
+    last_seen: Instant,
+    /// For a transaction request, the txids still expected.
+    txids: HashSet<Txid>,
+}
 
 /// Timers of a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -255,7 +267,14 @@ pub enum Input {
 #[derive(Debug)]
 pub struct Session {
     timing: Timing,
-    pending: HashMap<u64, (Request, Instant)>,
+    /// Our unanswered requests: what each asked for, and when the peer last answered part of it
+    /// (or when it was sent).
+    pending: HashMap<u64, Pending>,
+    /// Transactions the peer announced that we want but had no request slot for yet.
+    deferred_txs: VecDeque<Txid>,
+    /// The peer's height at which a sync from it brought only a branch with less work than
+    /// ours: no new sync from it until it shows a greater height.
+    sync_refused_at: Option<u64>,
     next_request: u64,
     syncing: bool,
     peer_height: u64,
@@ -272,6 +291,8 @@ impl Session {
         let mut session = Session {
             timing,
             pending: HashMap::new(),
+            deferred_txs: VecDeque::new(),
+            sync_refused_at: None,
             next_request: 1,
             syncing: false,
             peer_height: theirs.height,
@@ -305,15 +326,15 @@ impl Session {
             }
             Input::Violation(what) => ban(Offence::Violation, &format!("protocol violation: {what}")),
             Input::Tick => self.on_tick(now),
-            Input::MissingTxs(wanted) => match self.request(Request::Txs, now) {
-                Some(id) if !wanted.is_empty() => vec![Effect::Send(Message::GetTxs { id, txids: wanted })],
-                Some(id) => {
-                    self.pending.remove(&id);
-                    vec![]
+            Input::MissingTxs(wanted) => {
+                for txid in wanted {
+                    if self.deferred_txs.len() < MAX_DEFERRED_TXS {
+                        self.deferred_txs.push_back(txid);
+                    }
                 }
-                None => vec![],
-            },
-            Input::MissingBlocks(wanted) => match self.request(Request::Blocks, now) {
+                self.fetch_deferred_txs(now)
+            }
+            Input::MissingBlocks(wanted) => match self.request(Request::Blocks, HashSet::new(), now) {
                 Some(id) if !wanted.is_empty() => {
                     vec![Effect::Send(Message::GetBlocks { id, hashes: wanted })]
                 }
@@ -330,7 +351,7 @@ impl Session {
                         std::iter::once(last).chain(locator.into_iter().take(100)).collect()
                     }
                 };
-                match self.request(Request::Sync, now) {
+                match self.request(Request::Sync, HashSet::new(), now) {
                     Some(id) => {
                         vec![Effect::Send(Message::GetBlocksAfter { id, locator, limit: SYNC_BATCH })]
                     }
@@ -356,7 +377,7 @@ impl Session {
     }
 
     fn start_sync(&mut self) -> Vec<Effect> {
-        if self.syncing {
+        if self.syncing || self.sync_refused_at.is_some_and(|h| self.peer_height <= h) {
             return vec![];
         }
         self.syncing = true;
@@ -364,14 +385,26 @@ impl Session {
     }
 
     /// Registers a request of ours; `None` when too many are unanswered.
-    fn request(&mut self, kind: Request, now: Instant) -> Option<u64> {
+    fn request(&mut self, kind: Request, txids: HashSet<Txid>, now: Instant) -> Option<u64> {
         if self.pending.len() >= MAX_PENDING_REQUESTS {
             return None;
         }
         let id = self.next_request;
         self.next_request += 1;
-        self.pending.insert(id, (kind, now));
+        self.pending.insert(id, Pending { kind, last_seen: now, txids });
         Some(id)
+    }
+
+    /// Asks for deferred transactions, as many requests as there are free slots.
+    fn fetch_deferred_txs(&mut self, now: Instant) -> Vec<Effect> {
+        let mut effects = vec![];
+        while !self.deferred_txs.is_empty() && self.pending.len() < MAX_PENDING_REQUESTS {
+            let n = self.deferred_txs.len().min(MAX_ITEMS_PER_MESSAGE);
+            let txids: Vec<Txid> = self.deferred_txs.drain(..n).collect();
+            let id = self.request(Request::Txs, txids.iter().copied().collect(), now).expect("a free slot");
+            effects.push(Effect::Send(Message::GetTxs { id, txids }));
+        }
+        effects
     }
 
     fn count_message(&mut self, now: Instant) -> Vec<Effect> {
@@ -391,7 +424,9 @@ impl Session {
             return vec![Effect::Disconnect("not answering".into())];
         }
         let timeout = self.timing.request_timeout;
-        if let Some((kind, _)) = self.pending.values().find(|(_, sent)| now.duration_since(*sent) > timeout) {
+        if let Some(Pending { kind, .. }) =
+            self.pending.values().find(|p| now.duration_since(p.last_seen) > timeout)
+        {
             return vec![Effect::Disconnect(format!(
                 "stalled: a {kind:?} request unanswered for {timeout:?}"
             ))];
@@ -412,17 +447,34 @@ impl Session {
         vec![]
     }
 
-    /// Removes a pending request answered by `id`; `false` if there was none of that kind.
-    fn answered(&mut self, id: u64, kind: Request, last_part: bool) -> bool {
-        match self.pending.get(&id) {
-            Some((k, _)) if *k == kind => {
-                if last_part {
-                    self.pending.remove(&id);
-                }
-                true
+    /// A part of the answer to transaction request `id`: each transaction we asked for goes
+    /// to the node once; anything else is charged as unrequested and dropped.
+    fn on_txs(&mut self, id: u64, txs: Vec<WireTx>, more: bool, now: Instant) -> Vec<Effect> {
+        let mut effects = vec![];
+        let Some(pending) = self.pending.get_mut(&id).filter(|p| p.kind == Request::Txs) else {
+            effects.push(unrequested("transactions"));
+            return effects;
+        };
+        pending.last_seen = now;
+        let mut stray = false;
+        for WireTx(tx) in txs {
+            if pending.txids.remove(&tx.txid()) {
+                effects.push(Effect::SubmitTx(tx));
+            } else {
+                stray = true;
             }
-            Some(_) | None => false,
         }
+        let done = !more || pending.txids.is_empty();
+        if done {
+            self.pending.remove(&id);
+        }
+        if stray {
+            effects.push(unrequested("transactions"));
+        }
+        if done {
+            effects.extend(self.fetch_deferred_txs(now));
+        }
+        effects
     }
 
     fn on_message(&mut self, message: Message, now: Instant) -> Vec<Effect> {
@@ -443,14 +495,7 @@ impl Session {
                 effects
             }
             Message::GetTxs { id, txids } => vec![Effect::Serve(Serve::Txs { id, txids })],
-            Message::Txs { id, txs, more } => {
-                let mut effects = vec![];
-                if !self.answered(id, Request::Txs, !more) {
-                    effects.push(unrequested("transactions"));
-                }
-                effects.extend(txs.into_iter().map(|WireTx(tx)| Effect::SubmitTx(tx)));
-                effects
-            }
+            Message::Txs { id, txs, more } => self.on_txs(id, txs, more, now),
             Message::GetBlocks { id, hashes } => vec![Effect::Serve(Serve::Blocks { id, hashes })],
             Message::GetBlocksAfter { id, locator, limit } => {
                 vec![Effect::Serve(Serve::BlocksAfter { id, locator, limit })]
@@ -477,9 +522,9 @@ impl Session {
 
     fn on_blocks(&mut self, id: u64, blocks: Vec<WireBlock>, tip_height: u64, _now: Instant) -> Vec<Effect> {
         let mut effects = self.set_height(tip_height);
-        let kind = match self.pending.remove(&id) {
-            Some((kind @ (Request::Blocks | Request::Sync), _)) => kind,
-            Some((Request::Txs, _)) | None => {
+        let kind = match self.pending.remove(&id).map(|p| p.kind) {
+            Some(kind @ (Request::Blocks | Request::Sync)) => kind,
+            Some(Request::Txs) | None => {
                 effects.push(unrequested("blocks"));
                 return effects;
             }
@@ -490,7 +535,8 @@ impl Session {
             // Answers are capped by count and by bytes: the peer has more when its tip is
             // beyond the last block it sent. Ask for the next batch, located from the end of
             // this one, before validating this one: the transfer overlaps the validation.
-            if let Some(last) = blocks.last().filter(|b| tip_height > b.header.height) {
+            let refused = self.sync_refused_at.is_some_and(|h| self.peer_height <= h);
+            if let Some(last) = blocks.last().filter(|b| tip_height > b.header.height && !refused) {
                 self.syncing = true;
                 effects.push(Effect::Ask(Ask::Locator(LocatorFor::Continue(last.hash()))));
             }
@@ -513,6 +559,14 @@ impl Session {
         match result.as_ref().map_err(verdict::for_block) {
             Ok(()) | Err(Charge::Nothing) => {}
             Err(Charge::Sync) => effects.extend(self.start_sync()),
+            // A branch with less work than ours, in answer to a sync we asked for: an honest
+            // peer on a fork deeper than one batch. Not its fault; but no new sync from it
+            // until it shows more.
+            Err(Charge::LowWork) if kind == Some(Request::Sync) => {
+                self.sync_refused_at = Some(self.peer_height);
+                self.syncing = false;
+            }
+            Err(Charge::LowWork) if kind == Some(Request::Blocks) => {}
             Err(Charge::LowWork) => {
                 let (start, count) = &mut self.low_work_window;
                 if now.duration_since(*start) > LOW_WORK_WINDOW {
@@ -891,5 +945,92 @@ mod tests {
         let effects = s.handle(Input::TxJudged(bad), t0);
         assert_eq!(penalties(&effects), vec![BAN_SCORE]);
         assert!(disconnects(&effects));
+    }
+
+    /// A peer asked for one transaction cannot push others under that request: strays are
+    /// charged and dropped, and the request closes once what was asked for has come.
+    #[test]
+    fn an_answer_in_parts_carries_only_what_was_asked_for() {
+        let t0 = Instant::now();
+        let mut s = session(t0);
+        let wanted = Transaction::coinbase(
+            1,
+            vec![ferro_shared::TxOut {
+                recipient: Default::default(),
+                amount: ferro_shared::Amount::from_units(1),
+            }],
+        );
+        let junk = Transaction::coinbase(2, wanted.outputs.clone());
+        let id = sent_request(&s.handle(Input::MissingTxs(vec![wanted.txid()]), t0));
+        let effects =
+            msg(&mut s, Message::Txs { id, txs: vec![WireTx(junk.clone()); 1_000], more: true }, t0);
+        assert_eq!(penalties(&effects), vec![UNREQUESTED_SCORE]);
+        assert!(!effects.iter().any(|e| matches!(e, Effect::SubmitTx(_))));
+        let effects = msg(&mut s, Message::Txs { id, txs: vec![WireTx(wanted.clone())], more: true }, t0);
+        assert_eq!(effects, vec![Effect::SubmitTx(wanted.clone())]);
+        // Everything asked for arrived: the request is closed, more parts are unrequested.
+        let effects = msg(&mut s, Message::Txs { id, txs: vec![WireTx(wanted)], more: false }, t0);
+        assert_eq!(penalties(&effects), vec![UNREQUESTED_SCORE]);
+    }
+
+    /// A peer answering in parts is answering: each part restarts the stall clock.
+    #[test]
+    fn a_peer_answering_in_parts_is_not_a_staller() {
+        let t0 = Instant::now();
+        let mut s = session(t0);
+        let id = sent_request(&s.handle(Input::MissingTxs(vec![Txid([1; 32]), Txid([2; 32])]), t0));
+        for second in 1..=70 {
+            let now = t0 + Duration::from_secs(second);
+            msg(&mut s, Message::Txs { id, txs: vec![], more: true }, now);
+            let effects = s.handle(Input::Tick, now);
+            assert!(!disconnects(&effects), "cut off at {second} s while answering: {effects:?}");
+        }
+    }
+
+    /// Announcements beyond the request slots wait for a slot instead of being dropped.
+    #[test]
+    fn announcements_beyond_the_request_slots_wait_their_turn() {
+        let t0 = Instant::now();
+        let mut s = session(t0);
+        let mut ids = vec![];
+        for i in 0..MAX_PENDING_REQUESTS as u32 + 10 {
+            let effects = s.handle(Input::MissingTxs(vec![Txid([(i % 250) as u8; 32])]), t0);
+            if !effects.is_empty() {
+                ids.push(sent_request(&effects));
+            }
+        }
+        assert_eq!(ids.len(), MAX_PENDING_REQUESTS);
+        assert_eq!(s.deferred_txs.len(), 10);
+        // One answered: the ten waiting go out in one request.
+        let effects = msg(&mut s, Message::Txs { id: ids[0], txs: vec![], more: false }, t0);
+        let Effect::Send(Message::GetTxs { txids, .. }) = &effects[0] else { panic!("{effects:?}") };
+        assert_eq!(txids.len(), 10);
+    }
+
+    /// An honest peer on a fork deeper than one batch answers our sync with blocks on a branch
+    /// with less work than ours: not charged, and not asked again until it shows more.
+    #[test]
+    fn a_sync_that_brings_a_lesser_branch_is_not_charged_nor_repeated() {
+        let t0 = Instant::now();
+        let (mut s, _) = Session::start(Timing::default(), &hello(600, 9), work(5), t0);
+        let tip = (BlockHash([1; 32]), 300);
+        let low = || Err(ChainError::LowWork { hash: BlockHash([4; 32]) });
+        for _ in 0..3 * LOW_WORK_ALLOWANCE {
+            let effects = s.handle(
+                Input::Imported { kind: Some(Request::Sync), result: low(), changed: false, tip },
+                t0,
+            );
+            assert!(penalties(&effects).is_empty(), "{effects:?}");
+        }
+        let orphan = Err(ChainError::UnknownParent { hash: BlockHash([4; 32]), parent: BlockHash([5; 32]) });
+        let effects = s.handle(Input::Imported { kind: None, result: orphan, changed: false, tip }, t0);
+        assert_eq!(effects, vec![], "no new sync from a peer whose branch we cannot take");
+        // It shows more: a sync is worth trying again.
+        let effects =
+            msg(&mut s, Message::InvBlocks { hashes: vec![BlockHash([6; 32])], tip_height: 601 }, t0);
+        assert!(effects.contains(&Effect::Tell(Note::PeerHeight(601))));
+        let orphan = Err(ChainError::UnknownParent { hash: BlockHash([4; 32]), parent: BlockHash([5; 32]) });
+        let effects = s.handle(Input::Imported { kind: None, result: orphan, changed: false, tip }, t0);
+        assert_eq!(effects, vec![Effect::Ask(Ask::Locator(LocatorFor::Sync))]);
     }
 }

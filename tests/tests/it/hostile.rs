@@ -173,20 +173,21 @@ async fn hostile_peers_are_cut_off_and_honest_ones_served() -> Result<()> {
     send(&mut s, &Message::Hello(old)).await?;
     expect_disconnect(&mut s, "protocol version 1").await?;
 
-    // A block with bad proof of work, from a peer that names itself: it is banned, so the same
-    // peer coming back is refused right after its hello.
-    let liar = Some("ws://127.0.0.1:9/p2p".to_string());
+    // A block with bad proof of work: the peer is banned (on loopback, by its node key), so the
+    // same node coming back is refused at its handshake.
+    let liar = hello(net, Some("ws://127.0.0.1:9/p2p".to_string()));
     let mut s = open(&node).await?;
-    handshake(&mut s, hello(net, liar.clone())).await?;
+    handshake(&mut s, liar.clone()).await?;
     send(&mut s, &Message::NewBlock(WireBlock(block_with_bad_proof_of_work(net)))).await?;
     expect_disconnect(&mut s, "bad proof of work").await?;
     let mut s = open(&node).await?;
-    let _ = handshake(&mut s, hello(net, liar.clone())).await;
+    let _ = handshake(&mut s, liar.clone()).await;
     expect_disconnect(&mut s, "banned peer returning").await?;
-    // The ban outlives a restart of the node.
+    // The ban outlives a restart of the node (on a new port: the honest peer is told where).
     let node = node.restart().await?;
+    honest.connect(&node).await?;
     let mut s = open(&node).await?;
-    let _ = handshake(&mut s, hello(net, liar)).await;
+    let _ = handshake(&mut s, liar).await;
     expect_disconnect(&mut s, "banned peer returning after a restart").await?;
 
     // An invalid transaction (a signature over other outputs), pushed as an answer nobody asked
