@@ -192,6 +192,8 @@ pub struct PeerStats {
 #[derive(Clone)]
 pub struct P2pHandle {
     link: NodeLink,
+    /// Slots for inbound handshakes in progress.
+    handshakes: Arc<tokio::sync::Semaphore>,
     node_key: Arc<ferro_shared::SecretKey>,
     commands: mpsc::Sender<Command>,
     stats: watch::Receiver<PeerStats>,
@@ -241,8 +243,16 @@ impl P2pHandle {
             config: self.config.clone(),
             tasks: self.tasks.clone(),
         };
+        // Callers still in their handshake hold a slot each: one that never finishes it holds
+        // one for at most the handshake timeout, and there are only so many.
+        let Ok(slot) = self.handshakes.clone().try_acquire_owned() else {
+            tracing::debug!(%remote, "too many handshakes in progress: connection dropped");
+            return;
+        };
         let (sink, stream) = wire::from_axum(socket);
-        self.tasks.track_future(peer::run(ctx, sink, stream, Direction::Inbound, remote, None)).await;
+        self.tasks
+            .track_future(peer::run(ctx, sink, stream, Direction::Inbound, remote, None, Some(slot)))
+            .await;
     }
 
     pub fn node_id(&self) -> u64 {
@@ -254,6 +264,9 @@ impl P2pHandle {
         *self.stats.borrow()
     }
 }
+
+/// Inbound handshakes in progress at once, per inbound connection slot.
+const MAX_HANDSHAKES_PER_INBOUND_SLOT: usize = 2;
 
 /// The largest WebSocket message the `/p2p` endpoint accepts.
 pub const MAX_WS_MESSAGE: usize = ferro_shared::p2p::MAX_MESSAGE_BYTES;
@@ -294,6 +307,9 @@ pub async fn start(
     let (stats, stats_rx) = watch::channel(PeerStats::default());
     let handle = P2pHandle {
         link: link.clone(),
+        handshakes: Arc::new(tokio::sync::Semaphore::new(
+            MAX_HANDSHAKES_PER_INBOUND_SLOT * config.max_inbound,
+        )),
         node_key: ctx.node_key.clone(),
         commands,
         stats: stats_rx,
@@ -550,7 +566,7 @@ impl Manager {
                 }
             };
             let (sink, stream) = wire::from_tungstenite(socket);
-            peer::run(ctx, sink, stream, Direction::Outbound, remote, Some((url, reply))).await;
+            peer::run(ctx, sink, stream, Direction::Outbound, remote, Some((url, reply)), None).await;
         });
     }
 }

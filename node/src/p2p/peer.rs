@@ -20,7 +20,7 @@ use futures_util::{SinkExt, StreamExt};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, OwnedSemaphorePermit};
 
 /// How long a message may wait for room in a peer's full outbound queue before the peer is cut
 /// off as one that does not read.
@@ -45,12 +45,14 @@ pub(crate) async fn run(
     direction: Direction,
     remote: SocketAddr,
     dial: Option<(String, Option<DialReport>)>,
+    handshake_slot: Option<OwnedSemaphorePermit>,
 ) {
     let (url, mut report) = match dial {
         Some((url, report)) => (Some(url), report),
         None => (None, None),
     };
-    let result = connect(ctx.clone(), sink, stream, direction, remote, url.clone(), &mut report).await;
+    let result =
+        connect(ctx.clone(), sink, stream, direction, remote, url.clone(), &mut report, handshake_slot).await;
     if let Err(failure) = result {
         let reason = failure.to_string();
         tracing::debug!(%remote, %reason, "peer connection ended before it was established");
@@ -88,6 +90,7 @@ async fn connect(
     remote: SocketAddr,
     dial_url: Option<String>,
     report: &mut Option<DialReport>,
+    handshake_slot: Option<OwnedSemaphorePermit>,
 ) -> Result<(), SetupError> {
     // Both sides speak first: send our hello (with a fresh challenge), then expect theirs.
     let deadline = tokio::time::Instant::now() + ctx.config.handshake_timeout;
@@ -129,10 +132,6 @@ async fn connect(
     if theirs.node_key.verify_digest(&expected, &proof).is_err() {
         return Err(SetupError::Refused(HelloRefusal::BadAuth));
     }
-    if direction == Direction::Inbound {
-        sink.send(Bytes::from(ours.to_frame())).await.map_err(|e| format!("send failed: {e}"))?;
-    }
-
     let (out_tx, out_rx) = outbound::queue(OUTBOUND_BYTES);
     let info = PeerInfo {
         node_id: theirs.node_id(),
@@ -158,6 +157,17 @@ async fn connect(
         Ok(Err(refusal)) => return Err(format!("refused: {refusal}").into()),
         Err(_) => return Err("peer set stopped".to_string().into()),
     };
+    // The accepting side proves itself only once it has taken the connection: a dialer it
+    // refuses (banned, no room) never gets a proof, so its connect fails rather than seem to
+    // work.
+    if direction == Direction::Inbound {
+        if let Err(e) = sink.send(Bytes::from(ours.to_frame())).await {
+            let _ = ctx.commands.send(Command::Closed { peer: id }).await;
+            return Err(format!("send failed: {e}").into());
+        }
+    }
+    // The handshake is over: its slot is free for the next caller.
+    drop(handshake_slot);
     if let Some(report) = report.take() {
         let _ = report.send(Ok(()));
     }

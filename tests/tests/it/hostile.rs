@@ -416,3 +416,52 @@ async fn nobody_can_connect_as_another_node() -> Result<()> {
     .await?;
     Ok(())
 }
+
+/// Callers that send a hello and then nothing hold a handshake slot each, for at most the
+/// handshake timeout, and there are only so many (two per inbound slot): beyond them, a
+/// connection is dropped at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_open_handshakes_are_bounded() -> Result<()> {
+    let node = TestNode::start().await?;
+    let net = Network::Dev;
+    let mut sockets = vec![];
+    for _ in 0..80 {
+        let mut s = open(&node).await?;
+        send(&mut s, &Message::Hello(hello(net, None))).await?;
+        sockets.push(s);
+    }
+    // Those beyond the slots are closed right away; the others wait for their proof.
+    let mut dropped = 0;
+    for s in &mut sockets {
+        let closed = loop {
+            match tokio::time::timeout(Duration::from_millis(300), s.next()).await {
+                Err(_) => break false,
+                Ok(None) | Ok(Some(Err(_))) | Ok(Some(Ok(Ws::Close(_)))) => break true,
+                Ok(Some(Ok(_))) => continue,
+            }
+        };
+        dropped += usize::from(closed);
+    }
+    assert_eq!(dropped, 80 - 64, "2 × 32 inbound slots");
+    Ok(())
+}
+
+/// A node with no room refuses a caller before proving itself, so the caller's connect fails
+/// instead of reporting a connection that does not exist.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_caller_is_told_so() -> Result<()> {
+    let node = TestNode::start().await?;
+    let honest = TestNode::start().await?;
+    let net = Network::Dev;
+    let mut held = vec![];
+    for _ in 0..32 {
+        let mut s = open(&node).await?;
+        handshake(&mut s, hello(net, None)).await?;
+        held.push(s);
+    }
+    assert!(honest.connect(&node).await.is_err(), "connect reported success with every slot taken");
+    drop(held);
+    node.wait_until("slots free", || async { Ok(node.peers().await?.is_empty()) }).await?;
+    honest.connect(&node).await?;
+    Ok(())
+}
