@@ -51,8 +51,8 @@ pub(crate) async fn run(
         Some((url, report)) => (Some(url), report),
         None => (None, None),
     };
-    let result =
-        connect(ctx.clone(), sink, stream, direction, remote, url.clone(), &mut report, handshake_slot).await;
+    let side = Side { direction, remote, dial_url: url.clone(), handshake_slot };
+    let result = connect(ctx.clone(), sink, stream, side, &mut report).await;
     if let Err(failure) = result {
         let reason = failure.to_string();
         tracing::debug!(%remote, %reason, "peer connection ended before it was established");
@@ -82,16 +82,24 @@ impl From<String> for SetupError {
     }
 }
 
+/// Which side of a connection this node is, and what it knows of it before the handshake.
+struct Side {
+    direction: Direction,
+    remote: SocketAddr,
+    /// The URL we dialed, outbound.
+    dial_url: Option<String>,
+    /// An inbound caller's handshake slot, given back once the handshake is over.
+    handshake_slot: Option<OwnedSemaphorePermit>,
+}
+
 async fn connect(
     ctx: Context,
     mut sink: FrameSink,
     mut stream: FrameStream,
-    direction: Direction,
-    remote: SocketAddr,
-    dial_url: Option<String>,
+    side: Side,
     report: &mut Option<DialReport>,
-    handshake_slot: Option<OwnedSemaphorePermit>,
 ) -> Result<(), SetupError> {
+    let Side { direction, remote, dial_url, handshake_slot } = side;
     // Both sides speak first: send our hello (with a fresh challenge), then expect theirs.
     let deadline = tokio::time::Instant::now() + ctx.config.handshake_timeout;
     let mut nonce = [0u8; 32];

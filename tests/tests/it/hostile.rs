@@ -430,18 +430,20 @@ async fn half_open_handshakes_are_bounded() -> Result<()> {
         send(&mut s, &Message::Hello(hello(net, None))).await?;
         sockets.push(s);
     }
-    // Those beyond the slots are closed right away; the others wait for their proof.
-    let mut dropped = 0;
-    for s in &mut sockets {
-        let closed = loop {
-            match tokio::time::timeout(Duration::from_millis(300), s.next()).await {
-                Err(_) => break false,
-                Ok(None) | Ok(Some(Err(_))) | Ok(Some(Ok(Ws::Close(_)))) => break true,
+    // Those beyond the slots are closed right away; the others wait for their proof (for the
+    // 10 s handshake timeout, longer than this look).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    let closed = futures_util::future::join_all(sockets.iter_mut().map(|s| async move {
+        loop {
+            match tokio::time::timeout_at(deadline, s.next()).await {
+                Err(_) => return false,
+                Ok(None) | Ok(Some(Err(_))) | Ok(Some(Ok(Ws::Close(_)))) => return true,
                 Ok(Some(Ok(_))) => continue,
             }
-        };
-        dropped += usize::from(closed);
-    }
+        }
+    }))
+    .await;
+    let dropped = closed.into_iter().filter(|c| *c).count();
     assert_eq!(dropped, 80 - 64, "2 × 32 inbound slots");
     Ok(())
 }
