@@ -265,6 +265,9 @@ impl P2pHandle {
     }
 }
 
+/// How often queued transaction announcements go out.
+const ANNOUNCE_INTERVAL: Duration = Duration::from_millis(100);
+
 /// Inbound handshakes in progress at once, per inbound connection slot.
 const MAX_HANDSHAKES_PER_INBOUND_SLOT: usize = 2;
 
@@ -348,6 +351,8 @@ impl Manager {
         mut shutdown: watch::Receiver<bool>,
     ) {
         let mut dial_tick = tokio::time::interval(self.ctx.config.dial_interval);
+        let mut announce_tick = tokio::time::interval(ANNOUNCE_INTERVAL);
+        announce_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 Some(command) = commands.recv() => self.on_command(command),
@@ -358,6 +363,10 @@ impl Manager {
                     }
                     Err(broadcast::error::RecvError::Closed) => break,
                 },
+                _ = announce_tick.tick() => {
+                    let actions = self.set.flush_announcements();
+                    self.carry_out(actions);
+                }
                 _ = dial_tick.tick() => {
                     let actions = self.set.dial_due(Instant::now());
                     self.carry_out(actions);
@@ -493,8 +502,7 @@ impl Manager {
     fn on_event(&mut self, event: NodeEvent) {
         match event {
             NodeEvent::Tx { txid, origin, .. } => {
-                let frame = Bytes::from(Message::InvTxs(vec![txid]).to_frame());
-                let actions = self.set.relay_tx(txid, origin, frame);
+                let actions = self.set.relay_tx(txid, origin);
                 self.carry_out(actions);
             }
             NodeEvent::Block { hash, origin, side_work, .. } => {

@@ -10,7 +10,7 @@ use super::{PeerInfo, Refusal};
 use bytes::Bytes;
 use ferro_shared::api::{Direction, PeerView};
 use ferro_shared::hash::{BlockHash, Txid};
-use ferro_shared::p2p::{Message, MAX_ADDRS_PER_MESSAGE};
+use ferro_shared::p2p::{Message, MAX_ADDRS_PER_MESSAGE, MAX_ITEMS_PER_MESSAGE};
 use lru::LruCache;
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -76,6 +76,10 @@ pub struct PeerSet {
     bans: HashMap<String, Instant>,
     dialing: HashSet<String>,
     stopping: bool,
+    /// Transaction ids waiting to be announced to each peer, sent together by
+    /// [`PeerSet::flush_announcements`] (or as soon as one message is full), so a burst of
+    /// transactions is a few messages, not one per transaction.
+    announcements: HashMap<u64, Vec<Txid>>,
 }
 
 impl PeerSet {
@@ -88,6 +92,7 @@ impl PeerSet {
             bans: HashMap::new(),
             dialing: HashSet::new(),
             stopping: false,
+            announcements: HashMap::new(),
         }
     }
 
@@ -347,9 +352,41 @@ impl PeerSet {
         urls
     }
 
-    /// Relays a new transaction to every peer not known to have it, except where it came from.
-    pub fn relay_tx(&mut self, txid: Txid, origin: Origin, frame: Bytes) -> Vec<Action> {
-        self.relay(origin, frame, |p| p.known_txs.put(txid, ()).is_none())
+    /// Queues the announcement of a new transaction to every peer not known to have it, except
+    /// where it came from; a peer whose queue fills a message gets it at once.
+    pub fn relay_tx(&mut self, txid: Txid, origin: Origin) -> Vec<Action> {
+        let mut actions = vec![];
+        for (id, p) in self.peers.iter_mut() {
+            let new = p.known_txs.put(txid, ()).is_none();
+            if !new || origin == Origin::Peer(*id) {
+                continue;
+            }
+            let queue = self.announcements.entry(*id).or_default();
+            queue.push(txid);
+            if queue.len() >= MAX_ITEMS_PER_MESSAGE {
+                let txids = std::mem::take(queue);
+                actions.push(Action::Send {
+                    peers: vec![*id],
+                    frame: Bytes::from(Message::InvTxs(txids).to_frame()),
+                });
+            }
+        }
+        actions
+    }
+
+    /// Sends every queued transaction announcement.
+    pub fn flush_announcements(&mut self) -> Vec<Action> {
+        let mut actions: Vec<Action> = self
+            .announcements
+            .drain()
+            .filter(|(id, txids)| !txids.is_empty() && self.peers.contains_key(id))
+            .map(|(id, txids)| Action::Send {
+                peers: vec![id],
+                frame: Bytes::from(Message::InvTxs(txids).to_frame()),
+            })
+            .collect();
+        actions.sort_by_key(|a| if let Action::Send { peers, .. } = a { peers.clone() } else { vec![] });
+        actions
     }
 
     /// Relays a block (announced or whole) to every peer not known to have it.
@@ -540,9 +577,11 @@ mod tests {
         let tx = Txid([7; 32]);
         set.known_txs(c, vec![tx]);
         let frame = Bytes::from_static(b"inv");
-        assert_eq!(sends(&set.relay_tx(tx, Origin::Peer(a), frame.clone())), vec![vec![b]]);
+        assert_eq!(set.relay_tx(tx, Origin::Peer(a)), vec![]);
+        assert_eq!(sends(&set.flush_announcements()), vec![vec![b]]);
         // Never twice.
-        assert_eq!(sends(&set.relay_tx(tx, Origin::Local, frame.clone())), Vec::<Vec<u64>>::new());
+        assert_eq!(set.relay_tx(tx, Origin::Local), vec![]);
+        assert_eq!(set.flush_announcements(), vec![]);
         let block = BlockHash([8; 32]);
         assert_eq!(sends(&set.relay_block(block, Origin::Local, frame)), vec![vec![a, b, c]]);
         // A peer too slow for the relay is dropped.
@@ -682,5 +721,35 @@ mod tests {
             PeerSet::ban_key(&info(7, [127, 0, 0, 1], Direction::Inbound, None, t0)),
             "node:0000000000000007"
         );
+    }
+
+    /// A burst of transactions is announced in a few full messages, not one per transaction,
+    /// so an honest node relaying a burst never looks like a flood.
+    #[test]
+    fn a_burst_of_transactions_is_announced_in_full_messages() {
+        let t0 = Instant::now();
+        let mut set = PeerSet::new(limits());
+        let (a, _) = set.register(info(1, [10, 0, 0, 1], Direction::Inbound, None, t0), t0).unwrap();
+        let mut messages = vec![];
+        for i in 0..12_000u32 {
+            let mut txid = [0u8; 32];
+            txid[..4].copy_from_slice(&i.to_le_bytes());
+            messages.extend(set.relay_tx(Txid(txid), Origin::Local));
+        }
+        messages.extend(set.flush_announcements());
+        let counts: Vec<usize> = messages
+            .iter()
+            .map(|m| match m {
+                Action::Send { peers, frame } => {
+                    assert_eq!(peers, &vec![a]);
+                    match Message::from_frame(frame).unwrap() {
+                        Message::InvTxs(txids) => txids.len(),
+                        other => panic!("{}", other.kind()),
+                    }
+                }
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(counts, vec![MAX_ITEMS_PER_MESSAGE, MAX_ITEMS_PER_MESSAGE, 2_000]);
     }
 }

@@ -1,5 +1,6 @@
 //! End-to-end tests with real nodes: one integration binary keeps link time down.
 
+mod blame;
 mod cli;
 mod crash;
 mod hostile;
