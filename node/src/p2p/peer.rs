@@ -10,6 +10,7 @@ use super::wire::{Frame, FrameSink, FrameStream};
 use super::{Command, Context, PeerInfo, Refusal};
 use bytes::Bytes;
 use ferro_shared::api::Direction;
+use ferro_shared::hash::Txid;
 use ferro_shared::p2p::{
     auth_digest, BlocksFrame, Message, WireFilter, WireHeader, WireTx, FILTER_ANSWER_BYTES,
     MAX_BLOCKS_PER_MESSAGE, MAX_FILTERS_PER_MESSAGE, MAX_HEADERS_PER_MESSAGE, MAX_ITEMS_PER_MESSAGE,
@@ -17,7 +18,7 @@ use ferro_shared::p2p::{
 };
 use ferro_shared::Transaction;
 use futures_util::{SinkExt, StreamExt};
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tokio::sync::{oneshot, OwnedSemaphorePermit};
@@ -27,6 +28,9 @@ use tokio::sync::{oneshot, OwnedSemaphorePermit};
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(20);
 /// How often a session's timers are looked at.
 const TICK: Duration = Duration::from_secs(1);
+/// Pending transactions looked up at once to answer a request: at most 25 × 100 kB (the
+/// standard size limit) in memory per look-up.
+const TXS_PER_LOOKUP: usize = 25;
 /// Bytes of blocks put in one answer, below the message limit.
 const ANSWER_BYTES: usize = MAX_MESSAGE_BYTES * 3 / 4;
 // A sync batch that reorganizes is stored off the active chain until its last block connects:
@@ -399,10 +403,22 @@ impl Peer {
         let link = self.ctx.link.clone();
         match request {
             Serve::Txs { id, txids } => {
-                let txs = link.pending_txs(txids).await.map_err(stopping)?;
-                for (part, more) in answer_parts(txs, ANSWER_BYTES) {
-                    self.send(&Message::Txs { id, txs: part.into_iter().map(WireTx).collect(), more }).await;
+                // Looked up a few at a time and sent part by part, so an answer holds at most one
+                // part and one look-up besides what waits in the peer's queue, however many
+                // transactions it names and however large the pool.
+                let mut seen = HashSet::with_capacity(txids.len());
+                let unique: Vec<Txid> = txids.into_iter().filter(|t| seen.insert(*t)).collect();
+                let mut parts = Parts::new(ANSWER_BYTES);
+                for chunk in unique.chunks(TXS_PER_LOOKUP) {
+                    for tx in link.pending_txs(chunk.to_vec()).await.map_err(stopping)? {
+                        if let Some(full) = parts.push(tx) {
+                            let txs = full.into_iter().map(WireTx).collect();
+                            self.send(&Message::Txs { id, txs, more: true }).await;
+                        }
+                    }
                 }
+                let txs = parts.finish().into_iter().map(WireTx).collect();
+                self.send(&Message::Txs { id, txs, more: false }).await;
             }
             Serve::Blocks { id, hashes } => {
                 let blocks =
@@ -446,25 +462,48 @@ impl Peer {
     }
 }
 
-/// Splits transactions into answer parts of at most `max_bytes` of transactions each (a larger
-/// one goes alone), each with whether another part follows. Always at least one part, so an
-/// answer that found nothing still says so.
-fn answer_parts(txs: Vec<Transaction>, max_bytes: usize) -> Vec<(Vec<Transaction>, bool)> {
-    let mut parts: Vec<Vec<Transaction>> = vec![vec![]];
-    let mut bytes = 0;
-    for tx in txs {
-        let size = tx.size();
-        let current = parts.last_mut().expect("one part");
-        if !current.is_empty() && bytes + size > max_bytes {
-            parts.push(vec![tx]);
-            bytes = size;
-        } else {
-            current.push(tx);
-            bytes += size;
-        }
+/// Groups transactions into answer parts of at most `max_bytes` of transactions each (a larger
+/// one goes alone).
+struct Parts {
+    max_bytes: usize,
+    current: Vec<Transaction>,
+    bytes: usize,
+}
+
+impl Parts {
+    fn new(max_bytes: usize) -> Self {
+        Parts { max_bytes, current: vec![], bytes: 0 }
     }
-    let last = parts.len() - 1;
-    parts.into_iter().enumerate().map(|(i, part)| (part, i < last)).collect()
+
+    /// Adds a transaction; returns a full part to send (another will follow) when it does not
+    /// fit in the current one.
+    fn push(&mut self, tx: Transaction) -> Option<Vec<Transaction>> {
+        let size = tx.size();
+        if !self.current.is_empty() && self.bytes + size > self.max_bytes {
+            self.bytes = size;
+            return Some(std::mem::replace(&mut self.current, vec![tx]));
+        }
+        self.current.push(tx);
+        self.bytes += size;
+        None
+    }
+
+    /// The last part (possibly empty: an answer that found nothing still says so).
+    fn finish(self) -> Vec<Transaction> {
+        self.current
+    }
+}
+
+/// All parts of an answer, each with whether another follows.
+#[cfg(test)]
+fn answer_parts(txs: Vec<Transaction>, max_bytes: usize) -> Vec<(Vec<Transaction>, bool)> {
+    let mut parts = Parts::new(max_bytes);
+    let mut out = vec![];
+    for tx in txs {
+        out.extend(parts.push(tx).map(|full| (full, true)));
+    }
+    out.push((parts.finish(), false));
+    out
 }
 
 /// A connection ends when the node stops.
