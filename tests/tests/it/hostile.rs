@@ -76,7 +76,7 @@ pub(crate) async fn handshake(socket: &mut Socket, ours: Hello) -> Result<Hello>
     Ok(theirs)
 }
 
-async fn next(socket: &mut Socket) -> Result<Message> {
+pub(crate) async fn next(socket: &mut Socket) -> Result<Message> {
     loop {
         match tokio::time::timeout(Duration::from_secs(5), socket.next()).await? {
             Some(Ok(Ws::Binary(b))) => return Ok(Message::from_frame(&b)?),
@@ -87,7 +87,7 @@ async fn next(socket: &mut Socket) -> Result<Message> {
 }
 
 /// Reads until the node closes the connection; fails if it stays open.
-async fn expect_disconnect(socket: &mut Socket, what: &str) -> Result<()> {
+pub(crate) async fn expect_disconnect(socket: &mut Socket, what: &str) -> Result<()> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         match tokio::time::timeout_at(deadline, socket.next()).await {

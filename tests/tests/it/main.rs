@@ -4,6 +4,7 @@ mod blame;
 mod cli;
 mod crash;
 mod hostile;
+mod invalid;
 mod light;
 mod network;
 mod single_node;
