@@ -32,12 +32,19 @@ pub struct Metrics {
     pub hash_rate: Gauge<f64, AtomicU64>,
     /// Penalties given to peers, by offence.
     penalties: Family<Vec<(&'static str, &'static str)>, Counter>,
+    /// Peer connections ended, by reason.
+    disconnects: Family<Vec<(&'static str, &'static str)>, Counter>,
 }
 
 impl Metrics {
     /// Counts a penalty given for `offence` (a fixed label, never input from a peer).
     pub fn penalty(&self, offence: &'static str) {
         self.penalties.get_or_create(&vec![("offence", offence)]).inc();
+    }
+
+    /// Counts a peer connection that ended for `reason` (a fixed label).
+    pub fn disconnect(&self, reason: &'static str) {
+        self.disconnects.get_or_create(&vec![("reason", reason)]).inc();
     }
 }
 
@@ -61,6 +68,7 @@ impl Default for Metrics {
             p2p_queued_bytes: Gauge::default(),
             hash_rate: Gauge::default(),
             penalties: Family::default(),
+            disconnects: Family::default(),
             registry: Registry::default(),
         };
         registry.register("height", "Height of the active chain's tip", m.height.clone());
@@ -119,6 +127,7 @@ impl Default for Metrics {
         );
         registry.register("hash_rate", "Miner hashes per second, last measured", m.hash_rate.clone());
         registry.register("p2p_penalties", "Penalties given to peers, by offence", m.penalties.clone());
+        registry.register("p2p_disconnects", "Peer connections ended, by reason", m.disconnects.clone());
         Metrics { registry, ..m }
     }
 }
@@ -144,8 +153,10 @@ mod tests {
         m.p2p_bytes_received.inc_by(1234);
         m.penalty("flooding");
         m.penalty("flooding");
+        m.disconnect("idle");
         let text = m.render();
         assert!(text.contains(r#"ferro_p2p_penalties_total{offence="flooding"} 2"#), "{text}");
+        assert!(text.contains(r#"ferro_p2p_disconnects_total{reason="idle"} 1"#), "{text}");
         assert!(text.contains("ferro_height 42"), "{text}");
         assert!(text.contains("ferro_blocks_accepted_total 1"), "{text}");
         assert!(text.contains("ferro_p2p_bytes_received_total 1234"), "{text}");

@@ -5,7 +5,7 @@
 
 use super::link::{BlockOutcome, Origin, Stopped, SubmitBlockError, SubmitTxError, MAX_SIDE_BYTES};
 use super::outbound::{self, Outbound, Queue, OUTBOUND_BYTES};
-use super::session::{check_hello, Ask, Effect, HelloRefusal, Input, Note, Serve, Session, Timing};
+use super::session::{check_hello, Ask, Effect, Ending, HelloRefusal, Input, Note, Serve, Session, Timing};
 use super::wire::{Frame, FrameSink, FrameStream};
 use super::{Command, Context, PeerInfo, Refusal};
 use bytes::Bytes;
@@ -193,8 +193,9 @@ async fn connect(
     };
     let (session, first) = Session::start(timing, &theirs, ctx.link.tip().work, Instant::now());
     let mut peer = Peer { ctx: ctx.clone(), id, out: out_tx, session, overflowed: false };
-    let reason = peer.read_loop(stream, first, close_rx).await;
+    let (ending, reason) = peer.read_loop(stream, first, close_rx).await;
     writer.abort();
+    ctx.link.metrics().disconnect(ending.label());
     tracing::info!(peer = id, %remote, %reason, "peer disconnected");
     let _ = ctx.commands.send(Command::Closed { peer: id }).await;
     Ok(())
@@ -241,7 +242,7 @@ struct Peer {
 }
 
 /// How a connection ends, once an effect says so.
-type Ended = String;
+type Ended = (Ending, String);
 
 impl Peer {
     async fn read_loop(
@@ -249,7 +250,7 @@ impl Peer {
         mut stream: FrameStream,
         first: Vec<Effect>,
         mut close: oneshot::Receiver<()>,
-    ) -> String {
+    ) -> Ended {
         if let Err(reason) = self.run_effects(first).await {
             return reason;
         }
@@ -258,7 +259,7 @@ impl Peer {
         loop {
             let input = tokio::select! {
                 frame = stream.next() => match frame {
-                    None => return "connection closed".into(),
+                    None => return (Ending::ClosedByPeer, "connection closed".into()),
                     Some(Frame::Data(bytes)) => {
                         self.ctx.link.metrics().p2p_bytes_received.inc_by(bytes.len() as u64);
                         match Message::from_frame(&bytes) {
@@ -267,12 +268,12 @@ impl Peer {
                         }
                     }
                     Some(Frame::Skip) => continue,
-                    Some(Frame::Close) => return "closed by peer".into(),
+                    Some(Frame::Close) => return (Ending::ClosedByPeer, "closed by peer".into()),
                     Some(Frame::Text) => Input::Violation("a text frame".into()),
                     Some(Frame::Oversized) => Input::Violation("an oversized message".into()),
-                    Some(Frame::Broken(e)) => return format!("connection failed: {e}"),
+                    Some(Frame::Broken(e)) => return (Ending::Failed, format!("connection failed: {e}")),
                 },
-                _ = &mut close => return "disconnected by this node".into(),
+                _ = &mut close => return (Ending::ByNode, "disconnected by this node".into()),
                 _ = tick.tick() => Input::Tick,
             };
             let effects = self.session.handle(input, Instant::now());
@@ -293,7 +294,7 @@ impl Peer {
                 }
             }
             if self.overflowed {
-                return Err("does not read what it asks for: outbound queue full".into());
+                return Err((Ending::Slow, "does not read what it asks for: outbound queue full".into()));
             }
         }
         Ok(())
@@ -378,7 +379,7 @@ impl Peer {
                 let _ = self.ctx.commands.send(Command::Misbehaved { peer: self.id, offence, reason }).await;
                 None
             }
-            Effect::Disconnect(reason) => return Err(reason),
+            Effect::Disconnect { ending, reason } => return Err((ending, reason)),
         })
     }
 
@@ -507,8 +508,8 @@ fn answer_parts(txs: Vec<Transaction>, max_bytes: usize) -> Vec<(Vec<Transaction
 }
 
 /// A connection ends when the node stops.
-fn stopping(_: Stopped) -> String {
-    "the node is stopping".into()
+fn stopping(_: Stopped) -> Ended {
+    (Ending::Stopping, "the node is stopping".into())
 }
 
 impl std::fmt::Display for Refusal {

@@ -235,7 +235,46 @@ pub enum Effect {
         offence: Offence,
         reason: String,
     },
-    Disconnect(String),
+    Disconnect {
+        ending: Ending,
+        reason: String,
+    },
+}
+
+/// Why a connection ended: the `reason` label of `ferro_p2p_disconnects_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// The peer closed it.
+    ClosedByPeer,
+    /// The socket failed.
+    Failed,
+    /// The peer did something no honest node does.
+    Penalized,
+    /// The peer went silent.
+    Idle,
+    /// The peer left a request of ours unanswered.
+    Stalled,
+    /// The peer did not read what it was sent.
+    Slow,
+    /// This node's peer manager ended it (banned by score, too slow for relay, stopping).
+    ByNode,
+    /// The node is stopping.
+    Stopping,
+}
+
+impl Ending {
+    pub fn label(self) -> &'static str {
+        match self {
+            Ending::ClosedByPeer => "closed_by_peer",
+            Ending::Failed => "failed",
+            Ending::Penalized => "penalized",
+            Ending::Idle => "idle",
+            Ending::Stalled => "stalled",
+            Ending::Slow => "slow",
+            Ending::ByNode => "by_node",
+            Ending::Stopping => "stopping",
+        }
+    }
 }
 
 /// An input to the session.
@@ -421,15 +460,14 @@ impl Session {
 
     fn on_tick(&mut self, now: Instant) -> Vec<Effect> {
         if now.duration_since(self.last_heard) > self.timing.idle_timeout {
-            return vec![Effect::Disconnect("not answering".into())];
+            return vec![Effect::Disconnect { ending: Ending::Idle, reason: "not answering".into() }];
         }
         let timeout = self.timing.request_timeout;
         if let Some(Pending { kind, .. }) =
             self.pending.values().find(|p| now.duration_since(p.last_seen) > timeout)
         {
-            return vec![Effect::Disconnect(format!(
-                "stalled: a {kind:?} request unanswered for {timeout:?}"
-            ))];
+            let reason = format!("stalled: a {kind:?} request unanswered for {timeout:?}");
+            return vec![Effect::Disconnect { ending: Ending::Stalled, reason }];
         }
         if now.duration_since(self.last_ping) >= self.timing.ping_interval {
             self.last_ping = now;
@@ -593,7 +631,10 @@ impl Session {
 }
 
 fn ban(offence: Offence, reason: &str) -> Vec<Effect> {
-    vec![Effect::Penalize { offence, reason: reason.to_string() }, Effect::Disconnect(reason.to_string())]
+    vec![
+        Effect::Penalize { offence, reason: reason.to_string() },
+        Effect::Disconnect { ending: Ending::Penalized, reason: reason.to_string() },
+    ]
 }
 
 fn unrequested(what: &str) -> Effect {
@@ -652,7 +693,7 @@ mod tests {
     }
 
     fn disconnects(effects: &[Effect]) -> bool {
-        effects.iter().any(|e| matches!(e, Effect::Disconnect(_)))
+        effects.iter().any(|e| matches!(e, Effect::Disconnect { .. }))
     }
 
     /// The id of the request a `Send` among `effects` carries.

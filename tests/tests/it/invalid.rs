@@ -61,6 +61,13 @@ async fn too_many_items_in_one_message_end_the_connection() -> Result<()> {
     handshake(&mut s, hello(net, None)).await?;
     send(&mut s, &Message::InvTxs(vec![Txid([1; 32]); MAX_ITEMS_PER_MESSAGE + 1])).await?;
     expect_disconnect(&mut s, "5,001 ids").await?;
+    // Counted where an operator looks.
+    node.wait_until("the metrics count it", || async {
+        let text = node.running.node.metrics().render();
+        Ok(text.contains(r#"ferro_p2p_disconnects_total{reason="penalized"} 1"#)
+            && text.contains(r#"ferro_p2p_penalties_total{offence="violation"} 1"#))
+    })
+    .await?;
     // At the limit it is fine.
     let mut s = open(&node).await?;
     handshake(&mut s, hello(net, None)).await?;
