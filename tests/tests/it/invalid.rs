@@ -101,3 +101,31 @@ async fn a_malleated_copy_does_not_condemn_the_real_block() -> Result<()> {
     node.wait_for_tip(&mined).await?;
     Ok(())
 }
+
+/// p2p_invalid_tx: a transaction spending the same coin twice, sent in answer to the node's
+/// own request, bans its sender; nothing of it reaches the pool, and an honest peer is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_with_duplicate_inputs_bans_its_sender() -> Result<()> {
+    let node = TestNode::start().await?;
+    let net = Network::Dev;
+    let alice = TestWallet::new(net, 41);
+    node.mine(&alice.address, 1).await?;
+    let mut tx =
+        alice.pay(&node, &TestWallet::new(net, 42).address, ferro_shared::Amount::ONE_COIN, 2).await?.tx;
+    tx.inputs.push(tx.inputs[0].clone());
+    let mut s = open(&node).await?;
+    handshake(&mut s, hello(net, None)).await?;
+    send(&mut s, &Message::InvTxs(vec![tx.txid()])).await?;
+    let id = loop {
+        if let Message::GetTxs { id, .. } = next(&mut s).await? {
+            break id;
+        }
+    };
+    send(&mut s, &Message::Txs { id, txs: vec![ferro_shared::p2p::WireTx(tx)], more: false }).await?;
+    expect_disconnect(&mut s, "duplicate inputs").await?;
+    ensure!(node.mempool().await?.count == 0, "nothing reached the pool");
+    let honest = TestNode::start().await?;
+    honest.connect(&node).await?;
+    honest.wait_until("synced", || async { Ok(honest.height().await? == 1) }).await?;
+    Ok(())
+}
