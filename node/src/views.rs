@@ -12,7 +12,7 @@ use ferro_shared::api::{
 use ferro_shared::block::HEADER_SIZE;
 use ferro_shared::encode::from_bytes;
 use ferro_shared::filter::BlockFilter;
-use ferro_shared::hash::{BlockHash, MerkleRoot, Txid};
+use ferro_shared::hash::{BlockHash, Txid};
 use ferro_shared::pow::Target;
 use ferro_shared::{Address, Amount, Block, Transaction};
 
@@ -40,12 +40,12 @@ impl std::str::FromStr for BlockId {
 pub const MAX_BLOCKS_PER_PAGE: u32 = 500;
 /// Most bytes of blocks one `GET /api/filters` reads to build its answer.
 pub const FILTER_PAGE_BLOCK_BYTES: usize = 8 << 20;
-/// One active-chain block's filter, with what names and keys it.
+/// One active-chain block's filter, with what names it. (Its key is the Merkle root of the
+/// block's header, which a client takes from the header it verified.)
 #[derive(Debug, Clone)]
 pub struct ActiveFilter {
     pub height: u64,
     pub hash: BlockHash,
-    pub merkle_root: MerkleRoot,
     pub filter: BlockFilter,
 }
 
@@ -145,7 +145,7 @@ impl Node {
             if bytes > max_bytes && !out.is_empty() {
                 break;
             }
-            out.push(ActiveFilter { height: h, hash, merkle_root: block.header.merkle_root, filter });
+            out.push(ActiveFilter { height: h, hash, filter });
         }
         Ok(out)
     }

@@ -102,7 +102,9 @@ impl AddressBook {
     }
 
     fn gossip_from<'a>(&'a self, source: &'a str) -> impl Iterator<Item = (&'a String, &'a Entry)> + 'a {
-        self.entries.iter().filter(move |(_, e)| !e.good && e.origin == Origin::Gossip(source.to_string()))
+        self.entries
+            .iter()
+            .filter(move |(_, e)| !e.good && matches!(&e.origin, Origin::Gossip(s) if s == source))
     }
 
     fn new_count(&self) -> usize {

@@ -12,8 +12,8 @@ use crate::chain::{StoreError, Tip};
 use crate::mempool::Accepted;
 use crate::metrics::Metrics;
 use crate::node::Node;
+use crate::views::ActiveFilter;
 use ferro_shared::block::BlockHeader;
-use ferro_shared::filter::BlockFilter;
 use ferro_shared::hash::{BlockHash, Txid};
 use ferro_shared::{Block, Network, Transaction};
 use tokio::sync::broadcast;
@@ -26,13 +26,6 @@ pub use crate::node::{NodeEvent, Origin, SubmitBlockError, SubmitTxError};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("the node is stopping")]
 pub struct Stopped;
-
-/// One active-chain block's filter, named by its block hash.
-#[derive(Debug, Clone)]
-pub struct NamedFilter {
-    pub hash: BlockHash,
-    pub filter: BlockFilter,
-}
 
 /// The node as the peer layer sees it. Cheap to clone.
 #[derive(Clone)]
@@ -153,15 +146,8 @@ impl NodeLink {
         from: u64,
         limit: usize,
         max_bytes: usize,
-    ) -> Result<Vec<NamedFilter>, Stopped> {
-        self.blocking(move |node| {
-            Ok(node
-                .active_filters(from, limit, max_bytes)?
-                .into_iter()
-                .map(|f| NamedFilter { hash: f.hash, filter: f.filter })
-                .collect())
-        })
-        .await
+    ) -> Result<Vec<ActiveFilter>, Stopped> {
+        self.blocking(move |node| node.active_filters(from, limit, max_bytes)).await
     }
 
     /// Of `txids`, those the node has neither pending nor confirmed.
@@ -194,17 +180,11 @@ impl NodeLink {
         .await
     }
 
-    /// The pending transactions among `txids`, each once, in the order first asked.
+    /// The pending transactions among `txids`, in that order.
     pub async fn pending_txs(&self, txids: Vec<Txid>) -> Result<Vec<Transaction>, Stopped> {
         self.blocking(move |node| {
-            let mut seen = std::collections::HashSet::with_capacity(txids.len());
             let state = node.state();
-            Ok(txids
-                .iter()
-                .filter(|t| seen.insert(**t))
-                .filter_map(|t| state.mempool.get(t))
-                .map(|e| e.tx.clone())
-                .collect())
+            Ok(txids.iter().filter_map(|t| state.mempool.get(t)).map(|e| e.tx.clone()).collect())
         })
         .await
     }

@@ -156,12 +156,7 @@ async fn connect(
     let (reply_tx, reply_rx) = oneshot::channel();
     let (close_tx, close_rx) = oneshot::channel();
     ctx.commands
-        .send(Command::Register {
-            info: info.clone(),
-            sender: out_tx.clone(),
-            close: close_tx,
-            reply: reply_tx,
-        })
+        .send(Command::Register { info, sender: out_tx.clone(), close: close_tx, reply: reply_tx })
         .await
         .map_err(|_| "peer set stopped".to_string())?;
     let id = match reply_rx.await {

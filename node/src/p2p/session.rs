@@ -544,7 +544,7 @@ impl Session {
             Message::GetFilters { id, from, limit } => {
                 vec![Effect::Serve(Serve::Filters { id, from, limit })]
             }
-            Message::Blocks { id, blocks, tip_height } => self.on_blocks(id, blocks, tip_height, now),
+            Message::Blocks { id, blocks, tip_height } => self.on_blocks(id, blocks, tip_height),
             Message::NewBlock(WireBlock(block)) => {
                 let (hash, height) = (block.hash(), block.header.height);
                 vec![
@@ -558,7 +558,7 @@ impl Session {
         }
     }
 
-    fn on_blocks(&mut self, id: u64, blocks: Vec<WireBlock>, tip_height: u64, _now: Instant) -> Vec<Effect> {
+    fn on_blocks(&mut self, id: u64, blocks: Vec<WireBlock>, tip_height: u64) -> Vec<Effect> {
         let mut effects = self.set_height(tip_height);
         let kind = match self.pending.remove(&id).map(|p| p.kind) {
             Some(kind @ (Request::Blocks | Request::Sync)) => kind,

@@ -76,6 +76,22 @@ pub(crate) async fn handshake(socket: &mut Socket, ours: Hello) -> Result<Hello>
     Ok(theirs)
 }
 
+/// The answer to request `id` (blocks, headers or filters), skipping what else the node sends.
+pub(crate) async fn answer(socket: &mut Socket, id: u64) -> Result<Message> {
+    loop {
+        match next(socket).await? {
+            m @ (Message::Blocks { id: got, .. }
+            | Message::Headers { id: got, .. }
+            | Message::Filters { id: got, .. })
+                if got == id =>
+            {
+                return Ok(m)
+            }
+            _ => continue,
+        }
+    }
+}
+
 pub(crate) async fn next(socket: &mut Socket) -> Result<Message> {
     loop {
         match tokio::time::timeout(Duration::from_secs(5), socket.next()).await? {

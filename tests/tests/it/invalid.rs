@@ -2,24 +2,12 @@
 //! `p2p_invalid_block.py`) as they map onto this protocol, each played by a raw WebSocket peer
 //! against a real node that keeps serving an honest peer meanwhile.
 
-use crate::hostile::{expect_disconnect, handshake, hello, next, open, send};
+use crate::hostile::{answer, expect_disconnect, handshake, hello, next, open, send};
 use anyhow::{bail, ensure, Result};
 use ferro_shared::hash::Txid;
 use ferro_shared::p2p::{Message, WireBlock, WireHeader, MAX_HEADERS_PER_MESSAGE, MAX_ITEMS_PER_MESSAGE};
 use ferro_shared::{BlockHash, Network};
 use ferro_tests::{TestNode, TestWallet};
-
-/// The answer to request `id`, skipping anything else the node sends meanwhile.
-async fn answer(s: &mut crate::hostile::Socket, id: u64) -> Result<Message> {
-    loop {
-        match next(s).await? {
-            m @ (Message::Blocks { id: got, .. } | Message::Headers { id: got, .. }) if got == id => {
-                return Ok(m)
-            }
-            _ => continue,
-        }
-    }
-}
 
 /// p2p_invalid_locator: a locator of only unknown hashes is answered from genesis, a limit far
 /// beyond the maximum is capped, and a locator longer than allowed is a protocol violation.

@@ -2,7 +2,7 @@
 //! real node, checks every header's proof of work and every filter against the header that
 //! commits to it, and finds exactly the blocks that pay its address.
 
-use crate::hostile::{handshake, hello, open, send, Socket};
+use crate::hostile::{answer, handshake, hello, open, send};
 use anyhow::{bail, ensure, Result};
 use ferro_shared::p2p::{Message, WireFilter, WireHeader};
 use ferro_shared::pow::Target;
@@ -11,23 +11,6 @@ use ferro_tests::{TestNode, TestWallet};
 use futures_util::StreamExt;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message as Ws;
-
-/// Reads messages until one answers request `id`, skipping gossip.
-async fn answer(socket: &mut Socket, id: u64) -> Result<Message> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        match tokio::time::timeout_at(deadline, socket.next()).await? {
-            Some(Ok(Ws::Binary(b))) => match Message::from_frame(&b)? {
-                m @ (Message::Headers { id: got, .. } | Message::Filters { id: got, .. }) if got == id => {
-                    return Ok(m)
-                }
-                _ => continue,
-            },
-            Some(Ok(_)) => continue,
-            other => bail!("connection ended before answer {id}: {other:?}"),
-        }
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_light_client_finds_its_payments_from_headers_and_filters() -> Result<()> {

@@ -38,7 +38,11 @@ async fn filters(
     query: Result<Query<FiltersQuery>, QueryRejection>,
 ) -> Result<Json<Vec<FilterView>>, ApiError> {
     let Query(query) = query?;
-    Ok(Json(node.filters(&query)?))
+    // Up to 8 MiB of blocks read and decoded: on the blocking pool, not an async worker.
+    let filters = tokio::task::spawn_blocking(move || node.filters(&query))
+        .await
+        .map_err(|e| ApiError::internal("building filters", &e))??;
+    Ok(Json(filters))
 }
 
 async fn status(State(node): State<Node>, Extension(peers): Extension<PeerNetwork>) -> Json<StatusResponse> {
