@@ -29,6 +29,9 @@ pub struct Metrics {
     pub p2p_bytes_received: Counter,
     /// Bytes of messages waiting in peers' outbound queues (each at most `OUTBOUND_BYTES`).
     pub p2p_queued_bytes: Gauge,
+    /// Bytes of synced blocks held until the blocks before them arrive (at most
+    /// `download::MAX_BUFFERED_BYTES`).
+    pub p2p_sync_buffered_bytes: Gauge,
     pub hash_rate: Gauge<f64, AtomicU64>,
     /// Penalties given to peers, by offence.
     penalties: Family<Vec<(&'static str, &'static str)>, Counter>,
@@ -66,6 +69,7 @@ impl Default for Metrics {
             side_chain_bytes: Gauge::default(),
             p2p_bytes_received: Counter::default(),
             p2p_queued_bytes: Gauge::default(),
+            p2p_sync_buffered_bytes: Gauge::default(),
             hash_rate: Gauge::default(),
             penalties: Family::default(),
             disconnects: Family::default(),
@@ -124,6 +128,11 @@ impl Default for Metrics {
             "p2p_queued_bytes",
             "Bytes of messages waiting in peers' outbound queues",
             m.p2p_queued_bytes.clone(),
+        );
+        registry.register(
+            "p2p_sync_buffered_bytes",
+            "Bytes of synced blocks held until the blocks before them arrive",
+            m.p2p_sync_buffered_bytes.clone(),
         );
         registry.register("hash_rate", "Miner hashes per second, last measured", m.hash_rate.clone());
         registry.register("p2p_penalties", "Penalties given to peers, by offence", m.penalties.clone());

@@ -15,6 +15,7 @@ use crate::chain::{run_credits, BlockOutcome, Chain, ChainError, Store, StoreErr
 use crate::mempool::{Accepted, Mempool, MempoolError};
 use crate::metrics::Metrics;
 use crate::miner;
+use ferro_shared::block::BlockHeader;
 use ferro_shared::consensus::{check_tx_shape, spent_outputs, verify_tx_signatures, Coin, CoinView, TxError};
 use ferro_shared::hash::{BlockHash, PubkeyHash, Txid};
 use ferro_shared::pow::Work;
@@ -89,7 +90,7 @@ pub enum NodeEvent {
     /// in them would stay in memory long after every subscriber saw them.
     /// `side_work` is `None` for a block that joined the active chain, the work of its branch
     /// for one stored off it: relay skips it once the tip has more.
-    Block { hash: BlockHash, height: u64, origin: Origin, side_work: Option<Work> },
+    Block { hash: BlockHash, header: BlockHeader, origin: Origin, side_work: Option<Work> },
     /// The active chain's tip moved.
     Tip { tip: Tip, reorg_depth: u64 },
     /// A transaction entered the mempool.
@@ -574,7 +575,7 @@ impl Node {
         credit: Work,
     ) -> Result<BlockOutcome, SubmitBlockError> {
         self.ensure_running()?;
-        let (hash, height) = (block.hash(), block.header.height);
+        let (hash, header) = (block.hash(), block.header);
         let mut guard = self.state();
         let state = &mut *guard;
         // Transactions in the mempool had their signatures verified when they were admitted.
@@ -619,7 +620,7 @@ impl Node {
             BlockOutcome::SideChain { .. } => {
                 self.inner.metrics.blocks_accepted.inc();
                 if relay {
-                    let _ = self.inner.events.send(NodeEvent::Block { hash, height, origin, side_work });
+                    let _ = self.inner.events.send(NodeEvent::Block { hash, header, origin, side_work });
                 }
             }
             BlockOutcome::NewTip { tip, disconnected, .. } => {
@@ -631,7 +632,7 @@ impl Node {
                     tracing::info!(depth = disconnected.len(), tip = %tip.hash, height = tip.height, "reorganized");
                 }
                 tracing::debug!(height = tip.height, hash = %tip.hash, "new tip");
-                let _ = self.inner.events.send(NodeEvent::Block { hash, height, origin, side_work: None });
+                let _ = self.inner.events.send(NodeEvent::Block { hash, header, origin, side_work: None });
                 let _ = self
                     .inner
                     .events
@@ -644,12 +645,20 @@ impl Node {
 
     /// Adds blocks a peer sent in chain order (a sync batch). A run that extends the tip is
     /// connected in one transaction, with signatures verified alongside; anything else goes block
-    /// by block. Stops at the first block refused.
-    pub async fn submit_blocks(&self, blocks: Vec<Block>, origin: Origin) -> Result<(), SubmitBlockError> {
+    /// by block. Stops at the first block refused. `proven_after` is the work of verified headers
+    /// that follow the last block (headers-first sync): a branch short of the tip's work by no
+    /// more than the work proven after it is stored, to be connected when the rest arrives.
+    pub async fn submit_blocks(
+        &self,
+        blocks: Vec<Block>,
+        origin: Origin,
+        proven_after: Work,
+    ) -> Result<(), SubmitBlockError> {
         let node = self.clone();
-        let result = tokio::task::spawn_blocking(move || node.process_blocks_blocking(blocks, origin))
-            .await
-            .map_err(task_error)?;
+        let result =
+            tokio::task::spawn_blocking(move || node.process_blocks_blocking(blocks, origin, proven_after))
+                .await
+                .map_err(task_error)?;
         self.stop_on_storage_error(result)
     }
 
@@ -657,6 +666,7 @@ impl Node {
         &self,
         mut blocks: Vec<Block>,
         origin: Origin,
+        proven_after: Work,
     ) -> Result<(), SubmitBlockError> {
         self.ensure_running()?;
         let mut state = self.state();
@@ -677,6 +687,7 @@ impl Node {
             // of the batch proves the work it lacks.
             let credits = run_credits(&blocks);
             for (block, credit) in blocks.into_iter().zip(credits) {
+                let credit = credit.saturating_add(&proven_after);
                 self.process_block_blocking(block, origin, credit)?;
             }
             return Ok(());
@@ -694,8 +705,8 @@ impl Node {
             m.height.set(tip.height as i64);
             tracing::debug!(blocks = connected.len(), height = tip.height, hash = %tip.hash, "new tip");
             for block in connected {
-                let (hash, height) = (block.hash(), block.header.height);
-                let _ = self.inner.events.send(NodeEvent::Block { hash, height, origin, side_work: None });
+                let (hash, header) = (block.hash(), block.header);
+                let _ = self.inner.events.send(NodeEvent::Block { hash, header, origin, side_work: None });
             }
             let _ = self.inner.events.send(NodeEvent::Tip { tip, reorg_depth: 0 });
             self.inner.tip.send_replace(tip);

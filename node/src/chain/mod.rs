@@ -18,7 +18,7 @@ pub use store::{CoinSnapshot, IndexRecord, Store, StoreError, TxLocation, Undo, 
 use ferro_shared::block::BlockHeader;
 use ferro_shared::consensus::{
     self, check_block_body, check_header, connect_block_coins, verify_tx_signatures, BlockError, BlockUndo,
-    Coin, CoinView, HeaderContext,
+    Coin, CoinView, HeaderContext, HeaderError, HeaderTail,
 };
 use ferro_shared::encode::{from_bytes, to_bytes};
 use ferro_shared::hash::{BlockHash, PubkeyHash, Txid};
@@ -163,6 +163,53 @@ pub struct NextBlock {
     /// The earliest time the block may have: after the median time past and, at the start of
     /// a difficulty epoch, not too far before its parent (`earliest_block_time`).
     pub min_time: u64,
+}
+
+/// A run of headers checked against the chain ([`Chain::check_headers`]).
+#[derive(Debug, Clone)]
+pub struct CheckedHeaders {
+    /// The stored block the new headers build on.
+    pub fork: BlockHash,
+    /// The headers the chain did not have, with their hashes, oldest first.
+    pub new: Vec<(BlockHash, BlockHeader)>,
+    /// The end of the run, with the run's total work.
+    pub tail: HeaderTail,
+}
+
+/// Where a run of headers leaves the chain ([`Chain::headers_start`]).
+#[derive(Debug, Clone)]
+pub struct HeadersStart {
+    /// How many of the run's headers the chain has.
+    known: usize,
+    fork: BlockHash,
+    tail: HeaderTail,
+}
+
+impl HeadersStart {
+    /// Checks the run's new headers on top of where it left the chain (no chain state needed).
+    pub fn check(mut self, headers: &[BlockHeader], now: u64) -> Result<CheckedHeaders, HeadersRefused> {
+        let new = &headers[self.known.min(headers.len())..];
+        let hashes = self.tail.extend(new, now)?;
+        Ok(CheckedHeaders {
+            fork: self.fork,
+            new: hashes.into_iter().zip(new.iter().copied()).collect(),
+            tail: self.tail,
+        })
+    }
+}
+
+/// Why a run of headers was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HeadersRefused {
+    #[error("no headers")]
+    Empty,
+    /// The first new header builds on a block this node does not have.
+    #[error("the headers build on unknown block {parent}")]
+    Unconnected { parent: BlockHash },
+    #[error("the headers build on known-invalid block {0}")]
+    KnownInvalid(BlockHash),
+    #[error(transparent)]
+    Invalid(#[from] HeaderError),
 }
 
 /// The chain state. Not thread-safe by itself: the node keeps it behind a lock.
@@ -525,6 +572,48 @@ impl Chain {
     pub fn headers_from(&self, height: u64, limit: usize) -> Vec<BlockHeader> {
         let start = usize::try_from(height).unwrap_or(usize::MAX);
         self.active.iter().skip(start).take(limit).map(|h| self.index[h].header).collect()
+    }
+
+    /// The end of the chain at `hash` (a stored block) as a [`HeaderTail`], to check headers
+    /// that build on it.
+    pub fn header_tail(&self, hash: &BlockHash) -> Option<HeaderTail> {
+        let record = self.index.get(hash)?;
+        let keep = HeaderTail::kept(self.params);
+        let mut recent = Vec::with_capacity(keep);
+        let mut cur = *hash;
+        while recent.len() < keep {
+            let Some(r) = self.index.get(&cur) else { break };
+            recent.push(r.header);
+            if r.header.height == 0 {
+                break;
+            }
+            cur = r.header.prev;
+        }
+        recent.reverse();
+        HeaderTail::new(self.params, recent, record.work)
+    }
+
+    /// Where a peer's run of headers (each the parent of the next) leaves the chain: how many
+    /// of them the chain has, and the tail the first new one must build on. The headers' own
+    /// checks need no chain state ([`HeadersStart::check`]): call that without the lock held.
+    pub fn headers_start(&self, headers: &[BlockHeader]) -> Result<HeadersStart, HeadersRefused> {
+        let known = headers.iter().take_while(|h| self.index.contains_key(&h.hash())).count();
+        let fork = match known {
+            0 => headers.first().ok_or(HeadersRefused::Empty)?.prev,
+            k => headers[k - 1].hash(),
+        };
+        if self.invalid.contains(&fork) || headers[known..].iter().any(|h| self.invalid.contains(&h.hash())) {
+            return Err(HeadersRefused::KnownInvalid(fork));
+        }
+        let tail = self.header_tail(&fork).ok_or(HeadersRefused::Unconnected { parent: fork })?;
+        Ok(HeadersStart { known, fork, tail })
+    }
+
+    /// Checks a peer's run of headers against the chain at clock `now`: the headers it already
+    /// has are skipped, the first new one must build on a stored block, and each new one must
+    /// pass the header rules.
+    pub fn check_headers(&self, headers: &[BlockHeader], now: u64) -> Result<CheckedHeaders, HeadersRefused> {
+        self.headers_start(headers)?.check(headers, now)
     }
 
     /// Validates a block and adds it: extends or reorganizes the active chain when its chain has

@@ -913,3 +913,42 @@ fn the_node_key_is_made_once_and_kept() {
     let store = Store::open(&path, Network::Dev).unwrap();
     assert_eq!(store.node_secret([3; 32]).unwrap(), [1; 32], "kept across restarts");
 }
+
+#[test]
+fn headers_are_checked_against_the_chain_they_build_on() {
+    let mut t = TestChain::new();
+    let ours = t.branch(t.genesis(), 3, 0);
+    for b in &ours {
+        t.add(b).unwrap();
+    }
+    // A branch off block 1 that goes two past our tip: the known header is skipped.
+    let theirs = t.branch(ours[0].hash(), 4, 1);
+    let mut run: Vec<BlockHeader> = vec![ours[0].header];
+    run.extend(theirs.iter().map(|b| b.header));
+    let checked = t.chain.check_headers(&run, NOW).unwrap();
+    assert_eq!(checked.fork, ours[0].hash());
+    assert_eq!(
+        checked.new.iter().map(|(h, _)| *h).collect::<Vec<_>>(),
+        theirs.iter().map(Block::hash).collect::<Vec<_>>()
+    );
+    assert_eq!(checked.tail.height(), 5);
+    assert!(checked.tail.work() > t.chain.tip().work, "five blocks of work beat three");
+    // Its work is what connecting the blocks gives.
+    for r in t.add_run(&theirs) {
+        r.unwrap();
+    }
+    assert_eq!(t.chain.tip().work, checked.tail.work());
+
+    // Headers on a block nobody has.
+    let stranger = t.branch(t.genesis(), 2, 2);
+    let orphans = vec![stranger[1].header];
+    assert!(matches!(t.chain.check_headers(&orphans, NOW), Err(HeadersRefused::Unconnected { .. })));
+    // A header claiming an easier target than the chain requires.
+    let mut easy = t.branch(t.chain.tip().hash, 1, 3)[0].header;
+    easy.bits = CompactTarget(easy.bits.0 + 1);
+    assert!(matches!(
+        t.chain.check_headers(&[easy], NOW),
+        Err(HeadersRefused::Invalid(HeaderError::Invalid { error: BlockError::BadDifficulty { .. }, .. }))
+    ));
+    assert_eq!(t.chain.check_headers(&[], NOW).unwrap_err(), HeadersRefused::Empty);
+}

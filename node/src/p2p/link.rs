@@ -18,9 +18,10 @@ use ferro_shared::hash::{BlockHash, Txid};
 use ferro_shared::{Block, Network, Transaction};
 use tokio::sync::broadcast;
 
-pub use crate::chain::{BlockOutcome, ChainError, MAX_SIDE_BYTES};
+pub use crate::chain::{BlockOutcome, ChainError, CheckedHeaders, HeadersRefused, MAX_SIDE_BYTES};
 pub use crate::node::unix_now;
 pub use crate::node::{NodeEvent, Origin, SubmitBlockError, SubmitTxError};
+use ferro_shared::pow::Work;
 
 /// The node stopped (its store failed) or is stopping: there is no answer to give.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -207,8 +208,27 @@ impl NodeLink {
         self.node.submit_block(block, origin).await
     }
 
-    pub async fn submit_blocks(&self, blocks: Vec<Block>, origin: Origin) -> Result<(), SubmitBlockError> {
-        self.node.submit_blocks(blocks, origin).await
+    /// Blocks in chain order; `proven_after` is the work of verified headers after the last.
+    pub async fn submit_blocks(
+        &self,
+        blocks: Vec<Block>,
+        origin: Origin,
+        proven_after: Work,
+    ) -> Result<(), SubmitBlockError> {
+        self.node.submit_blocks(blocks, origin, proven_after).await
+    }
+
+    /// Checks a run of headers against the chain (see [`crate::chain::Chain::check_headers`]).
+    pub async fn check_headers(
+        &self,
+        headers: Vec<BlockHeader>,
+    ) -> Result<Result<CheckedHeaders, HeadersRefused>, Stopped> {
+        self.blocking(move |node| {
+            // The lock only to find where they leave the chain; their checks (a hash each) after.
+            let start = node.state().chain.headers_start(&headers);
+            Ok(start.and_then(|start| start.check(&headers, unix_now())))
+        })
+        .await
     }
 
     /// Remembered peer URLs.

@@ -1,6 +1,6 @@
 //! The peer-to-peer network: WebSocket connections at `/p2p`, a handshake, relay of new
-//! transactions and blocks by announcement, sync in bounded batches from a locator, address
-//! gossip with a dialer, and misbehaviour scores with bans.
+//! transactions and blocks by announcement, headers-first sync from several peers at once
+//! (`download.rs`), address gossip with a dialer, and misbehaviour scores with bans.
 //!
 //! ```text
 //!   axum /p2p ──┐                      ┌── node events (new tx, new block) ──┐
@@ -14,6 +14,7 @@
 //! which peer and never waits on validation.
 
 mod book;
+mod download;
 pub mod link;
 mod outbound;
 mod peer_set;
@@ -27,10 +28,14 @@ pub use book::{check_peer_url, valid_peer_url, BadPeerUrl};
 pub use link::NodeLink;
 
 use bytes::Bytes;
+use download::Download;
 use ferro_shared::api::{Direction, PeerView};
+use ferro_shared::block::BlockHeader;
 use ferro_shared::hash::{BlockHash, Txid};
-use ferro_shared::p2p::{Hello, Message, WireBlock};
+use ferro_shared::p2p::{Hello, Message, WireBlock, WireHeader};
+use ferro_shared::pow::Work;
 use ferro_shared::Block;
+use link::{CheckedHeaders, HeadersRefused};
 use link::{NodeEvent, Origin};
 use peer_set::{Action, PeerSet};
 use std::collections::HashMap;
@@ -92,7 +97,25 @@ pub(crate) struct PeerInfo {
     pub remote: SocketAddr,
     pub listen_url: Option<String>,
     pub best_height: u64,
+    /// The work its hello claimed.
+    pub work: Work,
     pub connected_at: Instant,
+}
+
+/// What a session passes on to headers-first sync.
+#[derive(Debug)]
+pub(crate) enum SyncNote {
+    /// The peer has a chain we lack, up to at least this height.
+    Behind(u64),
+    Headers {
+        id: u64,
+        headers: Vec<BlockHeader>,
+        tip_height: u64,
+    },
+    Blocks {
+        id: u64,
+        blocks: Vec<Block>,
+    },
 }
 
 pub(crate) enum Command {
@@ -147,6 +170,24 @@ pub(crate) enum Command {
     RelayBlock {
         hash: BlockHash,
         block: Option<Block>,
+    },
+    Sync {
+        peer: u64,
+        note: SyncNote,
+    },
+    /// A message of the sync's, ready for a peer.
+    SendTo {
+        peer: u64,
+        frame: Bytes,
+    },
+    HeadersChecked {
+        peer: u64,
+        result: Result<CheckedHeaders, HeadersRefused>,
+        full: bool,
+    },
+    SyncImported {
+        from: u64,
+        result: Result<(), link::ChainError>,
     },
 }
 
@@ -265,6 +306,15 @@ impl P2pHandle {
     }
 }
 
+/// How a block is relayed: pushed whole (made here) or announced by its header.
+enum Relay {
+    Whole(Block),
+    Header(BlockHeader),
+}
+
+/// How often the download's timers are looked at.
+const SYNC_TICK: Duration = Duration::from_millis(500);
+
 /// How often queued transaction announcements go out.
 const ANNOUNCE_INTERVAL: Duration = Duration::from_millis(100);
 
@@ -280,6 +330,7 @@ struct Manager {
     ctx: Context,
     stats: watch::Sender<PeerStats>,
     set: PeerSet,
+    download: Download,
     connections: HashMap<u64, (outbound::Outbound, oneshot::Sender<()>)>,
 }
 
@@ -337,7 +388,9 @@ pub async fn start(
             tracing::warn!(%url, "ignoring a peer URL that is not like ws://host:port/p2p");
         }
     }
-    let mut manager = Manager { ctx, stats, set, connections: HashMap::new() };
+    let tip = link.tip();
+    let download = Download::new(download::Timing::default(), tip.work, tip.height);
+    let mut manager = Manager { ctx, stats, set, download, connections: HashMap::new() };
     let events = link.subscribe();
     let task = tokio::spawn(async move { manager.run(rx, events, shutdown).await });
     Ok((handle, task))
@@ -353,6 +406,8 @@ impl Manager {
         let mut dial_tick = tokio::time::interval(self.ctx.config.dial_interval);
         let mut announce_tick = tokio::time::interval(ANNOUNCE_INTERVAL);
         announce_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut sync_tick = tokio::time::interval(SYNC_TICK);
+        sync_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 Some(command) = commands.recv() => self.on_command(command),
@@ -367,6 +422,7 @@ impl Manager {
                     let actions = self.set.flush_announcements();
                     self.carry_out(actions);
                 }
+                _ = sync_tick.tick() => self.sync(download::Input::Tick),
                 _ = dial_tick.tick() => {
                     let actions = self.set.dial_due(Instant::now());
                     self.carry_out(actions);
@@ -389,7 +445,10 @@ impl Manager {
     fn on_command(&mut self, command: Command) {
         let now = Instant::now();
         match command {
-            Command::RelayBlock { hash, block } => self.relay_block(hash, Origin::Local, block),
+            Command::RelayBlock { hash, block } => match block {
+                Some(block) => self.relay_block(hash, Origin::Local, Relay::Whole(block)),
+                None => tracing::warn!(%hash, "a block made here is not in the store: not relayed"),
+            },
             Command::Connect { url, reply } => {
                 self.set.add_operator_address(&url, now);
                 if self.set.is_connected_to(&url) {
@@ -406,21 +465,53 @@ impl Manager {
             Command::Peers { reply } => {
                 let _ = reply.send(self.set.views(now));
             }
-            Command::Register { info, sender, close, reply } => match self.set.register(info, now) {
-                Ok((id, actions)) => {
-                    self.connections.insert(id, (sender, close));
-                    let _ = reply.send(Ok(id));
-                    self.carry_out(actions);
-                    self.publish_stats();
+            Command::Register { info, sender, close, reply } => {
+                let (height, work) = (info.best_height, info.work);
+                match self.set.register(info, now) {
+                    Ok((id, actions)) => {
+                        self.connections.insert(id, (sender, close));
+                        let _ = reply.send(Ok(id));
+                        self.carry_out(actions);
+                        self.publish_stats();
+                        self.sync(download::Input::Joined { peer: id, height, work });
+                    }
+                    Err(refusal) => {
+                        let _ = reply.send(Err(refusal));
+                    }
                 }
-                Err(refusal) => {
-                    let _ = reply.send(Err(refusal));
+            }
+            Command::Sync { peer, note } => {
+                let input = match note {
+                    SyncNote::Behind(height) => download::Input::Behind { peer, height },
+                    SyncNote::Headers { id, headers, tip_height } => {
+                        download::Input::Headers { peer, id, headers, tip_height }
+                    }
+                    SyncNote::Blocks { id, blocks } => download::Input::Blocks { peer, id, blocks },
+                };
+                self.sync(input);
+            }
+            Command::SendTo { peer, frame } => {
+                self.carry_out(vec![Action::Send { peers: vec![peer], frame }])
+            }
+            Command::HeadersChecked { peer, result, full } => {
+                self.sync(download::Input::Checked { peer, result, full })
+            }
+            Command::SyncImported { from, result } => {
+                if result.is_ok() {
+                    // Blocks a peer gave us are not announced back to it, so tell it where they
+                    // took us: it then shows our height as it is, not as it was when we met.
+                    let tip = self.ctx.link.tip();
+                    let frame =
+                        Message::InvBlocks { hashes: vec![tip.hash], tip_height: tip.height }.to_frame();
+                    self.carry_out(vec![Action::Send { peers: vec![from], frame: Bytes::from(frame) }]);
                 }
-            },
+                self.sync(download::Input::Imported { result })
+            }
             Command::Closed { peer } => {
                 self.set.closed(peer, now);
                 self.connections.remove(&peer);
                 self.publish_stats();
+                self.sync(download::Input::Left { peer });
             }
             Command::DialFailed { url, permanent } => self.set.dial_failed(&url, permanent, now),
             Command::KnownTxs { peer, txids } => self.set.known_txs(peer, txids),
@@ -432,11 +523,7 @@ impl Manager {
                 self.set.peer_height(peer, height);
                 self.publish_stats();
             }
-            Command::Misbehaved { peer, offence, reason } => {
-                self.ctx.link.metrics().penalty(offence.label());
-                let actions = self.set.misbehaved(peer, offence, &reason, now);
-                self.carry_out(actions);
-            }
+            Command::Misbehaved { peer, offence, reason } => self.misbehaved(peer, offence, &reason),
             Command::AddAddrs { peer, urls } => {
                 let actions = self.set.addrs(peer, urls, now);
                 if !actions.is_empty() {
@@ -505,7 +592,7 @@ impl Manager {
                 let actions = self.set.relay_tx(txid, origin);
                 self.carry_out(actions);
             }
-            NodeEvent::Block { hash, origin, side_work, .. } => {
+            NodeEvent::Block { hash, header, origin, side_work } => {
                 // A block off the active chain: the tip may have moved on since it was stored,
                 // and a branch with less work is never passed on.
                 if side_work.is_some_and(|work| work < self.ctx.link.tip().work) {
@@ -522,24 +609,107 @@ impl Manager {
                             }
                         });
                     }
-                    Origin::Peer(_) => self.relay_block(hash, origin, None),
+                    Origin::Peer(_) => self.relay_block(hash, origin, Relay::Header(header)),
                 }
             }
-            NodeEvent::Tip { .. } => {}
+            NodeEvent::Tip { tip, .. } => {
+                self.sync(download::Input::Tip { work: tip.work, height: tip.height })
+            }
         }
     }
 
-    /// Announces a block to every peer that lacks it, or pushes it whole when given.
-    fn relay_block(&mut self, hash: BlockHash, origin: Origin, whole: Option<Block>) {
-        let frame = match whole {
-            Some(block) => Message::NewBlock(WireBlock(block)).to_frame(),
-            None => {
+    /// Announces a block by its header to every peer that lacks it, or pushes it whole.
+    fn relay_block(&mut self, hash: BlockHash, origin: Origin, relay: Relay) {
+        let frame = match relay {
+            Relay::Whole(block) => Message::NewBlock(WireBlock(block)).to_frame(),
+            Relay::Header(header) => {
                 let tip_height = self.ctx.link.tip().height;
-                Message::InvBlocks { hashes: vec![hash], tip_height }.to_frame()
+                Message::Headers { id: 0, headers: vec![WireHeader(header)], tip_height }.to_frame()
             }
         };
         let actions = self.set.relay_block(hash, origin, Bytes::from(frame));
         self.carry_out(actions);
+    }
+
+    fn misbehaved(&mut self, peer: u64, offence: Offence, reason: &str) {
+        self.ctx.link.metrics().penalty(offence.label());
+        let actions = self.set.misbehaved(peer, offence, reason, Instant::now());
+        self.carry_out(actions);
+    }
+
+    /// Feeds the download an input and carries out what it decides.
+    fn sync(&mut self, input: download::Input) {
+        let effects = self.download.handle(input, Instant::now());
+        for effect in effects {
+            self.sync_effect(effect);
+        }
+        self.ctx.link.metrics().p2p_sync_buffered_bytes.set(self.download.buffered_bytes() as i64);
+    }
+
+    fn sync_effect(&mut self, effect: download::Effect) {
+        use download::Effect;
+        let (link, commands) = (self.ctx.link.clone(), self.ctx.commands.clone());
+        match effect {
+            Effect::GetHeaders { peer, id, from } => {
+                // Our locator is read off this task; the request goes out when it is ready.
+                self.ctx.tasks.spawn(async move {
+                    let Ok(ours) = link.locator().await else { return };
+                    let locator: Vec<BlockHash> =
+                        from.into_iter().chain(ours).take(ferro_shared::p2p::MAX_LOCATOR_HASHES).collect();
+                    let limit = ferro_shared::p2p::MAX_HEADERS_PER_MESSAGE as u32;
+                    let frame = Bytes::from(Message::GetHeaders { id, locator, limit }.to_frame());
+                    let _ = commands.send(Command::SendTo { peer, frame }).await;
+                });
+            }
+            Effect::GetBlocks { peer, id, hashes } => {
+                let frame = Bytes::from(Message::GetBlocks { id, hashes }.to_frame());
+                self.carry_out(vec![Action::Send { peers: vec![peer], frame }]);
+            }
+            Effect::CheckHeaders { peer, headers, after, full } => {
+                self.ctx.tasks.spawn(async move {
+                    let result = match after {
+                        // On top of the run's end: the rules alone, no chain state.
+                        Some(mut tail) => {
+                            let fork = tail.tip();
+                            let checked = tokio::task::spawn_blocking(move || {
+                                let hashes = tail.extend(&headers, link::unix_now())?;
+                                let new = hashes.into_iter().zip(headers).collect();
+                                Ok(link::CheckedHeaders { fork, new, tail })
+                            })
+                            .await;
+                            match checked {
+                                Ok(result) => result.map_err(link::HeadersRefused::Invalid),
+                                Err(_) => return,
+                            }
+                        }
+                        None => match link.check_headers(headers).await {
+                            Ok(result) => result,
+                            Err(_) => return,
+                        },
+                    };
+                    let _ = commands.send(Command::HeadersChecked { peer, result, full }).await;
+                });
+            }
+            Effect::Import { blocks, from, proven_after } => {
+                self.ctx.tasks.spawn(async move {
+                    let result = match link.submit_blocks(blocks, Origin::Peer(from), proven_after).await {
+                        Ok(()) => Ok(()),
+                        Err(link::SubmitBlockError::Rejected(e)) => Err(e),
+                        // The node's own machinery failed: it is stopping.
+                        Err(link::SubmitBlockError::Node(e)) => {
+                            tracing::error!(error = %e, "could not import synced blocks");
+                            return;
+                        }
+                    };
+                    let _ = commands.send(Command::SyncImported { from, result }).await;
+                });
+            }
+            Effect::Penalize { peer, offence, reason } => self.misbehaved(peer, offence, &reason),
+            Effect::Disconnect { peer, ending, reason } => {
+                tracing::info!(peer, %reason, ending = ending.label(), "dropping a peer");
+                self.carry_out(vec![Action::Disconnect(peer)]);
+            }
+        }
     }
 
     /// Opens a connection to `url` on its own task.

@@ -7,7 +7,7 @@ use super::link::{BlockOutcome, Origin, Stopped, SubmitBlockError, SubmitTxError
 use super::outbound::{self, Outbound, Queue, OUTBOUND_BYTES};
 use super::session::{check_hello, Ask, Effect, Ending, HelloRefusal, Input, Note, Serve, Session, Timing};
 use super::wire::{Frame, FrameSink, FrameStream};
-use super::{Command, Context, PeerInfo, Refusal};
+use super::{Command, Context, PeerInfo, Refusal, SyncNote};
 use bytes::Bytes;
 use ferro_shared::api::Direction;
 use ferro_shared::hash::Txid;
@@ -151,6 +151,7 @@ async fn connect(
         remote,
         listen_url: theirs.listen_url.clone().or(dial_url),
         best_height: theirs.height,
+        work: theirs.work,
         connected_at: Instant::now(),
     };
     let (reply_tx, reply_rx) = oneshot::channel();
@@ -186,8 +187,9 @@ async fn connect(
         idle_timeout: ctx.config.idle_timeout,
         ..Timing::default()
     };
-    let (session, first) = Session::start(timing, &theirs, ctx.link.tip().work, Instant::now());
-    let mut peer = Peer { ctx: ctx.clone(), id, out: out_tx, session, overflowed: false };
+    let (session, first) = Session::start(timing, &theirs, Instant::now());
+    let last_tip = ctx.link.tip().hash;
+    let mut peer = Peer { ctx: ctx.clone(), id, out: out_tx, session, overflowed: false, last_tip };
     let (ending, reason) = peer.read_loop(stream, first, close_rx).await;
     writer.abort();
     ctx.link.metrics().disconnect(ending.label());
@@ -234,6 +236,8 @@ struct Peer {
     session: Session,
     /// A message could not be queued in time: the peer does not read.
     overflowed: bool,
+    /// Our tip when the session was last told it moved.
+    last_tip: ferro_shared::hash::BlockHash,
 }
 
 /// How a connection ends, once an effect says so.
@@ -269,7 +273,17 @@ impl Peer {
                     Some(Frame::Broken(e)) => return (Ending::Failed, format!("connection failed: {e}")),
                 },
                 _ = &mut close => return (Ending::ByNode, "disconnected by this node".into()),
-                _ = tick.tick() => Input::Tick,
+                _ = tick.tick() => {
+                    let tip = self.ctx.link.tip().hash;
+                    if tip != self.last_tip {
+                        self.last_tip = tip;
+                        let effects = self.session.handle(Input::TipMoved, Instant::now());
+                        if let Err(reason) = self.run_effects(effects).await {
+                            return reason;
+                        }
+                    }
+                    Input::Tick
+                }
             };
             let effects = self.session.handle(input, Instant::now());
             if let Err(reason) = self.run_effects(effects).await {
@@ -313,8 +327,9 @@ impl Peer {
             Effect::Ask(Ask::MissingBlocks(hashes)) => {
                 Some(Input::MissingBlocks(link.missing_blocks(hashes).await.map_err(stopping)?))
             }
-            Effect::Ask(Ask::Locator(purpose)) => {
-                Some(Input::Locator { purpose, locator: link.locator().await.map_err(stopping)? })
+            Effect::Ask(Ask::JudgeHeaders(headers)) => {
+                let result = link.check_headers(headers).await.map_err(stopping)?;
+                Some(Input::HeadersJudged { result, our_work: link.tip().work })
             }
             Effect::Ask(Ask::Pending) => {
                 Some(Input::Pending(link.pending_txids(MAX_ITEMS_PER_MESSAGE).await.map_err(stopping)?))
@@ -331,7 +346,7 @@ impl Peer {
                         Err(e) => (Err(e), false),
                     }
                 } else {
-                    let result = link.submit_blocks(blocks, origin).await;
+                    let result = link.submit_blocks(blocks, origin, ferro_shared::pow::Work::ZERO).await;
                     let changed = result.is_ok();
                     (result, changed)
                 };
@@ -350,14 +365,17 @@ impl Peer {
                 let tip = link.tip();
                 Some(Input::Imported { kind, result, changed, tip: (tip.hash, tip.height) })
             }
-            Effect::SubmitTx(tx) => match link.submit_transaction(tx, Origin::Peer(self.id)).await {
-                Ok(_) => Some(Input::TxJudged(Ok(()))),
-                Err(SubmitTxError::Rejected(e)) => Some(Input::TxJudged(Err(e))),
-                Err(SubmitTxError::Node(e)) => {
-                    tracing::error!(error = %e, "could not process a peer's transaction");
-                    None
+            Effect::SubmitTx(tx) => {
+                let txid = tx.txid();
+                match link.submit_transaction(tx, Origin::Peer(self.id)).await {
+                    Ok(_) => Some(Input::TxJudged(txid, Ok(()))),
+                    Err(SubmitTxError::Rejected(e)) => Some(Input::TxJudged(txid, Err(e))),
+                    Err(SubmitTxError::Node(e)) => {
+                        tracing::error!(error = %e, "could not process a peer's transaction");
+                        None
+                    }
                 }
-            },
+            }
             Effect::Tell(note) => {
                 let command = match note {
                     Note::KnownTxs(txids) => Command::KnownTxs { peer: self.id, txids },
@@ -366,6 +384,13 @@ impl Peer {
                     }
                     Note::PeerHeight(height) => Command::PeerHeight { peer: self.id, height },
                     Note::Addrs(urls) => Command::AddAddrs { peer: self.id, urls },
+                    Note::Behind(height) => Command::Sync { peer: self.id, note: SyncNote::Behind(height) },
+                    Note::SyncHeaders { id, headers, tip_height } => {
+                        Command::Sync { peer: self.id, note: SyncNote::Headers { id, headers, tip_height } }
+                    }
+                    Note::SyncBlocks { id, blocks } => {
+                        Command::Sync { peer: self.id, note: SyncNote::Blocks { id, blocks } }
+                    }
                 };
                 let _ = self.ctx.commands.send(command).await;
                 None

@@ -497,6 +497,7 @@ mod tests {
             remote: SocketAddr::from((ip, 5000 + node_id as u16)),
             listen_url: listen.map(str::to_string),
             best_height: 0,
+            work: ferro_shared::pow::Work::ZERO,
             connected_at: now,
         }
     }

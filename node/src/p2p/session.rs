@@ -14,12 +14,17 @@
 //!                        └──────────────────────── answers as inputs ◀─────────────────┘
 //! ```
 
-use super::link::ChainError;
+use super::download::SYNC_ID_BIT;
+use super::link::{ChainError, CheckedHeaders, HeadersRefused};
 use super::verdict::{self, Charge};
 use crate::mempool::MempoolError;
+use ferro_shared::block::BlockHeader;
+use ferro_shared::consensus::tx::TxError;
 use ferro_shared::hash::{BlockHash, Txid};
 use ferro_shared::keys::PublicKey;
-use ferro_shared::p2p::{Hello, Message, WireBlock, WireTx, MAX_ITEMS_PER_MESSAGE, MIN_PROTOCOL_VERSION};
+use ferro_shared::p2p::{
+    Hello, Message, WireBlock, WireHeader, WireTx, MAX_ITEMS_PER_MESSAGE, MIN_PROTOCOL_VERSION,
+};
 use ferro_shared::pow::Work;
 use ferro_shared::{Block, Network, Transaction};
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -27,8 +32,9 @@ use std::time::{Duration, Instant};
 
 /// Misbehaviour that gets a peer disconnected and banned at once.
 pub const BAN_SCORE: u32 = 100;
-/// Blocks asked for per sync round trip.
-pub const SYNC_BATCH: u32 = 250;
+/// Headers an announcement may carry; more means the sender's chain is far ahead: it is
+/// fetched by headers-first sync instead.
+pub const MAX_ANNOUNCED_HEADERS: usize = 8;
 /// Charged for unrequested transactions, blocks, headers or filters.
 pub const UNREQUESTED_SCORE: u32 = 20;
 /// Charged once a second in which a peer sent more than [`FLOOD_PER_SECOND`] messages.
@@ -96,6 +102,11 @@ impl Offence {
 
 /// Charged for addresses that are not peer URLs.
 pub const MALFORMED_ADDRESSES_SCORE: u32 = 10;
+
+/// Transactions that spent coins we did not know, kept to ask for again, at most.
+pub const MAX_ORPHANS: usize = 5_000;
+/// How often such a transaction is asked for again.
+pub const ORPHAN_TRIES: usize = 2;
 
 /// Announced transactions we want, waiting for a request slot, at most.
 pub const MAX_DEFERRED_TXS: usize = 50_000;
@@ -172,16 +183,6 @@ pub fn check_hello(network: Network, our_key: &PublicKey, theirs: &Hello) -> Res
 pub enum Request {
     Txs,
     Blocks,
-    Sync,
-}
-
-/// Why the session wants a locator of our chain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LocatorFor {
-    /// To start syncing from the peer.
-    Sync,
-    /// To ask for the batch after the one that ended with this block.
-    Continue(BlockHash),
 }
 
 /// A request of the peer's, to be answered from the node's data.
@@ -202,8 +203,8 @@ pub enum Ask {
     MissingTxs(Vec<Txid>),
     /// Of these, the blocks we neither have nor know invalid → [`Input::MissingBlocks`].
     MissingBlocks(Vec<BlockHash>),
-    /// Our chain's locator → [`Input::Locator`].
-    Locator(LocatorFor),
+    /// Check announced headers against our chain → [`Input::HeadersJudged`].
+    JudgeHeaders(Vec<BlockHeader>),
     /// Our pending txids, to announce → [`Input::Pending`].
     Pending,
 }
@@ -212,9 +213,25 @@ pub enum Ask {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Note {
     KnownTxs(Vec<Txid>),
-    KnownBlocks { hashes: Vec<BlockHash>, tip_height: u64 },
+    KnownBlocks {
+        hashes: Vec<BlockHash>,
+        tip_height: u64,
+    },
     PeerHeight(u64),
     Addrs(Vec<String>),
+    /// The peer has a chain we lack, up to at least this height: for headers-first sync.
+    Behind(u64),
+    /// An answer to a header request of the sync's (its id has [`SYNC_ID_BIT`]).
+    SyncHeaders {
+        id: u64,
+        headers: Vec<BlockHeader>,
+        tip_height: u64,
+    },
+    /// An answer to a block request of the sync's.
+    SyncBlocks {
+        id: u64,
+        blocks: Vec<Block>,
+    },
 }
 
 /// What the session wants done.
@@ -286,9 +303,10 @@ pub enum Input {
     Tick,
     MissingTxs(Vec<Txid>),
     MissingBlocks(Vec<BlockHash>),
-    Locator {
-        purpose: LocatorFor,
-        locator: Vec<BlockHash>,
+    /// The node's verdict on announced headers, with our chain's work.
+    HeadersJudged {
+        result: Result<CheckedHeaders, HeadersRefused>,
+        our_work: Work,
     },
     Pending(Vec<Txid>),
     /// The node's verdict on blocks this peer sent, whether they changed our chain, and our tip
@@ -299,7 +317,10 @@ pub enum Input {
         changed: bool,
         tip: (BlockHash, u64),
     },
-    TxJudged(Result<(), MempoolError>),
+    /// The node's verdict on a transaction this peer sent.
+    TxJudged(Txid, Result<(), MempoolError>),
+    /// Our chain's tip moved: transactions that spent coins we did not know yet may now fit.
+    TipMoved,
 }
 
 /// One connection's state after the handshake.
@@ -311,11 +332,11 @@ pub struct Session {
     pending: HashMap<u64, Pending>,
     /// Transactions the peer announced that we want but had no request slot for yet.
     deferred_txs: VecDeque<Txid>,
-    /// The peer's height at which a sync from it brought only a branch with less work than
-    /// ours: no new sync from it until it shows a greater height.
-    sync_refused_at: Option<u64>,
+    /// Transactions it sent that spent coins we did not know, with how often they were tried.
+    orphans: VecDeque<(Txid, usize)>,
+    /// Transactions asked for again (bounded as `orphans` is, times the tries).
+    retried: VecDeque<Txid>,
     next_request: u64,
-    syncing: bool,
     peer_height: u64,
     last_heard: Instant,
     last_ping: Instant,
@@ -324,16 +345,16 @@ pub struct Session {
 }
 
 impl Session {
-    /// A session with a peer whose hello was `theirs`, at `now`, when our chain has `our_work`:
-    /// the session and what to do first.
-    pub fn start(timing: Timing, theirs: &Hello, our_work: Work, now: Instant) -> (Session, Vec<Effect>) {
-        let mut session = Session {
+    /// A session with a peer whose hello was `theirs`, at `now`: the session and what to do
+    /// first. (Whether to sync from it is the download's call: see `download.rs`.)
+    pub fn start(timing: Timing, theirs: &Hello, now: Instant) -> (Session, Vec<Effect>) {
+        let session = Session {
             timing,
             pending: HashMap::new(),
             deferred_txs: VecDeque::new(),
-            sync_refused_at: None,
+            orphans: VecDeque::new(),
+            retried: VecDeque::new(),
             next_request: 1,
-            syncing: false,
             peer_height: theirs.height,
             last_heard: now,
             last_ping: now,
@@ -341,17 +362,9 @@ impl Session {
             low_work_window: (now, 0),
         };
         let mut effects = vec![Effect::Send(Message::GetAddrs)];
-        if theirs.work > our_work {
-            effects.extend(session.start_sync());
-        }
         // What is pending here is news to a peer that just arrived (or just came back).
         effects.push(Effect::Ask(Ask::Pending));
         (session, effects)
-    }
-
-    #[cfg(test)]
-    fn is_syncing(&self) -> bool {
-        self.syncing
     }
 
     /// Handles one input at `now`.
@@ -373,33 +386,10 @@ impl Session {
                 }
                 self.fetch_deferred_txs(now)
             }
-            Input::MissingBlocks(wanted) => match self.request(Request::Blocks, HashSet::new(), now) {
-                Some(id) if !wanted.is_empty() => {
-                    vec![Effect::Send(Message::GetBlocks { id, hashes: wanted })]
-                }
-                Some(id) => {
-                    self.pending.remove(&id);
-                    vec![]
-                }
-                None => vec![],
-            },
-            Input::Locator { purpose, locator } => {
-                let locator = match purpose {
-                    LocatorFor::Sync => locator,
-                    LocatorFor::Continue(last) => {
-                        std::iter::once(last).chain(locator.into_iter().take(100)).collect()
-                    }
-                };
-                match self.request(Request::Sync, HashSet::new(), now) {
-                    Some(id) => {
-                        vec![Effect::Send(Message::GetBlocksAfter { id, locator, limit: SYNC_BATCH })]
-                    }
-                    None => {
-                        self.syncing = false;
-                        vec![]
-                    }
-                }
-            }
+            // Blocks announced by hash alone: their headers are fetched first.
+            Input::MissingBlocks(wanted) if wanted.is_empty() => vec![],
+            Input::MissingBlocks(_) => vec![self.behind()],
+            Input::HeadersJudged { result, our_work } => self.on_headers_judged(result, our_work, now),
             Input::Pending(txids) if txids.is_empty() => vec![],
             Input::Pending(txids) => {
                 let txids: Vec<Txid> = txids.into_iter().take(MAX_ITEMS_PER_MESSAGE).collect();
@@ -408,19 +398,71 @@ impl Session {
             Input::Imported { kind, result, changed, tip } => {
                 self.on_imported(kind, result, changed, tip, now)
             }
-            Input::TxJudged(result) => match result.as_ref().map_err(verdict::for_transaction) {
-                Ok(()) | Err(Charge::Nothing | Charge::Sync | Charge::LowWork) => vec![],
-                Err(Charge::Ban(reason)) => ban(Offence::InvalidTransaction, &reason),
-            },
+            Input::TxJudged(txid, result) => {
+                if let Err(MempoolError::Invalid(
+                    TxError::UnknownInput(_) | TxError::ImmatureCoinbase { .. },
+                )) = &result
+                {
+                    self.orphan(txid);
+                }
+                match result.as_ref().map_err(verdict::for_transaction) {
+                    Ok(()) | Err(Charge::Nothing | Charge::Sync | Charge::LowWork) => vec![],
+                    Err(Charge::Ban(reason)) => ban(Offence::InvalidTransaction, &reason),
+                }
+            }
+            Input::TipMoved if self.orphans.is_empty() => vec![],
+            Input::TipMoved => {
+                let retry: Vec<Txid> = self.orphans.drain(..).map(|(txid, _)| txid).collect();
+                self.retried.extend(retry.iter().copied());
+                vec![Effect::Ask(Ask::MissingTxs(retry))]
+            }
         }
     }
 
-    fn start_sync(&mut self) -> Vec<Effect> {
-        if self.syncing || self.sync_refused_at.is_some_and(|h| self.peer_height <= h) {
-            return vec![];
+    /// Remembers a transaction that spent coins we do not know (yet): asked for again when our
+    /// tip moves, up to [`ORPHAN_TRIES`] times, at most [`MAX_ORPHANS`] at once.
+    fn orphan(&mut self, txid: Txid) {
+        let tries = self.retried.iter().filter(|t| **t == txid).count();
+        if tries >= ORPHAN_TRIES {
+            return;
         }
-        self.syncing = true;
-        vec![Effect::Ask(Ask::Locator(LocatorFor::Sync))]
+        if self.orphans.len() >= MAX_ORPHANS {
+            self.orphans.pop_front();
+        }
+        self.orphans.push_back((txid, tries));
+    }
+
+    fn behind(&self) -> Effect {
+        Effect::Tell(Note::Behind(self.peer_height))
+    }
+
+    /// Announced headers judged: fetch the blocks of a branch with more work than ours when
+    /// they connect; hand a branch that does not connect to headers-first sync.
+    fn on_headers_judged(
+        &mut self,
+        result: Result<CheckedHeaders, HeadersRefused>,
+        our_work: Work,
+        now: Instant,
+    ) -> Vec<Effect> {
+        match result {
+            Ok(checked) if checked.new.is_empty() || checked.tail.work() <= our_work => vec![],
+            Ok(checked) => match self.request(Request::Blocks, HashSet::new(), now) {
+                Some(id) => {
+                    let hashes = checked.new.iter().map(|(hash, _)| *hash).collect();
+                    vec![Effect::Send(Message::GetBlocks { id, hashes })]
+                }
+                None => vec![],
+            },
+            Err(HeadersRefused::Empty) => vec![],
+            Err(HeadersRefused::Unconnected { .. }) => vec![self.behind()],
+            Err(HeadersRefused::KnownInvalid(hash)) => {
+                ban(Offence::InvalidBlock, &format!("announced a block on known-invalid block {hash}"))
+            }
+            Err(HeadersRefused::Invalid(error)) => match verdict::for_headers(&error) {
+                Charge::Ban(reason) => ban(Offence::InvalidBlock, &reason),
+                Charge::Nothing | Charge::Sync | Charge::LowWork => vec![],
+            },
+        }
     }
 
     /// Registers a request of ours; `None` when too many are unanswered.
@@ -544,6 +586,12 @@ impl Session {
             Message::GetFilters { id, from, limit } => {
                 vec![Effect::Serve(Serve::Filters { id, from, limit })]
             }
+            Message::Blocks { id, blocks, tip_height } if id & SYNC_ID_BIT != 0 => {
+                let mut effects = self.set_height(tip_height);
+                let blocks = blocks.into_iter().map(|WireBlock(b)| b).collect();
+                effects.push(Effect::Tell(Note::SyncBlocks { id, blocks }));
+                effects
+            }
             Message::Blocks { id, blocks, tip_height } => self.on_blocks(id, blocks, tip_height),
             Message::NewBlock(WireBlock(block)) => {
                 let (hash, height) = (block.hash(), block.header.height);
@@ -552,7 +600,26 @@ impl Session {
                     Effect::Import { blocks: vec![block], kind: None },
                 ]
             }
-            // This node asks for neither: they serve light clients.
+            // An announcement: new blocks by their headers (BIP130's `sendheaders`).
+            Message::Headers { id: 0, headers, tip_height } => {
+                let mut effects = self.set_height(tip_height);
+                let headers: Vec<BlockHeader> = headers.into_iter().map(|WireHeader(h)| h).collect();
+                let hashes = headers.iter().map(BlockHeader::hash).collect();
+                effects.push(Effect::Tell(Note::KnownBlocks { hashes, tip_height }));
+                if headers.len() > MAX_ANNOUNCED_HEADERS {
+                    effects.push(self.behind());
+                } else if !headers.is_empty() {
+                    effects.push(Effect::Ask(Ask::JudgeHeaders(headers)));
+                }
+                effects
+            }
+            Message::Headers { id, headers, tip_height } if id & SYNC_ID_BIT != 0 => {
+                let mut effects = self.set_height(tip_height);
+                let headers = headers.into_iter().map(|WireHeader(h)| h).collect();
+                effects.push(Effect::Tell(Note::SyncHeaders { id, headers, tip_height }));
+                effects
+            }
+            // This node asks for no filters: they serve light clients.
             Message::Headers { .. } => vec![unrequested("headers")],
             Message::Filters { .. } => vec![unrequested("filters")],
         }
@@ -561,24 +628,13 @@ impl Session {
     fn on_blocks(&mut self, id: u64, blocks: Vec<WireBlock>, tip_height: u64) -> Vec<Effect> {
         let mut effects = self.set_height(tip_height);
         let kind = match self.pending.remove(&id).map(|p| p.kind) {
-            Some(kind @ (Request::Blocks | Request::Sync)) => kind,
+            Some(kind @ Request::Blocks) => kind,
             Some(Request::Txs) | None => {
                 effects.push(unrequested("blocks"));
                 return effects;
             }
         };
         let blocks: Vec<Block> = blocks.into_iter().map(|WireBlock(b)| b).collect();
-        if kind == Request::Sync {
-            self.syncing = false;
-            // Answers are capped by count and by bytes: the peer has more when its tip is
-            // beyond the last block it sent. Ask for the next batch, located from the end of
-            // this one, before validating this one: the transfer overlaps the validation.
-            let refused = self.sync_refused_at.is_some_and(|h| self.peer_height <= h);
-            if let Some(last) = blocks.last().filter(|b| tip_height > b.header.height && !refused) {
-                self.syncing = true;
-                effects.push(Effect::Ask(Ask::Locator(LocatorFor::Continue(last.hash()))));
-            }
-        }
         if !blocks.is_empty() {
             effects.push(Effect::Import { blocks, kind: Some(kind) });
         }
@@ -596,14 +652,7 @@ impl Session {
         let mut effects = vec![];
         match result.as_ref().map_err(verdict::for_block) {
             Ok(()) | Err(Charge::Nothing) => {}
-            Err(Charge::Sync) => effects.extend(self.start_sync()),
-            // A branch with less work than ours, in answer to a sync we asked for: an honest
-            // peer on a fork deeper than one batch. Not its fault; but no new sync from it
-            // until it shows more.
-            Err(Charge::LowWork) if kind == Some(Request::Sync) => {
-                self.sync_refused_at = Some(self.peer_height);
-                self.syncing = false;
-            }
+            Err(Charge::Sync) => effects.push(self.behind()),
             Err(Charge::LowWork) if kind == Some(Request::Blocks) => {}
             Err(Charge::LowWork) => {
                 let (start, count) = &mut self.low_work_window;
@@ -622,9 +671,6 @@ impl Session {
         // it then shows our height as it is, not as it was when we met.
         if result.is_ok() && changed {
             effects.push(Effect::Send(Message::InvBlocks { hashes: vec![tip_hash], tip_height }));
-        }
-        if kind == Some(Request::Sync) && !self.syncing && self.peer_height > tip_height {
-            effects.extend(self.start_sync());
         }
         effects
     }
@@ -676,7 +722,7 @@ mod tests {
 
     /// A session with a peer at height 10 whose chain has no more work than ours, started.
     fn session(t0: Instant) -> Session {
-        Session::start(Timing::default(), &hello(10, 0), work(5), t0).0
+        Session::start(Timing::default(), &hello(10, 0), t0).0
     }
 
     fn msg(s: &mut Session, m: Message, now: Instant) -> Vec<Effect> {
@@ -757,19 +803,10 @@ mod tests {
     }
 
     #[test]
-    fn a_peer_with_more_work_is_synced_from() {
+    fn a_session_leaves_syncing_to_the_download() {
         let t0 = Instant::now();
-        let (_, ahead) = Session::start(Timing::default(), &hello(10, 9), work(5), t0);
-        assert_eq!(
-            ahead,
-            vec![
-                Effect::Send(Message::GetAddrs),
-                Effect::Ask(Ask::Locator(LocatorFor::Sync)),
-                Effect::Ask(Ask::Pending)
-            ]
-        );
-        let (_, behind) = Session::start(Timing::default(), &hello(10, 5), work(5), t0);
-        assert_eq!(behind, vec![Effect::Send(Message::GetAddrs), Effect::Ask(Ask::Pending)]);
+        let (_, ahead) = Session::start(Timing::default(), &hello(10, 9), t0);
+        assert_eq!(ahead, vec![Effect::Send(Message::GetAddrs), Effect::Ask(Ask::Pending)]);
     }
 
     #[test]
@@ -842,11 +879,12 @@ mod tests {
     fn unanswered_requests_are_bounded() {
         let t0 = Instant::now();
         let mut s = session(t0);
-        for _ in 0..MAX_PENDING_REQUESTS {
-            assert_eq!(s.handle(Input::MissingBlocks(vec![BlockHash([5; 32])]), t0).len(), 1);
+        for i in 0..MAX_PENDING_REQUESTS {
+            assert_eq!(s.handle(Input::MissingTxs(vec![Txid([i as u8; 32])]), t0).len(), 1);
         }
-        assert_eq!(s.handle(Input::MissingBlocks(vec![BlockHash([5; 32])]), t0), vec![]);
+        assert_eq!(s.handle(Input::MissingTxs(vec![Txid([255; 32])]), t0), vec![]);
         assert_eq!(s.pending.len(), MAX_PENDING_REQUESTS);
+        assert_eq!(s.deferred_txs.len(), 1, "what has no slot waits for one");
     }
 
     #[test]
@@ -876,49 +914,91 @@ mod tests {
         assert!(!disconnects(&s.handle(Input::Tick, later)));
     }
 
+    /// A header on `parent` at `height` (not mined: the node's verdict is given by the test).
+    fn header_at(height: u64, parent: BlockHash) -> BlockHeader {
+        BlockHeader { height, prev: parent, ..block_at(height).header }
+    }
+
+    fn checked(headers: &[BlockHeader], total: u64) -> CheckedHeaders {
+        let tail =
+            ferro_shared::consensus::HeaderTail::new(NET.params(), headers.to_vec(), work(total)).unwrap();
+        CheckedHeaders { fork: headers[0].prev, new: headers.iter().map(|h| (h.hash(), *h)).collect(), tail }
+    }
+
     #[test]
-    fn sync_continues_from_the_end_of_each_batch() {
+    fn answers_to_the_download_go_to_the_manager() {
         let t0 = Instant::now();
-        let (mut s, first) = Session::start(Timing::default(), &hello(600, 9), work(5), t0);
-        assert!(first.contains(&Effect::Ask(Ask::Locator(LocatorFor::Sync))));
-        let ours = vec![BlockHash([9; 32])];
-        let asked = s.handle(Input::Locator { purpose: LocatorFor::Sync, locator: ours.clone() }, t0);
-        let id = sent_request(&asked);
+        let mut s = session(t0);
+        let id = SYNC_ID_BIT | 7;
+        let h = header_at(1, NET.genesis_hash());
+        let effects = msg(&mut s, Message::Headers { id, headers: vec![WireHeader(h)], tip_height: 12 }, t0);
         assert_eq!(
-            asked,
-            vec![Effect::Send(Message::GetBlocksAfter { id, locator: ours.clone(), limit: SYNC_BATCH })]
+            effects,
+            vec![
+                Effect::Tell(Note::PeerHeight(12)),
+                Effect::Tell(Note::SyncHeaders { id, headers: vec![h], tip_height: 12 })
+            ]
         );
-
-        // A batch ending below the peer's tip: the next batch is asked for before this one is
-        // imported, located from its last block.
-        let batch = vec![WireBlock(block_at(1)), WireBlock(block_at(2))];
-        let last = block_at(2).hash();
-        let effects = msg(&mut s, Message::Blocks { id, blocks: batch, tip_height: 600 }, t0);
-        assert!(
-            matches!(
-                &effects[..],
-                [Effect::Ask(Ask::Locator(LocatorFor::Continue(h))), Effect::Import { kind: Some(Request::Sync), .. }]
-                    if *h == last
-            ),
-            "{effects:?}"
-        );
-        let next =
-            s.handle(Input::Locator { purpose: LocatorFor::Continue(last), locator: ours.clone() }, t0);
-        let Effect::Send(Message::GetBlocksAfter { locator, .. }) = &next[0] else { panic!("{next:?}") };
-        assert_eq!(locator, &vec![last, ours[0]]);
-        let imported = s.handle(
-            Input::Imported { kind: Some(Request::Sync), result: Ok(()), changed: true, tip: (last, 2) },
-            t0,
-        );
-        // Our new tip is told; a sync is already under way, so no second one starts.
-        assert_eq!(imported, vec![Effect::Send(Message::InvBlocks { hashes: vec![last], tip_height: 2 })]);
-
-        // The last batch: nothing more asked for.
-        let id = sent_request(&next);
+        let b = block_at(1);
         let effects =
-            msg(&mut s, Message::Blocks { id, blocks: vec![WireBlock(block_at(600))], tip_height: 600 }, t0);
-        assert!(!effects.iter().any(|e| matches!(e, Effect::Ask(_))), "{effects:?}");
-        assert!(!s.is_syncing());
+            msg(&mut s, Message::Blocks { id, blocks: vec![WireBlock(b.clone())], tip_height: 12 }, t0);
+        assert_eq!(effects, vec![Effect::Tell(Note::SyncBlocks { id, blocks: vec![b] })]);
+        // Without the bit, an answer to nothing is charged.
+        let effects =
+            msg(&mut s, Message::Headers { id: 7, headers: vec![WireHeader(h)], tip_height: 12 }, t0);
+        assert_eq!(penalties(&effects), vec![UNREQUESTED_SCORE]);
+    }
+
+    #[test]
+    fn announced_headers_are_judged_before_any_block_is_fetched() {
+        let t0 = Instant::now();
+        let mut s = session(t0);
+        let h1 = header_at(11, BlockHash([1; 32]));
+        let h2 = header_at(12, h1.hash());
+        let announce = |s: &mut Session, headers: Vec<BlockHeader>| {
+            let headers = headers.into_iter().map(WireHeader).collect();
+            msg(s, Message::Headers { id: 0, headers, tip_height: 12 }, t0)
+        };
+        let effects = announce(&mut s, vec![h1, h2]);
+        assert_eq!(effects.last(), Some(&Effect::Ask(Ask::JudgeHeaders(vec![h1, h2]))), "{effects:?}");
+
+        // They connect and carry more work than ours: their blocks are asked for.
+        let more = Input::HeadersJudged { result: Ok(checked(&[h1, h2], 10)), our_work: work(5) };
+        let effects = s.handle(more, t0);
+        let id = sent_request(&effects);
+        assert_eq!(
+            effects,
+            vec![Effect::Send(Message::GetBlocks { id, hashes: vec![h1.hash(), h2.hash()] })]
+        );
+        // As much work as ours, or nothing new: nothing is fetched.
+        let same = Input::HeadersJudged { result: Ok(checked(&[h1, h2], 5)), our_work: work(5) };
+        assert_eq!(s.handle(same, t0), vec![]);
+        // They do not connect: headers-first sync takes over.
+        let unconnected = Err(HeadersRefused::Unconnected { parent: BlockHash([1; 32]) });
+        let effects = s.handle(Input::HeadersJudged { result: unconnected, our_work: work(5) }, t0);
+        assert_eq!(effects, vec![Effect::Tell(Note::Behind(12))]);
+        // More headers than an announcement carries: the same.
+        let many: Vec<BlockHeader> =
+            (0..=MAX_ANNOUNCED_HEADERS as u64).map(|i| header_at(i + 1, h1.hash())).collect();
+        let effects = announce(&mut s, many);
+        assert_eq!(effects.last(), Some(&Effect::Tell(Note::Behind(12))));
+        // Headers that break the rules ban; one from a clock ahead of ours does not.
+        let bad = |error| {
+            Err(HeadersRefused::Invalid(ferro_shared::consensus::HeaderError::Invalid { index: 0, error }))
+        };
+        let pow = Input::HeadersJudged {
+            result: bad(BlockError::InsufficientProofOfWork(h1.hash())),
+            our_work: work(5),
+        };
+        assert_eq!(penalties(&s.handle(pow, t0)), vec![BAN_SCORE]);
+        let early = Input::HeadersJudged {
+            result: bad(BlockError::TimeTooNew { time: 2, max: 1 }),
+            our_work: work(5),
+        };
+        assert_eq!(s.handle(early, t0), vec![]);
+        // Blocks announced by hash alone are not fetched: their headers are.
+        let effects = s.handle(Input::MissingBlocks(vec![h1.hash()]), t0);
+        assert_eq!(effects, vec![Effect::Tell(Note::Behind(12))]);
     }
 
     #[test]
@@ -929,7 +1009,7 @@ mod tests {
         let tip = (BlockHash([1; 32]), 3);
         let orphan = Err(ChainError::UnknownParent { hash, parent: hash });
         let effects = s.handle(Input::Imported { kind: None, result: orphan, changed: false, tip }, t0);
-        assert_eq!(effects, vec![Effect::Ask(Ask::Locator(LocatorFor::Sync))]);
+        assert_eq!(effects, vec![Effect::Tell(Note::Behind(10))]);
         let invalid = Err(ChainError::Invalid { hash, error: BlockError::BadMerkleRoot });
         let effects = s.handle(Input::Imported { kind: None, result: invalid, changed: false, tip }, t0);
         assert_eq!(penalties(&effects), vec![BAN_SCORE]);
@@ -974,16 +1054,23 @@ mod tests {
 
     #[test]
     fn transactions_judged_invalid_ban_their_sender_and_races_do_not() {
-        use ferro_shared::consensus::tx::TxError;
         use ferro_shared::tx::OutPoint;
         let t0 = Instant::now();
         let mut s = session(t0);
         let outpoint = OutPoint { txid: Txid([1; 32]), vout: 0 };
-        assert_eq!(s.handle(Input::TxJudged(Ok(())), t0), vec![]);
-        let race = Err(MempoolError::Invalid(TxError::UnknownInput(outpoint)));
-        assert_eq!(s.handle(Input::TxJudged(race), t0), vec![]);
+        let txid = Txid([2; 32]);
+        assert_eq!(s.handle(Input::TxJudged(txid, Ok(())), t0), vec![]);
+        let race = || Err(MempoolError::Invalid(TxError::UnknownInput(outpoint)));
+        assert_eq!(s.handle(Input::TxJudged(txid, race()), t0), vec![]);
+        // Spent a coin we did not know: asked for again when our tip moves, a bounded number
+        // of times.
+        for _ in 0..ORPHAN_TRIES {
+            assert_eq!(s.handle(Input::TipMoved, t0), vec![Effect::Ask(Ask::MissingTxs(vec![txid]))]);
+            assert_eq!(s.handle(Input::TxJudged(txid, race()), t0), vec![]);
+        }
+        assert_eq!(s.handle(Input::TipMoved, t0), vec![], "tried enough");
         let bad = Err(MempoolError::Invalid(TxError::DuplicateInput(outpoint)));
-        let effects = s.handle(Input::TxJudged(bad), t0);
+        let effects = s.handle(Input::TxJudged(txid, bad), t0);
         assert_eq!(penalties(&effects), vec![BAN_SCORE]);
         assert!(disconnects(&effects));
     }
@@ -1046,32 +1133,5 @@ mod tests {
         let effects = msg(&mut s, Message::Txs { id: ids[0], txs: vec![], more: false }, t0);
         let Effect::Send(Message::GetTxs { txids, .. }) = &effects[0] else { panic!("{effects:?}") };
         assert_eq!(txids.len(), 10);
-    }
-
-    /// An honest peer on a fork deeper than one batch answers our sync with blocks on a branch
-    /// with less work than ours: not charged, and not asked again until it shows more.
-    #[test]
-    fn a_sync_that_brings_a_lesser_branch_is_not_charged_nor_repeated() {
-        let t0 = Instant::now();
-        let (mut s, _) = Session::start(Timing::default(), &hello(600, 9), work(5), t0);
-        let tip = (BlockHash([1; 32]), 300);
-        let low = || Err(ChainError::LowWork { hash: BlockHash([4; 32]) });
-        for _ in 0..3 * LOW_WORK_ALLOWANCE {
-            let effects = s.handle(
-                Input::Imported { kind: Some(Request::Sync), result: low(), changed: false, tip },
-                t0,
-            );
-            assert!(penalties(&effects).is_empty(), "{effects:?}");
-        }
-        let orphan = Err(ChainError::UnknownParent { hash: BlockHash([4; 32]), parent: BlockHash([5; 32]) });
-        let effects = s.handle(Input::Imported { kind: None, result: orphan, changed: false, tip }, t0);
-        assert_eq!(effects, vec![], "no new sync from a peer whose branch we cannot take");
-        // It shows more: a sync is worth trying again.
-        let effects =
-            msg(&mut s, Message::InvBlocks { hashes: vec![BlockHash([6; 32])], tip_height: 601 }, t0);
-        assert!(effects.contains(&Effect::Tell(Note::PeerHeight(601))));
-        let orphan = Err(ChainError::UnknownParent { hash: BlockHash([4; 32]), parent: BlockHash([5; 32]) });
-        let effects = s.handle(Input::Imported { kind: None, result: orphan, changed: false, tip }, t0);
-        assert_eq!(effects, vec![Effect::Ask(Ask::Locator(LocatorFor::Sync))]);
     }
 }

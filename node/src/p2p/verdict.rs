@@ -10,6 +10,7 @@ use super::link::ChainError;
 use crate::mempool::MempoolError;
 use ferro_shared::consensus::block::BlockError;
 use ferro_shared::consensus::tx::TxError;
+use ferro_shared::consensus::HeaderError;
 
 /// What to do about a peer after the node judged something it sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +36,17 @@ pub fn for_block(error: &ChainError) -> Charge {
         ChainError::Store(_) => Charge::Nothing,
         ChainError::Invalid { hash, error } => match block_fault(error) {
             true => Charge::Ban(format!("sent invalid block {hash}: {error}")),
+            false => Charge::Nothing,
+        },
+    }
+}
+
+/// What a peer is charged for headers that fail the header rules.
+pub fn for_headers(error: &HeaderError) -> Charge {
+    match error {
+        HeaderError::Unlinked { index } => Charge::Ban(format!("sent headers that do not link at {index}")),
+        HeaderError::Invalid { index, error } => match block_fault(error) {
+            true => Charge::Ban(format!("sent an invalid header (number {index} of its answer): {error}")),
             false => Charge::Nothing,
         },
     }

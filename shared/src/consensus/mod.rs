@@ -9,6 +9,7 @@
 
 pub mod block;
 pub mod chain;
+pub mod headers;
 pub mod tx;
 
 pub use block::{
@@ -16,6 +17,7 @@ pub use block::{
     epoch_start_earliest_time, BlockError, BlockUndo, HeaderContext,
 };
 pub use chain::{block_subsidy, median_time_past, next_bits, retarget_anchor_height};
+pub use headers::{HeaderError, HeaderTail};
 pub use tx::{
     check_tx_coins, check_tx_inputs, check_tx_shape, spent_outputs, verify_tx_signatures, Coin, CoinView,
     TxError,
