@@ -97,6 +97,26 @@ pub enum NodeEvent {
     Tx { tx: Arc<Transaction>, txid: Txid, fee: Amount, size: usize, origin: Origin },
 }
 
+/// What the status reports of the chain and the pool.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StatusParts {
+    pub next_bits: ferro_shared::pow::CompactTarget,
+    pub mempool: usize,
+    pub mempool_bytes: usize,
+    pub mempool_min_fee_rate: u64,
+}
+
+impl StatusParts {
+    fn of(chain: &Chain, mempool: &Mempool) -> Self {
+        StatusParts {
+            next_bits: chain.next_block().bits,
+            mempool: mempool.len(),
+            mempool_bytes: mempool.bytes(),
+            mempool_min_fee_rate: mempool.min_fee_rate(unix_now()),
+        }
+    }
+}
+
 /// Failures of the node's own machinery (not of the input).
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
@@ -148,6 +168,9 @@ pub(crate) struct State {
 struct Inner {
     config: NodeConfig,
     state: Mutex<State>,
+    /// What `GET /api/status` reports of the chain and the pool, as of the last time the state
+    /// was free: status never waits for the chain (see [`Node::status`]).
+    status_parts: Mutex<StatusParts>,
     store: Store,
     events: broadcast::Sender<NodeEvent>,
     tip: watch::Sender<Tip>,
@@ -341,9 +364,11 @@ impl Node {
         metrics.mempool_memory_bytes.set(mempool.memory() as i64);
         let (events, _) = broadcast::channel(4096);
         let (tip_tx, _) = watch::channel(tip);
+        let parts = StatusParts::of(&chain, &mempool);
         Ok(Node {
             inner: Arc::new(Inner {
                 config,
+                status_parts: Mutex::new(parts),
                 state: Mutex::new(State { chain, mempool }),
                 store,
                 events,
@@ -382,6 +407,25 @@ impl Node {
         // the store is transactional, so continuing with the guard is the lesser evil only
         // for reads. Writers go through the store, which stays consistent.
         self.inner.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The state, if nobody holds it now.
+    pub(crate) fn try_state(&self) -> Option<MutexGuard<'_, State>> {
+        match self.inner.state.try_lock() {
+            Ok(guard) => Some(guard),
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
+
+    /// The chain and pool figures of the status: fresh when the state is free, else the last
+    /// ones taken (a block being connected holds the state for up to a second).
+    pub(crate) fn status_parts(&self) -> StatusParts {
+        let mut cached = self.inner.status_parts.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(state) = self.try_state() {
+            *cached = StatusParts::of(&state.chain, &state.mempool);
+        }
+        *cached
     }
 
     pub fn tip(&self) -> Tip {

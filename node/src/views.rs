@@ -3,7 +3,7 @@
 //! the tip and the mempool.
 
 use crate::chain::{StoreError, Undo};
-use crate::node::Node;
+use crate::node::{Node, StatusParts};
 use ferro_shared::api::{
     AddressView, BlockSummary, BlockView, BlocksQuery, FilterView, FiltersQuery, HeadersQuery, HeadersView,
     HistoryEntry, MempoolEntryView, MempoolView, StatusResponse, SyncStatus, TxState, TxView, UtxoView,
@@ -58,16 +58,10 @@ impl Node {
     /// The node's status; the peer network, which the node does not know, reports its peer
     /// count and the best height among its peers.
     pub fn status(&self, peers: usize, best_peer_height: u64) -> StatusResponse {
-        let (tip, next_bits, mempool, mempool_bytes, mempool_min_fee_rate) = {
-            let state = self.state();
-            (
-                state.chain.tip(),
-                state.chain.next_block().bits,
-                state.mempool.len(),
-                state.mempool.bytes(),
-                state.mempool.min_fee_rate(crate::node::unix_now()),
-            )
-        };
+        // Without waiting for the chain: the tip as last published, the rest as of the last
+        // moment the state was free.
+        let tip = self.tip();
+        let StatusParts { next_bits, mempool, mempool_bytes, mempool_min_fee_rate } = self.status_parts();
         let params = self.network().params();
         let best = best_peer_height.max(tip.height);
         StatusResponse {

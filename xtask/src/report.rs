@@ -145,6 +145,12 @@ pub struct Detail {
     pub sync_direct_secs: Option<f64>,
     /// Like `sync_verify_ratio`, for `sync_direct_secs`.
     pub sync_direct_verify_ratio: Option<f64>,
+    /// `GET /api/status` on the syncing node of the largest chain, polled every 10 ms.
+    pub sync_api_samples: Option<usize>,
+    pub sync_api_p50_ms: Option<f64>,
+    pub sync_api_max_ms: Option<f64>,
+    /// The largest chain synced from several serving peers at once.
+    pub sync_by_peers: Vec<PeersFigure>,
     pub propagation_nodes: Option<usize>,
     pub propagation_block_txs: Option<usize>,
     pub propagation_block_hop_ms: Option<f64>,
@@ -164,6 +170,15 @@ pub struct Detail {
     pub rss_mempool_base_mb: Option<f64>,
 }
 
+/// A sync from several serving peers at once.
+#[derive(Debug, Clone, Serialize)]
+pub struct PeersFigure {
+    pub peers: usize,
+    pub secs: f64,
+    pub blocks_per_s: f64,
+    pub bytes_ratio: f64,
+}
+
 /// `target/bench/summary.json`. Figures not measured (or failed) are `null`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
@@ -177,6 +192,8 @@ pub struct Summary {
     pub sync_blocks_per_s: Option<f64>,
     pub sync_verify_ratio: Option<f64>,
     pub sync_bytes_ratio: Option<f64>,
+    /// 99th percentile of `GET /api/status` on the node syncing the largest chain.
+    pub api_p99_ms_sync: Option<f64>,
     pub propagation_tx_ms: Option<f64>,
     pub propagation_block_ms: Option<f64>,
     pub propagation_hop_ms: Option<f64>,
@@ -255,6 +272,7 @@ impl Summary {
             sync_blocks_per_s: sync_head.map(sync::Level::blocks_per_s),
             sync_verify_ratio: sync_head.map(sync::Level::verify_ratio),
             sync_bytes_ratio: sync_head.map(sync::Level::bytes_ratio),
+            api_p99_ms_sync: sync_head.and_then(|l| l.api.percentile(0.99)),
             propagation_tx_ms: prop.map(|p| p.tx.total()),
             propagation_block_ms: prop.map(|p| p.block.total()),
             propagation_hop_ms: prop.map(propagation::Report::tx_hop_ms),
@@ -287,6 +305,23 @@ impl Summary {
                 sync_cpu_busy: sync_head.map(|l| l.cpu_busy),
                 sync_direct_secs: syn.map(|s| s.direct_secs),
                 sync_direct_verify_ratio: syn.map(sync::Report::direct_verify_ratio),
+                sync_api_samples: sync_head.map(|l| l.api.samples_ms.len()),
+                sync_api_p50_ms: sync_head.and_then(|l| l.api.percentile(0.5)),
+                sync_api_max_ms: sync_head.and_then(|l| l.api.percentile(1.0)),
+                sync_by_peers: syn
+                    .map(|s| {
+                        let chain = s.headline().chain;
+                        s.by_peers
+                            .iter()
+                            .map(|p| PeersFigure {
+                                peers: p.peers,
+                                secs: p.secs,
+                                blocks_per_s: chain.blocks as f64 / p.secs,
+                                bytes_ratio: p.received_bytes as f64 / chain.bytes as f64,
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
                 propagation_nodes: prop.map(|p| p.nodes),
                 propagation_block_txs: prop.map(|p| p.block_txs),
                 propagation_block_hop_ms: prop.map(propagation::Report::block_hop_ms),

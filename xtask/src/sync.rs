@@ -54,6 +54,33 @@ pub struct Level {
     /// CPU time this process used during the sync (A serving, B syncing) over `cores × secs`:
     /// below 1, cores sat idle waiting on something.
     pub cpu_busy: f64,
+    /// How long `GET /api/status` took on B while it synced, polled every 10 ms.
+    pub api: Latency,
+}
+
+/// Response times of an HTTP endpoint polled during a sync.
+#[derive(Debug, Clone, Default)]
+pub struct Latency {
+    /// Milliseconds, sorted.
+    pub samples_ms: Vec<f64>,
+}
+
+impl Latency {
+    pub fn percentile(&self, p: f64) -> Option<f64> {
+        if self.samples_ms.is_empty() {
+            return None;
+        }
+        let i = ((self.samples_ms.len() - 1) as f64 * p).round() as usize;
+        Some(self.samples_ms[i])
+    }
+}
+
+/// A sync of the largest chain by a fresh node from `peers` serving nodes at once.
+#[derive(Debug, Clone)]
+pub struct PeersRun {
+    pub peers: usize,
+    pub secs: f64,
+    pub received_bytes: u64,
 }
 
 impl Level {
@@ -95,6 +122,9 @@ pub struct Report {
     /// Seconds a fresh node took to take the largest chain's blocks through `Node::submit_block`
     /// one by one, in this process, without the network: what validating and storing cost alone.
     pub direct_secs: f64,
+    /// The largest chain synced from 1, 2 and 4 serving nodes (every node in this process, on
+    /// the same cores: more peers spread the serving, not the validating).
+    pub by_peers: Vec<PeersRun>,
 }
 
 impl Report {
@@ -149,20 +179,74 @@ fn process_cpu_secs() -> Result<f64> {
     Ok((ticks(11)? + ticks(12)?) / 100.0)
 }
 
-/// A fresh node syncs A's whole chain; returns the seconds it took, the bytes it received and
-/// the CPU seconds the process used meanwhile.
-async fn sync_once(a: &RunningNode) -> Result<(f64, u64, f64)> {
+/// What one sync by a fresh node measured.
+struct Synced {
+    secs: f64,
+    received: u64,
+    cpu: f64,
+    api: Latency,
+}
+
+/// A fresh node syncs the whole chain of `servers` (all at the same tip), from all of them at
+/// once, while its `GET /api/status` is polled every 10 ms.
+async fn sync_once(servers: &[&RunningNode]) -> Result<Synced> {
     let (b, _dir) = start_node(|_| {}).await?;
-    let target = a.node.tip().hash;
+    let target = servers[0].node.tip().hash;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let probe = tokio::spawn(poll_status(format!("{}/api/status", b.url()), stopped));
     let cpu_before = process_cpu_secs()?;
     let started = Instant::now();
-    b.p2p.connect(&a.p2p_url()).await.map_err(|e| anyhow::anyhow!("B cannot connect to A: {e}"))?;
+    for a in servers {
+        b.p2p
+            .connect(&a.p2p_url())
+            .await
+            .map_err(|e| anyhow::anyhow!("B cannot connect to a server: {e}"))?;
+    }
     wait_for_tip(&b.node, target, SYNC_TIMEOUT).await?;
     let secs = started.elapsed().as_secs_f64();
     let cpu = process_cpu_secs()? - cpu_before;
+    let _ = stop.send(true);
+    let api = probe.await??;
     let received = b.node.metrics().p2p_bytes_received.get();
     b.shutdown().await?;
-    Ok((secs, received, cpu))
+    Ok(Synced { secs, received, cpu, api })
+}
+
+/// Polls `url` every 10 ms until told to stop; returns each answer's time.
+async fn poll_status(url: String, mut stop: tokio::sync::watch::Receiver<bool>) -> Result<Latency> {
+    let client = reqwest::Client::new();
+    let mut samples = vec![];
+    let mut tick = tokio::time::interval(Duration::from_millis(10));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.changed() => break,
+            _ = tick.tick() => {
+                let started = Instant::now();
+                client.get(&url).send().await?.error_for_status()?.bytes().await?;
+                samples.push(started.elapsed().as_secs_f64() * 1e3);
+            }
+        }
+    }
+    samples.sort_by(f64::total_cmp);
+    Ok(Latency { samples_ms: samples })
+}
+
+/// `n - 1` more nodes holding A's chain (each synced from A; a copy of A's directory would
+/// carry A's node key, and peers refuse a second connection to the same key), A first.
+async fn serving_nodes(a: RunningNode, n: usize) -> Result<(Vec<RunningNode>, Vec<TempDir>)> {
+    let target = a.node.tip().hash;
+    let mut nodes = vec![];
+    let mut dirs = vec![];
+    for _ in 1..n {
+        let (copy, dir) = start_node(|_| {}).await?;
+        copy.p2p.connect(&a.p2p_url()).await.map_err(|e| anyhow::anyhow!("cannot connect to A: {e}"))?;
+        wait_for_tip(&copy.node, target, SYNC_TIMEOUT).await?;
+        nodes.push(copy);
+        dirs.push(dir);
+    }
+    nodes.insert(0, a);
+    Ok((nodes, dirs))
 }
 
 /// A fresh node takes A's whole chain through `submit_block`, block after block, with no peer
@@ -207,7 +291,7 @@ pub async fn run(
         built = blocks;
         let before = (verify_rate(verify_secs).await?, parallel_verify_rate(verify_secs).await?);
         eprintln!("    a fresh node syncs {} blocks", stats.blocks);
-        let (secs, received_bytes, cpu_secs) = sync_once(&a).await?;
+        let Synced { secs, received: received_bytes, cpu: cpu_secs, api } = sync_once(&[&a]).await?;
         let after = (verify_rate(verify_secs).await?, parallel_verify_rate(verify_secs).await?);
         let level = Level {
             factor,
@@ -218,10 +302,12 @@ pub async fn run(
             parallel_verify_per_s: (before.1 + after.1) / 2.0,
             cores,
             cpu_busy: cpu_secs / (secs * cores as f64),
+            api,
         };
         eprintln!(
             "    {} blocks, {} inputs in {:.2} s: {:.1} blocks/s, {:.1} µs/input, verify ratio {:.2} \
-             ({:.2} of all cores measured at once), CPU busy {:.0}%, bytes ratio {:.3}",
+             ({:.2} of all cores measured at once), CPU busy {:.0}%, bytes ratio {:.3}, \
+             GET /api/status p50 {:.1} ms p99 {:.1} ms",
             stats.blocks,
             stats.inputs,
             secs,
@@ -230,14 +316,32 @@ pub async fn run(
             level.verify_ratio(),
             level.parallel_verify_ratio(),
             level.cpu_busy * 100.0,
-            level.bytes_ratio()
+            level.bytes_ratio(),
+            level.api.percentile(0.5).unwrap_or(f64::NAN),
+            level.api.percentile(0.99).unwrap_or(f64::NAN),
         );
         levels.push(level);
     }
     eprintln!("  sync: the largest chain again, submitted block by block without the network");
     let direct_secs = submit_directly(&a).await?;
-    a.shutdown().await?;
-    let report = Report { txs_per_block, levels, chain_dir: dir, direct_secs };
+    eprintln!("  sync: the largest chain from 1, 2 and 4 serving nodes");
+    let (servers, _dirs) = serving_nodes(a, 4).await?;
+    let mut by_peers = vec![];
+    for peers in [1, 2, 4] {
+        let from: Vec<&RunningNode> = servers.iter().take(peers).collect();
+        let run = sync_once(&from).await?;
+        eprintln!(
+            "    {peers} peer(s): {:.2} s, {:.1} blocks/s, bytes ratio {:.3}",
+            run.secs,
+            stats.blocks as f64 / run.secs,
+            run.received as f64 / stats.bytes as f64
+        );
+        by_peers.push(PeersRun { peers, secs: run.secs, received_bytes: run.received });
+    }
+    for s in servers {
+        s.shutdown().await?;
+    }
+    let report = Report { txs_per_block, levels, chain_dir: dir, direct_secs, by_peers };
     eprintln!("    {direct_secs:.2} s, verify ratio {:.2}", report.direct_verify_ratio());
     Ok(report)
 }

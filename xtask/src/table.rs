@@ -197,7 +197,31 @@ pub fn render(s: &Summary, r: &Results) -> String {
             "ratio",
         ),
         Row::new("sync bytes received / chain size", s.sync_bytes_ratio, 3, "ratio").goal(Goal::AtMost(1.1)),
+        Row::new(
+            format!(
+                "GET /api/status on the syncing node, every 10 ms, p99 ({} answers, p50 {} ms, worst {} ms)",
+                d.sync_api_samples.map_or("?".into(), |v| v.to_string()),
+                d.sync_api_p50_ms.map_or("?".into(), |v| number(v, 1)),
+                d.sync_api_max_ms.map_or("?".into(), |v| number(v, 1))
+            ),
+            s.api_p99_ms_sync,
+            1,
+            "ms",
+        )
+        .goal(Goal::AtMost(50.0)),
     ];
+    for p in &d.sync_by_peers {
+        rows.push(Row::new(
+            format!(
+                "  sync of the largest chain from {} serving peer(s), bytes ratio {}",
+                p.peers,
+                number(p.bytes_ratio, 3)
+            ),
+            Some(p.blocks_per_s),
+            1,
+            "blocks/s",
+        ));
+    }
     let prop = r.propagation.as_ref().ok();
     let hops = prop.map_or(9, |p| p.nodes - 1);
     rows.push(Row::new(format!("propagation of a tx, {hops} hops (median)"), s.propagation_tx_ms, 2, "ms"));
