@@ -47,6 +47,8 @@ pub struct ActiveFilter {
     pub height: u64,
     pub hash: BlockHash,
     pub filter: BlockFilter,
+    /// The size of the block it was built from: what building it cost.
+    pub block_size: usize,
 }
 
 /// Most entries listed by `GET /api/mempool`.
@@ -135,11 +137,12 @@ impl Node {
                 break;
             }
             let filter = block.compute_filter();
+            let block_size = block.size();
             bytes += filter.as_bytes().len();
             if bytes > max_bytes && !out.is_empty() {
                 break;
             }
-            out.push(ActiveFilter { height: h, hash, filter });
+            out.push(ActiveFilter { height: h, hash, filter, block_size });
         }
         Ok(out)
     }

@@ -3,7 +3,8 @@
 //!
 //! ```text
 //!   mining ─▶ admission (1x 4x 16x) ─▶ sync (1x 4x 16x) ─▶ memory (real `ferro` processes,
-//!   on sync's largest chain) ─▶ propagation (10-node line) ─▶ + target/bench/wasm.json ─▶ report
+//!   on sync's largest chain) ─▶ propagation (10-node line) ─▶ hostile (a `ferro` process under
+//!   attack between two honest nodes) ─▶ + target/bench/wasm.json ─▶ report
 //! ```
 //! Every ratio compares a system rate with a raw rate measured in this process, around the same
 //! moment, because absolute figures vary from run to run on a shared machine.
@@ -11,6 +12,7 @@
 mod admission;
 mod fund;
 mod harness;
+mod hostile;
 mod memory;
 mod mining;
 mod propagation;
@@ -56,6 +58,7 @@ enum Bench {
     Sync,
     Memory,
     Propagation,
+    Hostile,
 }
 
 /// How big each benchmark is.
@@ -73,6 +76,11 @@ struct Plan {
     propagation_nodes: usize,
     propagation_reps: usize,
     propagation_block_txs: usize,
+    /// Attackers of each kind in the hostile benchmark, and honest items timed per phase.
+    hostile_per_kind: usize,
+    hostile_reps: usize,
+    /// How long the attackers work on V before the honest items are timed.
+    hostile_warmup: Duration,
     mempool_txs: usize,
 }
 
@@ -92,6 +100,9 @@ impl Plan {
             propagation_nodes: 10,
             propagation_reps: 9,
             propagation_block_txs: 100,
+            hostile_per_kind: 2,
+            hostile_reps: 15,
+            hostile_warmup: Duration::from_secs(25),
             mempool_txs: 50_000,
         }
     }
@@ -105,6 +116,8 @@ impl Plan {
             sync_base_blocks: 2,
             mempool_txs: 10_000,
             propagation_reps: 5,
+            hostile_reps: 7,
+            hostile_warmup: Duration::from_secs(3),
             ..Plan::full()
         }
     }
@@ -206,8 +219,15 @@ fn bench(quick: bool, only: &[Bench]) -> Result<()> {
             propagation::run(p.propagation_nodes, p.propagation_reps, p.propagation_block_txs),
         )
         .await;
+        let hostile = step(
+            "hostile",
+            wanted(Bench::Hostile),
+            hostile::run(&ferro, p.hostile_per_kind, p.hostile_reps, p.hostile_warmup),
+        )
+        .await;
         Results {
             quick,
+            hostile,
             partial: !only.is_empty(),
             admission,
             mining,

@@ -38,15 +38,15 @@ pub struct Report {
 
 /// A `ferro node` child process on the dev network. Killed when dropped.
 #[derive(Debug)]
-struct FerroProcess {
+pub(crate) struct FerroProcess {
     child: Child,
-    url: String,
+    pub(crate) url: String,
     log: PathBuf,
 }
 
 impl FerroProcess {
     /// Starts `ferro node` on `data_dir` with a free port and waits until its API answers.
-    async fn start(ferro: &Path, data_dir: &Path, peers: &[String]) -> Result<FerroProcess> {
+    pub(crate) async fn start(ferro: &Path, data_dir: &Path, peers: &[String]) -> Result<FerroProcess> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         std::fs::create_dir_all(data_dir)?;
         let log = data_dir.with_extension("log");
@@ -70,16 +70,19 @@ impl FerroProcess {
         Ok(process)
     }
 
-    fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
 
-    async fn status(&self) -> Result<StatusResponse> {
+    pub(crate) async fn status(&self) -> Result<StatusResponse> {
         Ok(reqwest::get(format!("{}/api/status", self.url)).await?.error_for_status()?.json().await?)
     }
 
     /// Polls the status until `done` holds for it.
-    async fn wait_until(&mut self, done: impl Fn(&StatusResponse) -> bool) -> Result<StatusResponse> {
+    pub(crate) async fn wait_until(
+        &mut self,
+        done: impl Fn(&StatusResponse) -> bool,
+    ) -> Result<StatusResponse> {
         let deadline = Instant::now() + PROCESS_TIMEOUT;
         loop {
             if let Some(exit) = self.child.try_wait()? {
@@ -100,17 +103,22 @@ impl FerroProcess {
 
     /// Resident set size in MiB, from `/proc/<pid>/status`.
     fn rss_mb(&self) -> Result<f64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;
-        let kb: f64 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .context("no VmRSS line")?;
-        Ok(kb / 1024.0)
+        Ok(rss_kb(self.pid())? as f64 / 1024.0)
+    }
+
+    /// CPU seconds (user + system) the process has used so far.
+    pub(crate) fn cpu_secs(&self) -> Result<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))?;
+        // After the command name (in parentheses, may hold spaces): utime and stime are the
+        // 12th and 13th fields, in ticks of 1/100 s.
+        let rest = stat.rsplit_once(')').context("unexpected /proc/PID/stat")?.1;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks = |i: usize| -> Result<f64> { Ok(fields.get(i).context("short stat")?.parse::<f64>()?) };
+        Ok((ticks(11)? + ticks(12)?) / 100.0)
     }
 
     /// Asks the node to stop (SIGTERM) and waits for it; kills it if it does not stop.
-    async fn stop(mut self) -> Result<()> {
+    pub(crate) async fn stop(mut self) -> Result<()> {
         let pid = self.pid().to_string();
         Command::new("kill").args(["-TERM", &pid]).status()?;
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -123,6 +131,16 @@ impl FerroProcess {
         }
         Ok(())
     }
+}
+
+/// Resident memory of process `pid`, in KiB.
+pub(crate) fn rss_kb(pid: u32) -> Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .context("no VmRSS line")
 }
 
 impl Drop for FerroProcess {

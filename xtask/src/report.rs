@@ -1,7 +1,7 @@
 //! The results of a run and `summary.json`, which holds them under the keys of the benchmark
 //! issue (the table a person reads is in `table.rs`).
 
-use crate::{admission, memory, mining, propagation, sync};
+use crate::{admission, hostile, memory, mining, propagation, sync};
 use anyhow::{Context, Result};
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
@@ -25,6 +25,7 @@ pub struct Results {
     pub mining: Outcome<mining::Report>,
     pub sync: Outcome<sync::Report>,
     pub propagation: Outcome<propagation::Report>,
+    pub hostile: Outcome<hostile::Report>,
     pub memory: Outcome<memory::Report>,
     /// `target/bench/wasm.json`, written by the browser benchmark, if present.
     pub wasm: Option<Wasm>,
@@ -151,6 +152,19 @@ pub struct Detail {
     pub sync_api_max_ms: Option<f64>,
     /// The largest chain synced from several serving peers at once.
     pub sync_by_peers: Vec<PeersFigure>,
+    /// Hostile peers on V in the hostile benchmark, and what they sent.
+    pub hostile_peers: Option<usize>,
+    pub hostile_connections: Option<u64>,
+    pub hostile_messages: Option<u64>,
+    pub hostile_quiet_rss_mb: Option<f64>,
+    pub hostile_attacked_rss_mb: Option<f64>,
+    pub hostile_quiet_tx_ms: Option<f64>,
+    pub hostile_attacked_tx_ms: Option<f64>,
+    pub hostile_quiet_block_ms: Option<f64>,
+    pub hostile_attacked_block_ms: Option<f64>,
+    /// V's CPU seconds per wall second, quiet and under attack.
+    pub hostile_quiet_cpu: Option<f64>,
+    pub hostile_attacked_cpu: Option<f64>,
     pub propagation_nodes: Option<usize>,
     pub propagation_block_txs: Option<usize>,
     pub propagation_block_hop_ms: Option<f64>,
@@ -203,6 +217,13 @@ pub struct Summary {
     pub native_sign_per_s: Option<f64>,
     pub rss_chain_mb: Option<f64>,
     pub rss_mempool_mb: Option<f64>,
+    /// Growth of an attacked node's resident memory per hostile peer (goal: under 50 MiB).
+    pub hostile_rss_per_peer_mb: Option<f64>,
+    /// Its CPU share under attack less the quiet share, per hostile peer.
+    pub hostile_cpu_per_peer: Option<f64>,
+    /// Honest propagation through the attacked node over the quiet figure (goal: within 2).
+    pub hostile_tx_propagation_ratio: Option<f64>,
+    pub hostile_block_propagation_ratio: Option<f64>,
     pub growth: Growth,
     pub machine: Machine,
     pub detail: Detail,
@@ -218,6 +239,7 @@ impl Summary {
         let syn = r.sync.as_ref().ok();
         let prop = r.propagation.as_ref().ok();
         let mem = r.memory.as_ref().ok();
+        let hos = r.hostile.as_ref().ok();
         let wasm = r.wasm.clone().unwrap_or_default();
         let adm_head = adm.map(admission::Report::headline);
         let sync_head = syn.map(sync::Report::headline);
@@ -256,6 +278,7 @@ impl Summary {
             ("sync", r.sync.as_ref().err()),
             ("propagation", r.propagation.as_ref().err()),
             ("memory", r.memory.as_ref().err()),
+            ("hostile", r.hostile.as_ref().err()),
         ]
         .into_iter()
         .filter_map(|(name, e)| e.filter(|e| *e != SKIPPED).map(|e| (name.to_string(), e.clone())))
@@ -282,6 +305,10 @@ impl Summary {
             native_sign_per_s: wasm.native_sign_per_s,
             rss_chain_mb: mem.map(|m| m.chain_synced_mb),
             rss_mempool_mb: mem.map(|m| m.mempool_mb),
+            hostile_rss_per_peer_mb: hos.map(hostile::Report::rss_growth_per_peer_mb),
+            hostile_cpu_per_peer: hos.map(hostile::Report::cpu_per_peer),
+            hostile_tx_propagation_ratio: hos.map(hostile::Report::tx_ratio),
+            hostile_block_propagation_ratio: hos.map(hostile::Report::block_ratio),
             growth,
             machine: r.machine.clone(),
             detail: Detail {
@@ -322,6 +349,17 @@ impl Summary {
                             .collect()
                     })
                     .unwrap_or_default(),
+                hostile_peers: hos.map(hostile::Report::hostile_peers),
+                hostile_connections: hos.map(|h| h.connections),
+                hostile_messages: hos.map(|h| h.messages),
+                hostile_quiet_rss_mb: hos.map(|h| h.quiet.rss_mb),
+                hostile_attacked_rss_mb: hos.map(|h| h.attacked.rss_mb),
+                hostile_quiet_tx_ms: hos.map(|h| h.quiet.tx_ms),
+                hostile_attacked_tx_ms: hos.map(|h| h.attacked.tx_ms),
+                hostile_quiet_block_ms: hos.map(|h| h.quiet.block_ms),
+                hostile_attacked_block_ms: hos.map(|h| h.attacked.block_ms),
+                hostile_quiet_cpu: hos.map(|h| h.quiet.cpu_share),
+                hostile_attacked_cpu: hos.map(|h| h.attacked.cpu_share),
                 propagation_nodes: prop.map(|p| p.nodes),
                 propagation_block_txs: prop.map(|p| p.block_txs),
                 propagation_block_hop_ms: prop.map(propagation::Report::block_hop_ms),

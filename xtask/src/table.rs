@@ -285,6 +285,56 @@ pub fn render(s: &Summary, r: &Results) -> String {
     ));
     rows.push(Row::new("RSS, same node before the mempool filled", d.rss_mempool_base_mb, 1, "MiB"));
     rows.push(Row::new("RSS, fresh node", d.rss_empty_mb, 1, "MiB"));
+    let peers = d.hostile_peers.map_or("?".into(), |p| p.to_string());
+    rows.push(
+        Row::new(
+            format!(
+                "node under attack by {peers} hostile peers: RSS growth per peer ({} → {} MiB)",
+                d.hostile_quiet_rss_mb.map_or("?".into(), |v| number(v, 1)),
+                d.hostile_attacked_rss_mb.map_or("?".into(), |v| number(v, 1))
+            ),
+            s.hostile_rss_per_peer_mb,
+            2,
+            "MiB",
+        )
+        .goal(Goal::AtMost(50.0)),
+    );
+    rows.push(Row::new(
+        format!(
+            "  its CPU, per hostile peer (quiet {}, attacked {} of a core)",
+            d.hostile_quiet_cpu.map_or("?".into(), |v| number(v, 2)),
+            d.hostile_attacked_cpu.map_or("?".into(), |v| number(v, 2))
+        ),
+        s.hostile_cpu_per_peer,
+        3,
+        "cores",
+    ));
+    rows.push(
+        Row::new(
+            format!(
+                "  honest tx through it, attacked / quiet ({} / {} ms)",
+                fmt_ms(d.hostile_attacked_tx_ms),
+                fmt_ms(d.hostile_quiet_tx_ms)
+            ),
+            s.hostile_tx_propagation_ratio,
+            2,
+            "ratio",
+        )
+        .goal(Goal::AtMost(2.0)),
+    );
+    rows.push(
+        Row::new(
+            format!(
+                "  honest block through it, attacked / quiet ({} / {} ms)",
+                fmt_ms(d.hostile_attacked_block_ms),
+                fmt_ms(d.hostile_quiet_block_ms)
+            ),
+            s.hostile_block_propagation_ratio,
+            2,
+            "ratio",
+        )
+        .goal(Goal::AtMost(2.0)),
+    );
 
     let mut out = String::new();
     let _ = writeln!(out, "Ferrocoin benchmarks, {} mode\n", s.mode);

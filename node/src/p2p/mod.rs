@@ -14,6 +14,7 @@
 //! which peer and never waits on validation.
 
 mod book;
+mod budget;
 mod download;
 pub mod link;
 mod outbound;

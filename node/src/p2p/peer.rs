@@ -3,6 +3,7 @@
 //! it returns, and a writer that drains a bounded outbound queue. Whichever of the two ends first
 //! ends the other.
 
+use super::budget::Budget;
 use super::link::{BlockOutcome, Origin, Stopped, SubmitBlockError, SubmitTxError, MAX_SIDE_BYTES};
 use super::outbound::{self, Outbound, Queue, OUTBOUND_BYTES};
 use super::session::{check_hello, Ask, Effect, Ending, HelloRefusal, Input, Note, Serve, Session, Timing};
@@ -189,7 +190,8 @@ async fn connect(
     };
     let (session, first) = Session::start(timing, &theirs, Instant::now());
     let last_tip = ctx.link.tip().hash;
-    let mut peer = Peer { ctx: ctx.clone(), id, out: out_tx, session, overflowed: false, last_tip };
+    let budget = Budget::new(Instant::now());
+    let mut peer = Peer { ctx: ctx.clone(), id, out: out_tx, session, overflowed: false, last_tip, budget };
     let (ending, reason) = peer.read_loop(stream, first, close_rx).await;
     writer.abort();
     ctx.link.metrics().disconnect(ending.label());
@@ -238,6 +240,8 @@ struct Peer {
     overflowed: bool,
     /// Our tip when the session was last told it moved.
     last_tip: ferro_shared::hash::BlockHash,
+    /// What it may make this node do per second.
+    budget: Budget,
 }
 
 /// How a connection ends, once an effect says so.
@@ -414,12 +418,23 @@ impl Peer {
         if self.overflowed {
             return;
         }
+        self.charge(frame.len()).await;
         if self.out.send(frame, SEND_TIMEOUT).await.is_err() {
             self.overflowed = true;
         }
     }
 
-    /// Answers a request of the peer's from the node's data, within the answer limits.
+    /// Charges the peer for `bytes` of work; one over its budget waits (and is not read from)
+    /// until it is within it again.
+    async fn charge(&mut self, bytes: usize) {
+        let wait = self.budget.charge(bytes, Instant::now());
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Answers a request of the peer's from the node's data, within the answer limits and the
+    /// peer's budget.
     async fn serve(&mut self, request: Serve) -> Result<(), Ended> {
         let link = self.ctx.link.clone();
         match request {
@@ -462,6 +477,8 @@ impl Peer {
             Serve::Filters { id, from, limit } => {
                 let limit = (limit as usize).clamp(1, MAX_FILTERS_PER_MESSAGE);
                 let found = link.filters(from, limit, FILTER_ANSWER_BYTES).await.map_err(stopping)?;
+                // Building them read their blocks: that is what they cost.
+                self.charge(found.iter().map(|f| f.block_size).sum()).await;
                 let filters = found.into_iter().map(|f| (f.hash, WireFilter(f.filter))).collect();
                 self.send(&Message::Filters { id, filters }).await;
             }
