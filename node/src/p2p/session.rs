@@ -334,8 +334,11 @@ pub struct Session {
     deferred_txs: VecDeque<Txid>,
     /// Transactions it sent that spent coins we did not know, with how often they were tried.
     orphans: VecDeque<(Txid, usize)>,
-    /// Transactions asked for again (bounded as `orphans` is, times the tries).
+    /// Transactions asked for again, oldest first: at most [`MAX_ORPHANS`] times
+    /// [`ORPHAN_TRIES`], the oldest forgotten first.
     retried: VecDeque<Txid>,
+    /// How often each transaction in `retried` is there.
+    tries: HashMap<Txid, usize>,
     next_request: u64,
     peer_height: u64,
     last_heard: Instant,
@@ -354,6 +357,7 @@ impl Session {
             deferred_txs: VecDeque::new(),
             orphans: VecDeque::new(),
             retried: VecDeque::new(),
+            tries: HashMap::new(),
             next_request: 1,
             peer_height: theirs.height,
             last_heard: now,
@@ -413,7 +417,13 @@ impl Session {
             Input::TipMoved if self.orphans.is_empty() => vec![],
             Input::TipMoved => {
                 let retry: Vec<Txid> = self.orphans.drain(..).map(|(txid, _)| txid).collect();
-                self.retried.extend(retry.iter().copied());
+                for txid in &retry {
+                    self.retried.push_back(*txid);
+                    *self.tries.entry(*txid).or_default() += 1;
+                    if self.retried.len() > MAX_ORPHANS * ORPHAN_TRIES {
+                        self.forget_oldest_retry();
+                    }
+                }
                 vec![Effect::Ask(Ask::MissingTxs(retry))]
             }
         }
@@ -422,7 +432,7 @@ impl Session {
     /// Remembers a transaction that spent coins we do not know (yet): asked for again when our
     /// tip moves, up to [`ORPHAN_TRIES`] times, at most [`MAX_ORPHANS`] at once.
     fn orphan(&mut self, txid: Txid) {
-        let tries = self.retried.iter().filter(|t| **t == txid).count();
+        let tries = self.tries.get(&txid).copied().unwrap_or(0);
         if tries >= ORPHAN_TRIES {
             return;
         }
@@ -430,6 +440,16 @@ impl Session {
             self.orphans.pop_front();
         }
         self.orphans.push_back((txid, tries));
+    }
+
+    fn forget_oldest_retry(&mut self) {
+        let Some(old) = self.retried.pop_front() else { return };
+        if let Some(n) = self.tries.get_mut(&old) {
+            *n -= 1;
+            if *n == 0 {
+                self.tries.remove(&old);
+            }
+        }
     }
 
     fn behind(&self) -> Effect {
@@ -1133,5 +1153,32 @@ mod tests {
         let effects = msg(&mut s, Message::Txs { id: ids[0], txs: vec![], more: false }, t0);
         let Effect::Send(Message::GetTxs { txids, .. }) = &effects[0] else { panic!("{effects:?}") };
         assert_eq!(txids.len(), 10);
+    }
+
+    /// A peer that sends fresh transactions on coins we do not know before each move of our
+    /// tip: what is kept to ask for them again stays bounded.
+    #[test]
+    fn orphan_retry_lists_stay_bounded() {
+        use ferro_shared::tx::OutPoint;
+        let t0 = Instant::now();
+        let mut s = session(t0);
+        let outpoint = OutPoint { txid: Txid([1; 32]), vout: 0 };
+        let unknown = || Err(MempoolError::Invalid(TxError::UnknownInput(outpoint)));
+        for round in 0..20u32 {
+            for i in 0..MAX_ORPHANS as u32 {
+                let mut id = [0u8; 32];
+                id[..4].copy_from_slice(&round.to_be_bytes());
+                id[4..8].copy_from_slice(&i.to_be_bytes());
+                s.handle(Input::TxJudged(Txid(id), unknown()), t0);
+            }
+            s.handle(Input::TipMoved, t0);
+        }
+        assert!(s.orphans.len() <= MAX_ORPHANS);
+        assert!(
+            s.retried.len() <= MAX_ORPHANS * ORPHAN_TRIES,
+            "{} txids kept as retried, more than {}",
+            s.retried.len(),
+            MAX_ORPHANS * ORPHAN_TRIES
+        );
     }
 }
