@@ -39,8 +39,11 @@ pub const WINDOW: usize = 1024;
 pub const CHUNK: usize = 16;
 /// Requests of ours a peer may have unanswered at once.
 pub const MAX_REQUESTS_PER_PEER: usize = 4;
-/// Bytes of blocks held while they wait for the ones before them.
+/// Bytes of blocks held while they wait for the ones before them, or on their way (each
+/// request counted at [`ANSWER_BYTES`] until its answer comes).
 pub const MAX_BUFFERED_BYTES: usize = 64 * 1024 * 1024;
+/// The most an answer can weigh, whatever its blocks claim: one message.
+pub const ANSWER_BYTES: usize = ferro_shared::p2p::MAX_MESSAGE_BYTES;
 /// Headers of the run kept ahead of the chain (128 bytes and a hash each: about 8 MiB).
 pub const MAX_RUN_HEADERS: usize = 50_000;
 /// Blocks per import, at most, and bytes.
@@ -446,20 +449,27 @@ impl Download {
             !checked.new.is_empty() && self.run.as_ref().is_some_and(|r| checked.fork == r.tail.tip());
         let better = checked.tail.work() > self.best_work();
         let end_height = checked.tail.height();
+        // A new best header chain (or the start of one that may become the best: headers come
+        // in batches, and a long branch shows its work only at the end). Never one of headers
+        // we have: its end would be where the next header requests start, and the blocks of
+        // our own chain after it would be fetched again.
+        let starts_run = !checked.new.is_empty() && (better || (full && self.run.is_none()));
+        // Whether the answer moved the run on: only then is the peer asked for more. A full
+        // answer that does not (headers we have, or a branch beside the run with less work)
+        // would otherwise be asked for again and again, and no other peer would be asked.
+        let adopted = extends_run || starts_run;
         if extends_run {
             let run = self.run.as_mut().expect("extends the run");
             append(run, &checked);
             run.tail = checked.tail;
-        } else if better || (full && self.run.is_none()) {
-            // A new best header chain (or the start of one that may become the best: headers
-            // come in batches, and a long branch shows its work only at the end).
+        } else if starts_run {
             self.drop_run();
             let mut run = Run { entries: VecDeque::new(), tail: checked.tail.clone(), buffered: 0 };
             append(&mut run, &checked);
             self.run = Some(run);
         }
-        if !full {
-            // It sent all it has after what it was shown.
+        if !full || !adopted {
+            // It sent all it has after what it was shown, or nothing we take.
             self.done(peer);
         } else if let Some(p) = self.peers.get_mut(&peer) {
             // More where these came from: keep asking this peer.
@@ -490,9 +500,6 @@ impl Download {
         let mut effects = vec![];
         loop {
             let run = self.run.as_ref().expect("fetching");
-            if run.buffered >= MAX_BUFFERED_BYTES {
-                break;
-            }
             // The first waiting blocks in the window.
             let chunk: Vec<usize> = run
                 .entries
@@ -504,6 +511,14 @@ impl Download {
                 .take(CHUNK)
                 .collect();
             let Some(&last) = chunk.last() else { break };
+            // Room for the answer, counting those on their way at their largest: except for the
+            // next block to import, which nothing else can free room for.
+            let next = run.entries.iter().position(|e| matches!(e.slot, Slot::Waiting | Slot::Requested(_)));
+            let on_their_way = self.blocks.values().filter(|r| !r.hashes.is_empty()).count();
+            if next != Some(chunk[0]) && run.buffered + (on_their_way + 1) * ANSWER_BYTES > MAX_BUFFERED_BYTES
+            {
+                break;
+            }
             let need_height = run.entries[last].height;
             let peer = self
                 .peers
@@ -863,11 +878,11 @@ mod tests {
         assert!(requests.iter().all(|r| r.2.len() == CHUNK));
         let asked: HashSet<BlockHash> = requests.iter().flat_map(|r| r.2.iter().copied()).collect();
         assert_eq!(asked.len(), 4 * MAX_REQUESTS_PER_PEER * CHUNK, "no block asked for twice");
-        // With many peers, never more than the window.
+        // With many peers, never more than the window, nor more answers than the buffer holds.
         let many: Vec<u64> = (2..200).collect();
         let (_, _, effects) = synced_headers(3_000, &many, t0);
         let asked: usize = block_requests(&effects).iter().map(|r| r.2.len()).sum();
-        assert_eq!(asked, WINDOW);
+        assert_eq!(asked, (MAX_BUFFERED_BYTES / ANSWER_BYTES * CHUNK).min(WINDOW));
     }
 
     #[test]
@@ -1034,5 +1049,113 @@ mod tests {
             .filter(|e| of_2.contains(&e.hash))
             .all(|e| matches!(e.slot, Slot::Waiting));
         assert!(waiting);
+    }
+
+    /// A peer that keeps answering with a full batch that brings nothing (headers we have, or
+    /// a branch with less work beside the run) must not hold the one header request forever.
+    #[test]
+    fn a_full_batch_that_brings_nothing_does_not_keep_the_header_requests() {
+        let t0 = Instant::now();
+        let ours = headers(&genesis(), MAX_HEADERS_PER_MESSAGE, 1);
+        let branch = headers(&genesis(), MAX_HEADERS_PER_MESSAGE, 2);
+        let all_known = CheckedHeaders {
+            fork: ours.last().unwrap().hash(),
+            new: vec![],
+            tail: HeaderTail::new(NET.params(), ours.clone(), work(ours.len() as u64 + 1)).unwrap(),
+        };
+        let cases: Vec<(&str, Vec<BlockHeader>, CheckedHeaders)> = vec![
+            ("headers we have", ours.clone(), all_known),
+            ("a lesser branch", branch.clone(), checked(&[genesis()], &branch)),
+        ];
+        for (name, answer, verdict) in cases {
+            // Our chain is `ours` and a little more; peer 1 claims a huge chain, peer 2 a bit more.
+            let height = ours.len() as u64 + 10;
+            let mut d = Download::new(Timing::default(), work(height + 1), height);
+            let mut effects = d.handle(Input::Joined { peer: 1, height: 1 << 40, work: work(1 << 20) }, t0);
+            effects
+                .extend(d.handle(Input::Joined { peer: 2, height: height + 5, work: work(height + 6) }, t0));
+            let mut asked_2 = false;
+            for _ in 0..4 {
+                let (peer, id, _) = header_request(&effects);
+                if peer == 2 {
+                    asked_2 = true;
+                    break;
+                }
+                d.handle(Input::Headers { peer, id, headers: answer.clone(), tip_height: 1 << 40 }, t0);
+                let result = Ok(verdict.clone());
+                effects = d.handle(Input::Checked { peer, result, full: true }, t0);
+                if verdict.new.is_empty() {
+                    assert!(d.run.is_none(), "{name}: headers we have start no run");
+                }
+            }
+            assert!(asked_2, "{name}: peer 1 keeps the header requests with answers that bring nothing");
+        }
+    }
+
+    /// The block of `header` with its body stuffed to about a sixteenth of the largest message
+    /// (its hash is the header's, whatever the body).
+    fn heavy(header: &BlockHeader) -> Block {
+        use ferro_shared::hash::PubkeyHash;
+        use ferro_shared::tx::{Transaction, TxOut};
+        use ferro_shared::Amount;
+        let out = TxOut { recipient: PubkeyHash([7; 32]), amount: Amount::ZERO };
+        let n = (ferro_shared::p2p::MAX_MESSAGE_BYTES / CHUNK - 1024) / 40;
+        let stuffing =
+            Transaction { version: 1, coinbase_height: Some(1), inputs: vec![], outputs: vec![out; n] };
+        Block { header: *header, transactions: vec![stuffing] }
+    }
+
+    /// Answers every block request in `effects` and those that follow, but the one asking for
+    /// the window's first block, with heavy blocks; returns that one.
+    fn fill_the_buffer(
+        d: &mut Download,
+        chain: &[BlockHeader],
+        effects: &[Effect],
+        t0: Instant,
+    ) -> (u64, u64, Vec<BlockHash>) {
+        let by_hash: HashMap<BlockHash, &BlockHeader> = chain.iter().map(|h| (h.hash(), h)).collect();
+        let mut pending = block_requests(effects);
+        let mut front = None;
+        while let Some(r) = pending.pop() {
+            if r.2[0] == chain[0].hash() {
+                front = Some(r);
+                continue;
+            }
+            let blocks = r.2.iter().map(|h| heavy(by_hash[h])).collect();
+            let effects = d.handle(Input::Blocks { peer: r.0, id: r.1, blocks }, t0);
+            pending.extend(block_requests(&effects));
+        }
+        front.expect("the window's first block was asked for")
+    }
+
+    /// Blocks on their way count against the byte bound: a peer can stuff the bodies of the
+    /// blocks it was asked for up to the message limit.
+    #[test]
+    fn blocks_held_stay_within_the_byte_bound_whatever_the_answers_weigh() {
+        let t0 = Instant::now();
+        let peers: Vec<u64> = (2..80).collect();
+        let (mut d, chain, effects) = synced_headers(3_000, &peers, t0);
+        // Nothing is imported while the first block is held: what is held only grows.
+        fill_the_buffer(&mut d, &chain, &effects, t0);
+        assert!(
+            d.buffered_bytes() <= MAX_BUFFERED_BYTES,
+            "{} bytes held, more than {MAX_BUFFERED_BYTES}",
+            d.buffered_bytes()
+        );
+    }
+
+    /// With the buffer full, the window's first block, left out of an answer, is asked for
+    /// again: nothing else frees room, and the stall timer looks only at a requested block.
+    #[test]
+    fn the_next_block_to_import_is_asked_for_again_whatever_is_held() {
+        let t0 = Instant::now();
+        let peers: Vec<u64> = (2..80).collect();
+        let (mut d, chain, effects) = synced_headers(3_000, &peers, t0);
+        let (peer, id, hashes) = fill_the_buffer(&mut d, &chain, &effects, t0);
+        let blocks =
+            hashes[1..].iter().map(|h| heavy(chain.iter().find(|c| c.hash() == *h).unwrap())).collect();
+        let effects = d.handle(Input::Blocks { peer, id, blocks }, t0);
+        let again = block_requests(&effects);
+        assert!(again.iter().any(|r| r.2.contains(&chain[0].hash())), "not asked again: {again:?}");
     }
 }
