@@ -69,11 +69,13 @@ impl Default for Timing {
 /// An input to the download.
 #[derive(Debug)]
 pub enum Input {
-    /// A peer finished its handshake, claiming a chain of `work` up to `height`.
+    /// A peer finished its handshake, claiming a chain of `work` up to `height`; `outbound`
+    /// when this node dialed it.
     Joined {
         peer: u64,
         height: u64,
         work: Work,
+        outbound: bool,
     },
     Left {
         peer: u64,
@@ -160,7 +162,11 @@ pub enum Effect {
 #[derive(Debug)]
 struct PeerSync {
     height: u64,
+    /// What its hello claimed (nothing checks it until its headers come).
     work: Work,
+    /// This node dialed it: a stranger cannot choose to be one of those, so they are asked for
+    /// headers first (a stranger that claims much and answers nothing costs a request timeout).
+    outbound: bool,
     requests: usize,
     /// It answered a block request of this run with none of the blocks.
     lacks: bool,
@@ -174,7 +180,7 @@ enum Slot {
     Waiting,
     Requested(u64),
     Arrived { block: Box<Block>, size: usize, from: u64 },
-    Importing { from: u64 },
+    Importing,
 }
 
 #[derive(Debug)]
@@ -188,12 +194,20 @@ struct Entry {
 /// The best checked header chain beyond ours, and where its blocks are.
 #[derive(Debug)]
 struct Run {
+    number: u64,
     /// Blocks not yet imported, in chain order.
     entries: VecDeque<Entry>,
     /// The end of the run: what further headers are checked against.
     tail: HeaderTail,
     /// Bytes of blocks held in `Arrived`.
     buffered: usize,
+}
+
+#[cfg(test)]
+impl Entry {
+    fn slot_is_waiting(&self) -> bool {
+        matches!(self.slot, Slot::Waiting)
+    }
 }
 
 impl Run {
@@ -232,7 +246,12 @@ pub struct Download {
     restart_from_chain: HashSet<u64>,
     run: Option<Run>,
     blocks: HashMap<u64, BlockRequest>,
-    importing: bool,
+    /// The sender of the blocks handed to the node, while they are being imported, and the
+    /// run they belong to.
+    importing: Option<(u64, u64)>,
+    /// Runs made so far: each has its number, so a verdict on an import of one that was
+    /// replaced meanwhile is not taken for the new one's.
+    runs: u64,
     next_id: u64,
 }
 
@@ -248,7 +267,8 @@ impl Download {
             restart_from_chain: HashSet::new(),
             run: None,
             blocks: HashMap::new(),
-            importing: false,
+            importing: None,
+            runs: 0,
             next_id: SYNC_ID_BIT,
         }
     }
@@ -261,8 +281,9 @@ impl Download {
     pub fn handle(&mut self, input: Input, now: Instant) -> Vec<Effect> {
         let mut effects = vec![];
         match input {
-            Input::Joined { peer, height, work } => {
-                self.peers.insert(peer, PeerSync { height, work, requests: 0, lacks: false, done_at: None });
+            Input::Joined { peer, height, work, outbound } => {
+                let p = PeerSync { height, work, outbound, requests: 0, lacks: false, done_at: None };
+                self.peers.insert(peer, p);
             }
             Input::Left { peer } => effects.extend(self.left(peer)),
             Input::Behind { peer, height } => {
@@ -275,7 +296,7 @@ impl Download {
             Input::Tip { work, height } => {
                 self.our_work = work;
                 self.our_height = height;
-                if self.run.as_ref().is_some_and(|r| r.tail.work() <= work && !self.importing) {
+                if self.run.as_ref().is_some_and(|r| r.tail.work() <= work && self.importing.is_none()) {
                     self.drop_run();
                 }
             }
@@ -366,7 +387,7 @@ impl Download {
             .iter()
             .filter(|(_, p)| p.done_at.is_none_or(|h| p.height > h))
             .filter(|(_, p)| p.work > best_work || p.height > best_height)
-            .max_by_key(|(id, p)| (p.work, p.height, std::cmp::Reverse(**id)))
+            .max_by_key(|(id, p)| (p.outbound, p.work, p.height, std::cmp::Reverse(**id)))
             .map(|(id, _)| *id);
         let Some(peer) = candidate else { return vec![] };
         let id = self.next_id();
@@ -464,7 +485,9 @@ impl Download {
             run.tail = checked.tail;
         } else if starts_run {
             self.drop_run();
-            let mut run = Run { entries: VecDeque::new(), tail: checked.tail.clone(), buffered: 0 };
+            self.runs += 1;
+            let mut run =
+                Run { number: self.runs, entries: VecDeque::new(), tail: checked.tail.clone(), buffered: 0 };
             append(&mut run, &checked);
             self.run = Some(run);
         }
@@ -582,7 +605,7 @@ impl Download {
 
     /// Hands the next blocks to the node, when they have arrived and no import is under way.
     fn import(&mut self) -> Vec<Effect> {
-        if self.importing {
+        if self.importing.is_some() {
             return vec![];
         }
         let Some(run) = &mut self.run else { return vec![] };
@@ -599,7 +622,7 @@ impl Download {
             }
             sender = Some(from);
             bytes += size;
-            let Slot::Arrived { block, .. } = std::mem::replace(&mut e.slot, Slot::Importing { from }) else {
+            let Slot::Arrived { block, .. } = std::mem::replace(&mut e.slot, Slot::Importing) else {
                 unreachable!("matched above")
             };
             blocks.push(*block);
@@ -609,35 +632,44 @@ impl Download {
         }
         run.buffered -= bytes;
         let rest = run.entries.iter().skip(blocks.len()).fold(Work::ZERO, |w, e| w.saturating_add(&e.work));
-        self.importing = true;
         let from = sender.expect("one block at least");
+        self.importing = Some((from, run.number));
         vec![Effect::Import { blocks, from, proven_after: rest }]
     }
 
     fn on_imported(&mut self, result: Result<(), ChainError>) -> Vec<Effect> {
-        self.importing = false;
-        let Some(run) = &mut self.run else { return vec![] };
-        let mut sender = None;
-        while let Some(Entry { slot: Slot::Importing { from }, .. }) = run.entries.front() {
-            sender = Some(*from);
-            run.entries.pop_front();
-        }
+        let Some((sender, number)) = self.importing.take() else { return vec![] };
+        let charge = match &result {
+            Ok(()) => vec![],
+            Err(error) => match verdict::for_block(error) {
+                Charge::Ban(reason) => ban(sender, Offence::InvalidBlock, reason),
+                Charge::Nothing | Charge::Sync | Charge::LowWork => vec![],
+            },
+        };
+        // The run those blocks came from was replaced meanwhile: the verdict is its sender's,
+        // and says nothing of the new run.
+        let Some(run) = self.run.as_mut().filter(|r| r.number == number) else { return charge };
         match result {
             Ok(()) => {
+                while let Some(Entry { slot: Slot::Importing, .. }) = run.entries.front() {
+                    run.entries.pop_front();
+                }
                 if run.entries.is_empty() && run.tail.work() <= self.our_work {
                     self.run = None;
                 }
-                vec![]
             }
-            Err(error) => {
-                // The run is broken at this block: whatever follows it builds on it.
-                self.drop_run();
-                match (verdict::for_block(&error), sender) {
-                    (Charge::Ban(reason), Some(peer)) => ban(peer, Offence::InvalidBlock, reason),
-                    _ => vec![],
+            // A body that does not match its header (a copy altered, or stuffed, in transit):
+            // the header chain is not at fault. Its sender is banned; the blocks are asked for
+            // again from the others (those already connected are skipped on import).
+            Err(ChainError::Invalid { error, .. }) if error.is_body_mutation() => {
+                for e in run.entries.iter_mut().filter(|e| matches!(e.slot, Slot::Importing)) {
+                    e.slot = Slot::Waiting;
                 }
             }
+            // The run is broken at this block: whatever follows it builds on it.
+            Err(_) => self.drop_run(),
         }
+        charge
     }
 
     fn on_tick(&mut self, now: Instant) -> Vec<Effect> {
@@ -812,7 +844,10 @@ mod tests {
         let chain = headers(&genesis(), n, 1);
         let mut joined = vec![];
         for &peer in std::iter::once(&1).chain(others) {
-            joined.extend(d.handle(Input::Joined { peer, height: n as u64, work: work(n as u64 + 1) }, t0));
+            joined.extend(d.handle(
+                Input::Joined { peer, height: n as u64, work: work(n as u64 + 1), outbound: true },
+                t0,
+            ));
         }
         let (peer, id, _) = header_request(&joined);
         let answer = d.handle(Input::Headers { peer, id, headers: chain.clone(), tip_height: n as u64 }, t0);
@@ -827,14 +862,14 @@ mod tests {
         let t0 = Instant::now();
         let mut d = fresh();
         // A peer claiming no more than we have is not asked.
-        assert!(d.handle(Input::Joined { peer: 9, height: 0, work: work(1) }, t0).is_empty());
-        let effects = d.handle(Input::Joined { peer: 1, height: 3, work: work(4) }, t0);
+        assert!(d.handle(Input::Joined { peer: 9, height: 0, work: work(1), outbound: true }, t0).is_empty());
+        let effects = d.handle(Input::Joined { peer: 1, height: 3, work: work(4), outbound: true }, t0);
         let (peer, id, from) = header_request(&effects);
         assert_eq!((peer, from), (1, None));
         assert_ne!(id & SYNC_ID_BIT, 0, "answers find their way to the download");
         assert!(block_requests(&effects).is_empty());
         // One header request at a time.
-        assert!(d.handle(Input::Joined { peer: 2, height: 3, work: work(4) }, t0).is_empty());
+        assert!(d.handle(Input::Joined { peer: 2, height: 3, work: work(4), outbound: true }, t0).is_empty());
 
         let chain = headers(&genesis(), 3, 1);
         let effects = d.handle(Input::Headers { peer: 1, id, headers: chain.clone(), tip_height: 3 }, t0);
@@ -850,7 +885,8 @@ mod tests {
     fn a_full_batch_of_headers_asks_for_the_next_from_the_end_of_the_run() {
         let t0 = Instant::now();
         let mut d = fresh();
-        let joined = d.handle(Input::Joined { peer: 1, height: 5_000, work: work(5_001) }, t0);
+        let joined =
+            d.handle(Input::Joined { peer: 1, height: 5_000, work: work(5_001), outbound: true }, t0);
         let (_, id, _) = header_request(&joined);
         let chain = headers(&genesis(), MAX_HEADERS_PER_MESSAGE, 1);
         d.handle(Input::Headers { peer: 1, id, headers: chain.clone(), tip_height: 5_000 }, t0);
@@ -940,7 +976,7 @@ mod tests {
         let t0 = Instant::now();
         // Our chain: 10 blocks. The peer's: a 5-block branch off genesis.
         let mut d = Download::new(Timing::default(), work(11), 10);
-        let joined = d.handle(Input::Joined { peer: 1, height: 12, work: work(13) }, t0);
+        let joined = d.handle(Input::Joined { peer: 1, height: 12, work: work(13), outbound: true }, t0);
         let (_, id, _) = header_request(&joined);
         let branch = headers(&genesis(), 5, 2);
         d.handle(Input::Headers { peer: 1, id, headers: branch.clone(), tip_height: 12 }, t0);
@@ -979,15 +1015,98 @@ mod tests {
     #[test]
     fn an_invalid_block_bans_who_sent_it_and_drops_the_run() {
         let t0 = Instant::now();
+        let (mut d, chain, effects) = synced_headers(20, &[2], t0);
+        let r = block_requests(&effects).into_iter().find(|r| r.2[0] == chain[0].hash()).unwrap();
+        let blocks = r.2.iter().map(|h| block(chain.iter().find(|c| c.hash() == *h).unwrap())).collect();
+        d.handle(Input::Blocks { peer: r.0, id: r.1, blocks }, t0);
+        let error =
+            ChainError::Invalid { hash: chain[0].hash(), error: BlockError::ExtraCoinbase { index: 1 } };
+        let effects = d.handle(Input::Imported { result: Err(error) }, t0);
+        assert_eq!(penalized(&effects), vec![(r.0, Offence::InvalidBlock)]);
+        assert_eq!(dropped(&effects), vec![(r.0, Ending::Penalized)]);
+        assert!(d.run.is_none(), "the header chain builds on an invalid block");
+    }
+
+    /// A body that does not match its header bans its sender, and its blocks come from another
+    /// peer: the headers are not at fault, and what else was fetched is kept.
+    #[test]
+    fn a_stuffed_body_bans_its_sender_and_keeps_the_run() {
+        let t0 = Instant::now();
+        let (mut d, chain, effects) = synced_headers(40, &[2], t0);
+        let requests = block_requests(&effects);
+        let first = requests.iter().find(|r| r.2[0] == chain[0].hash()).unwrap();
+        let blocks = first.2.iter().map(|h| block(chain.iter().find(|c| c.hash() == *h).unwrap())).collect();
+        let imported = d.handle(Input::Blocks { peer: first.0, id: first.1, blocks }, t0);
+        assert_eq!(imports(&imported).len(), 1);
+        let error = ChainError::Invalid { hash: chain[0].hash(), error: BlockError::BadMerkleRoot };
+        let effects = d.handle(Input::Imported { result: Err(error) }, t0);
+        assert_eq!(penalized(&effects), vec![(first.0, Offence::InvalidBlock)]);
+        let run = d.run.as_ref().expect("the run stays");
+        assert_eq!(run.entries.len(), 40);
+        assert!(matches!(run.entries[0].slot, Slot::Waiting | Slot::Requested(_)));
+        // Once the sender is gone, the blocks go to the other peer.
+        let effects = d.handle(Input::Left { peer: first.0 }, t0);
+        let other = if first.0 == 1 { 2 } else { 1 };
+        let again = block_requests(&effects);
+        assert!(
+            again.iter().any(|r| r.0 == other && r.2.contains(&chain[0].hash())) || {
+                // Peer `other` may be at its request limit: then they wait for a free slot.
+                d.run.as_ref().unwrap().entries[0].slot_is_waiting()
+            }
+        );
+    }
+
+    /// A stranger that dialed in cannot make itself the one asked for headers by claiming
+    /// more: peers this node dialed come first.
+    #[test]
+    fn peers_this_node_dialed_are_asked_for_headers_first() {
+        let t0 = Instant::now();
+        let mut d = fresh();
+        let joined =
+            d.handle(Input::Joined { peer: 1, height: 1 << 40, work: work(1 << 20), outbound: false }, t0);
+        // Alone, it is asked.
+        assert_eq!(header_request(&joined).0, 1);
+        // It never answers; the timeout drops it, and meanwhile a peer we dialed joins.
+        d.handle(Input::Joined { peer: 2, height: 10, work: work(11), outbound: true }, t0);
+        let late = t0 + Timing::default().request + Duration::from_secs(1);
+        let effects = d.handle(Input::Tick, late);
+        assert_eq!(dropped(&effects), vec![(1, Ending::Stalled)]);
+        assert_eq!(header_request(&effects).0, 2);
+        // It comes back claiming even more: the dialed peer keeps the request.
+        let effects =
+            d.handle(Input::Joined { peer: 3, height: 1 << 41, work: work(1 << 21), outbound: false }, late);
+        assert!(effects.iter().all(|e| !matches!(e, Effect::GetHeaders { .. })), "one request at a time");
+        let id2 = d.headers.as_ref().unwrap().id;
+        let chain = headers(&genesis(), 10, 1);
+        d.handle(Input::Headers { peer: 2, id: id2, headers: chain.clone(), tip_height: 10 }, late);
+        let effects = d
+            .handle(Input::Checked { peer: 2, result: Ok(checked(&[genesis()], &chain)), full: false }, late);
+        // Peer 2 is done; only now is the stranger asked.
+        assert_eq!(header_request(&effects).0, 3);
+    }
+
+    /// A verdict on an import from a run that was replaced meanwhile is its sender's alone.
+    #[test]
+    fn a_verdict_on_a_replaced_run_does_not_touch_the_new_one() {
+        let t0 = Instant::now();
         let (mut d, chain, effects) = synced_headers(20, &[], t0);
         let r = &block_requests(&effects)[0];
         let blocks = r.2.iter().map(|h| block(chain.iter().find(|c| c.hash() == *h).unwrap())).collect();
         d.handle(Input::Blocks { peer: r.0, id: r.1, blocks }, t0);
-        let error = ChainError::Invalid { hash: chain[0].hash(), error: BlockError::BadMerkleRoot };
+        // A better run arrives from peer 3 while the import is under way.
+        let better = headers(&genesis(), 30, 9);
+        let mut joined = d.handle(Input::Joined { peer: 3, height: 30, work: work(31), outbound: true }, t0);
+        joined.extend(d.handle(Input::Tick, t0));
+        let (peer, id, _) = header_request(&joined);
+        assert_eq!(peer, 3);
+        d.handle(Input::Headers { peer: 3, id, headers: better.clone(), tip_height: 30 }, t0);
+        d.handle(Input::Checked { peer: 3, result: Ok(checked(&[genesis()], &better)), full: false }, t0);
+        assert_eq!(d.run.as_ref().unwrap().entries.len(), 30);
+        let error =
+            ChainError::Invalid { hash: chain[0].hash(), error: BlockError::ExtraCoinbase { index: 1 } };
         let effects = d.handle(Input::Imported { result: Err(error) }, t0);
         assert_eq!(penalized(&effects), vec![(1, Offence::InvalidBlock)]);
-        assert_eq!(dropped(&effects), vec![(1, Ending::Penalized)]);
-        assert!(d.run.is_none());
+        assert_eq!(d.run.as_ref().map(|r| r.entries.len()), Some(30), "the new run stays whole");
     }
 
     #[test]
@@ -1003,7 +1122,7 @@ mod tests {
         ];
         for (result, bans) in cases {
             let mut d = fresh();
-            let joined = d.handle(Input::Joined { peer: 1, height: 3, work: work(4) }, t0);
+            let joined = d.handle(Input::Joined { peer: 1, height: 3, work: work(4), outbound: true }, t0);
             let (_, id, _) = header_request(&joined);
             d.handle(Input::Headers { peer: 1, id, headers: chain.clone(), tip_height: 3 }, t0);
             let effects = d.handle(Input::Checked { peer: 1, result, full: false }, t0);
@@ -1016,7 +1135,7 @@ mod tests {
     fn headers_that_connect_to_nothing_are_asked_again_from_our_chain_then_charged() {
         let t0 = Instant::now();
         let mut d = fresh();
-        let joined = d.handle(Input::Joined { peer: 1, height: 3, work: work(4) }, t0);
+        let joined = d.handle(Input::Joined { peer: 1, height: 3, work: work(4), outbound: true }, t0);
         let unconnected = || Err(HeadersRefused::Unconnected { parent: BlockHash([5; 32]) });
         let chain = headers(&genesis(), 3, 1);
         let (_, id, _) = header_request(&joined);
@@ -1071,9 +1190,12 @@ mod tests {
             // Our chain is `ours` and a little more; peer 1 claims a huge chain, peer 2 a bit more.
             let height = ours.len() as u64 + 10;
             let mut d = Download::new(Timing::default(), work(height + 1), height);
-            let mut effects = d.handle(Input::Joined { peer: 1, height: 1 << 40, work: work(1 << 20) }, t0);
-            effects
-                .extend(d.handle(Input::Joined { peer: 2, height: height + 5, work: work(height + 6) }, t0));
+            let mut effects =
+                d.handle(Input::Joined { peer: 1, height: 1 << 40, work: work(1 << 20), outbound: true }, t0);
+            effects.extend(d.handle(
+                Input::Joined { peer: 2, height: height + 5, work: work(height + 6), outbound: true },
+                t0,
+            ));
             let mut asked_2 = false;
             for _ in 0..4 {
                 let (peer, id, _) = header_request(&effects);

@@ -468,13 +468,14 @@ impl Manager {
             }
             Command::Register { info, sender, close, reply } => {
                 let (height, work) = (info.best_height, info.work);
+                let outbound = info.direction == Direction::Outbound;
                 match self.set.register(info, now) {
                     Ok((id, actions)) => {
                         self.connections.insert(id, (sender, close));
                         let _ = reply.send(Ok(id));
                         self.carry_out(actions);
                         self.publish_stats();
-                        self.sync(download::Input::Joined { peer: id, height, work });
+                        self.sync(download::Input::Joined { peer: id, height, work, outbound });
                     }
                     Err(refusal) => {
                         let _ = reply.send(Err(refusal));
