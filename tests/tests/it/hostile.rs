@@ -483,3 +483,46 @@ async fn a_refused_caller_is_told_so() -> Result<()> {
     honest.connect(&node).await?;
     Ok(())
 }
+
+/// Headers-first sync from several peers: a peer that serves its headers and then sits on the
+/// blocks it was asked for holds up the download window; once another peer can bring them, it
+/// is dropped and the node gets its chain from the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_stalls_the_block_download_is_replaced() -> Result<()> {
+    let net = Network::Dev;
+    let a = TestNode::start().await?;
+    let tip = a.mine(&TestWallet::new(net, 91).address, 40).await?.blocks[39].hash;
+    // The staller takes A's headers, as any peer could.
+    let mut from_a = open(&a).await?;
+    handshake(&mut from_a, hello(net, None)).await?;
+    let locator = vec![net.genesis_hash()];
+    send(&mut from_a, &Message::GetHeaders { id: 1, locator, limit: 2000 }).await?;
+    let Message::Headers { headers, .. } = answer(&mut from_a, 1).await? else { unreachable!() };
+    assert_eq!(headers.len(), 40);
+
+    // B meets the staller first: it is asked for headers, then for every block.
+    let b = TestNode::start().await?;
+    let mut staller = open(&b).await?;
+    let mut claim = hello(net, None);
+    claim.height = 40;
+    claim.work = Work::from_be_bytes([0xff; 32]);
+    handshake(&mut staller, claim).await?;
+    let mut asked_blocks = 0;
+    while asked_blocks == 0 {
+        match next(&mut staller).await? {
+            Message::GetHeaders { id, .. } => {
+                let answer = Message::Headers { id, headers: headers.clone(), tip_height: 40 };
+                send(&mut staller, &answer).await?;
+            }
+            Message::GetBlocks { hashes, .. } => asked_blocks += hashes.len(),
+            _ => continue,
+        }
+    }
+    // A honest peer comes along: within the stall timeout (5 s) the staller is dropped and the
+    // chain comes from A.
+    b.connect(&a).await?;
+    b.wait_for_tip(&tip).await?;
+    expect_disconnect(&mut staller, "a peer that stalls the download").await?;
+    assert_eq!(b.height().await?, 40);
+    Ok(())
+}
