@@ -31,3 +31,6 @@ FERRO_SKIP_SETUP=1 bash scripts/build-wallet.sh
 
 step "browser wallet end to end: two nodes, headless Chromium (screenshots in target/browser/)"
 FERRO_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/ferro" node --test tests/browser/
+
+step "benchmark smoke: the peer layer under attack, and sync with API latency (quick; full runs: cargo xtask bench)"
+cargo xtask bench --quick --only hostile,sync
