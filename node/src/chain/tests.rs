@@ -5,7 +5,7 @@ use super::*;
 use ferro_shared::block::BLOCK_VERSION;
 use ferro_shared::consensus::block_subsidy;
 use ferro_shared::keys::SecretKey;
-use ferro_shared::tx::{TxIn, TxOut, TX_VERSION};
+use ferro_shared::tx::{OutPoint, TxIn, TxOut, TX_VERSION};
 use ferro_shared::{Amount, BlockHeader, Transaction};
 use std::collections::HashSet;
 use tempfile::TempDir;
@@ -951,4 +951,94 @@ fn headers_are_checked_against_the_chain_they_build_on() {
         Err(HeadersRefused::Invalid(HeaderError::Invalid { error: BlockError::BadDifficulty { .. }, .. }))
     ));
     assert_eq!(t.chain.check_headers(&[], NOW).unwrap_err(), HeadersRefused::Empty);
+}
+
+/// Fork choice against a reference model: random block trees arrive in random orders, with
+/// restarts in between. The model: a block whose parent is not stored is refused; one whose
+/// branch has more work than the tip becomes the tip; as much work, stored beside it (the
+/// first seen stays active); less, refused. After each arrival the node's tip must be the
+/// model's, and its coins exactly the coinbases of the model's active chain.
+mod fork_choice_model {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    /// A tree of `n` blocks: block `i`'s parent is genesis or a block before it.
+    fn trees() -> impl Strategy<Value = (Vec<Option<usize>>, Vec<usize>, Vec<bool>)> {
+        (2usize..24).prop_flat_map(|n| {
+            let parents =
+                (0..n)
+                    .map(|i| {
+                        if i == 0 {
+                            Just(None).boxed()
+                        } else {
+                            proptest::option::weighted(0.9, 0..i).boxed()
+                        }
+                    })
+                    .collect::<Vec<_>>();
+            let order = Just((0..n).collect::<Vec<usize>>()).prop_shuffle();
+            let restarts = proptest::collection::vec(proptest::bool::weighted(0.15), n);
+            (parents, order, restarts)
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        #[test]
+        fn the_tip_is_the_first_seen_of_the_most_work((parents, order, restarts) in trees()) {
+            let mut t = TestChain::new();
+            let genesis = t.genesis();
+            // Build every block up front (each on its parent), salted by its index.
+            let mut blocks: Vec<Block> = Vec::with_capacity(parents.len());
+            for (i, parent) in parents.iter().enumerate() {
+                let (hash, header) = match parent {
+                    None => (genesis, Network::Dev.genesis_block().header),
+                    Some(p) => (blocks[*p].hash(), blocks[*p].header),
+                };
+                blocks.push(t.block_after(hash, header, vec![], i as u64 + 1));
+            }
+            // The model: stored blocks with their heights (every dev block has the same work),
+            // and the tip.
+            let mut stored: HashMap<BlockHash, u64> = HashMap::from([(genesis, 0)]);
+            let mut tip = genesis;
+            for (step, &i) in order.iter().enumerate() {
+                let block = &blocks[i];
+                let result = t.add(block);
+                let parent = block.header.prev;
+                match stored.get(&parent).copied() {
+                    None => prop_assert!(matches!(result, Err(ChainError::UnknownParent { .. })), "{result:?}"),
+                    Some(h) => {
+                        let height = h + 1;
+                        let tip_height = stored[&tip];
+                        if height > tip_height {
+                            prop_assert!(matches!(result, Ok(BlockOutcome::NewTip { .. })), "{result:?}");
+                            stored.insert(block.hash(), height);
+                            tip = block.hash();
+                        } else if height == tip_height {
+                            prop_assert!(matches!(result, Ok(BlockOutcome::SideChain { .. })), "{result:?}");
+                            stored.insert(block.hash(), height);
+                        } else {
+                            prop_assert!(matches!(result, Err(ChainError::LowWork { .. })), "{result:?}");
+                        }
+                    }
+                }
+                if restarts[step] {
+                    t = t.reopen();
+                }
+                prop_assert_eq!(t.chain.tip().hash, tip);
+                // Coins: the coinbases of the active chain, nothing else.
+                let mut expected = HashSet::new();
+                let mut cur = tip;
+                while cur != genesis {
+                    let b = blocks.iter().find(|b| b.hash() == cur).expect("a block of the tree");
+                    expected.insert(OutPoint { txid: b.transactions[0].txid(), vout: 0 });
+                    cur = b.header.prev;
+                }
+                let coins: HashSet<OutPoint> =
+                    t.chain.store().address_utxos(&t.pkh()).unwrap().into_iter().map(|(o, _)| o).collect();
+                prop_assert_eq!(coins, expected);
+            }
+        }
+    }
 }
