@@ -1487,4 +1487,148 @@ mod tests {
         assert_eq!((update.removed.len(), update.added.len(), w.pool.len()), (0, 0, len));
         w.check_consistent();
     }
+
+    /// Random sequences of payments (spending chain coins or pool outputs, some conflicting),
+    /// blocks (confirming what the pool selects, sometimes with a conflicting spend) and
+    /// reorganizations, in a pool that is small enough to evict or large enough not to: every
+    /// index stays consistent, nothing in the pool is confirmed or spends a coin that is gone,
+    /// the pool stays within its memory, and without evictions a disconnected block's
+    /// transactions all come back.
+    mod model {
+        use super::*;
+        use proptest::prelude::*;
+
+        #[derive(Debug, Clone)]
+        enum Op {
+            Pay { from_pool: bool, pick: usize, rate: u64, split: bool },
+            Mine { take: usize, conflict: bool },
+            Reorg,
+        }
+
+        fn ops() -> impl Strategy<Value = Op> {
+            prop_oneof![
+                6 => (any::<bool>(), 0usize..64, 1u64..40, any::<bool>())
+                    .prop_map(|(from_pool, pick, rate, split)| Op::Pay { from_pool, pick, rate, split }),
+                2 => (0usize..8, any::<bool>()).prop_map(|(take, conflict)| Op::Mine { take, conflict }),
+                1 => Just(Op::Reorg),
+            ]
+        }
+
+        /// A block's coinbase differs by its salt, so every block has its own txids.
+        fn block_with(txs: Vec<Transaction>, salt: u64) -> Block {
+            let coinbase =
+                Transaction::coinbase(salt, vec![TxOut { recipient: pkh(9), amount: Amount::ONE_COIN }]);
+            let mut transactions = vec![coinbase];
+            transactions.extend(txs);
+            Block { header: Network::Dev.genesis_block().header, transactions }
+        }
+
+        fn value(w: &World, o: &OutPoint) -> Option<u64> {
+            w.pool.pool_output(o).or_else(|| w.chain.get(o).map(|c| c.output)).map(|out| out.amount.units())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+            #[test]
+            fn invariants_hold_through_payments_blocks_and_reorgs(
+                ops in proptest::collection::vec(ops(), 1..60),
+                small in any::<bool>(),
+            ) {
+                let max_memory = if small { 6_000 } else { 10_000_000 };
+                let mut w = World::new(24, max_memory);
+                // Connected blocks, with the coins each spent (to undo it).
+                let mut blocks: Vec<(Block, Vec<(OutPoint, Coin)>)> = vec![];
+                let mut salt = 100;
+                for op in ops {
+                    match op {
+                        Op::Pay { from_pool, pick, rate, split } => {
+                            let pool_outputs: Vec<OutPoint> = w
+                                .pool
+                                .entries()
+                                .flat_map(|e| (0..e.tx.outputs.len() as u32).map(move |v| OutPoint { txid: e.txid, vout: v }))
+                                .filter(|o| w.pool.spender_of(o).is_none() && value(&w, o).is_some_and(|v| v > 1_000))
+                                .collect();
+                            let mut chain_coins: Vec<OutPoint> = w
+                                .chain
+                                .iter()
+                                .filter(|(_, c)| c.output.recipient == pkh(1))
+                                .map(|(o, _)| *o)
+                                .collect();
+                            chain_coins.sort_by_key(|o| (o.txid.0, o.vout));
+                            // Some picks are already spent by the pool: those are conflicts.
+                            let input = match (from_pool && !pool_outputs.is_empty(), chain_coins.is_empty()) {
+                                (true, _) => pool_outputs[pick % pool_outputs.len()],
+                                (false, false) => chain_coins[pick % chain_coins.len()],
+                                (false, true) => continue,
+                            };
+                            let Some(v) = value(&w, &input) else { continue };
+                            let size = spend(1, &[input], &[(pkh(1), 1), (pkh(1), 1)]).size() as u64;
+                            let Some(rest) = v.checked_sub(rate * size) else { continue };
+                            let outputs = if split && rest > 2 {
+                                vec![(pkh(1), rest / 2), (pkh(1), rest - rest / 2)]
+                            } else {
+                                vec![(pkh(1), rest)]
+                            };
+                            if outputs.iter().any(|(_, units)| *units == 0) {
+                                continue;
+                            }
+                            let _ = w.accept(&spend(1, &[input], &outputs));
+                        }
+                        Op::Mine { take, conflict } => {
+                            let mut txs: Vec<Transaction> =
+                                w.pool.select_for_block(1_000_000).into_iter().take(take).map(|(t, _)| t).collect();
+                            if conflict {
+                                // A spend of a chain coin the pool spends too, that the pool never saw.
+                                let contested = w.pool.entries().flat_map(|e| e.tx.inputs.iter().map(|i| i.prevout))
+                                    .find(|o| w.chain.contains_key(o) && !txs.iter().any(|t| t.inputs.iter().any(|i| i.prevout == *o)));
+                                if let Some(o) = contested {
+                                    txs.push(spend(1, &[o], &[(pkh(2), 1_000)]));
+                                }
+                            }
+                            salt += 1;
+                            let block = block_with(txs, salt);
+                            let undo: Vec<(OutPoint, Coin)> = block
+                                .transactions
+                                .iter()
+                                .flat_map(|t| &t.inputs)
+                                .filter_map(|i| w.chain.get(&i.prevout).map(|c| (i.prevout, *c)))
+                                .collect();
+                            w.connect(&block);
+                            w.pool.update_for_new_tip(std::slice::from_ref(&block), &[], &w.chain, HEIGHT, NOW);
+                            blocks.push((block, undo));
+                        }
+                        Op::Reorg => {
+                            let Some((block, undo)) = blocks.pop() else { continue };
+                            for tx in &block.transactions {
+                                for vout in 0..tx.outputs.len() as u32 {
+                                    w.chain.remove(&out(tx, vout));
+                                }
+                            }
+                            for (o, c) in undo {
+                                w.chain.insert(o, c);
+                            }
+                            w.pool.update_for_new_tip(&[], std::slice::from_ref(&block), &w.chain, HEIGHT, NOW);
+                            if !small {
+                                for tx in block.transactions.iter().skip(1) {
+                                    prop_assert!(w.pool.contains(&tx.txid()), "a disconnected transaction is back");
+                                }
+                            }
+                        }
+                    }
+                    w.check_consistent();
+                    prop_assert!(w.pool.memory() <= max_memory);
+                    for e in w.pool.entries() {
+                        prop_assert!(!w.chain.contains_key(&out(&e.tx, 0)), "a confirmed transaction stays pending");
+                        for i in &e.tx.inputs {
+                            prop_assert!(
+                                w.chain.contains_key(&i.prevout) || w.pool.contains(&i.prevout.txid),
+                                "a pending transaction spends a coin that is gone"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
