@@ -178,6 +178,40 @@ impl<T: Decode> Decode for Option<T> {
 }
 
 /// Writes a sequence: a `u32` count, then each item.
+/// Serde in binary formats (the P2P frames) for a value of `N` fixed bytes: the bytes as they
+/// are, with no length before them (human-readable formats, the JSON API, use hex instead).
+pub mod fixed {
+    use serde::de::{Error, SeqAccess, Visitor};
+    use serde::ser::SerializeTuple;
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        let mut t = s.serialize_tuple(bytes.len())?;
+        for b in bytes {
+            t.serialize_element(b)?;
+        }
+        t.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(d: D) -> Result<[u8; N], D::Error> {
+        struct Bytes<const N: usize>;
+        impl<'de, const N: usize> Visitor<'de> for Bytes<N> {
+            type Value = [u8; N];
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                write!(f, "{N} bytes")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<[u8; N], A::Error> {
+                let mut out = [0u8; N];
+                for (i, b) in out.iter_mut().enumerate() {
+                    *b = seq.next_element()?.ok_or_else(|| A::Error::invalid_length(i, &self))?;
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_tuple(N, Bytes::<N>)
+    }
+}
+
 pub fn encode_seq<T: Encode>(items: &[T], out: &mut Vec<u8>) {
     let len = u32::try_from(items.len()).expect("sequence longer than u32::MAX items");
     len.encode(out);

@@ -72,16 +72,25 @@ macro_rules! hash_newtype {
             }
         }
 
+        /// Hex in the JSON API; the 32 bytes as they are on the P2P wire.
         impl serde::Serialize for $name {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(&self.to_hex())
+                if s.is_human_readable() {
+                    s.serialize_str(&self.to_hex())
+                } else {
+                    crate::encode::fixed::serialize(&self.0, s)
+                }
             }
         }
 
         impl<'de> serde::Deserialize<'de> for $name {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-                s.parse().map_err(serde::de::Error::custom)
+                if d.is_human_readable() {
+                    let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                    s.parse().map_err(serde::de::Error::custom)
+                } else {
+                    crate::encode::fixed::deserialize::<D, 32>(d).map($name)
+                }
             }
         }
 

@@ -221,23 +221,34 @@ impl core::str::FromStr for Signature {
     }
 }
 
+/// Hex in the JSON API; on the P2P wire, the canonical bytes (§5: 33 and 64), checked as the
+/// consensus decoding checks them.
 macro_rules! hex_serde {
-    ($t:ty) => {
+    ($t:ty, $n:literal) => {
         impl serde::Serialize for $t {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.collect_str(self)
+                if s.is_human_readable() {
+                    s.collect_str(self)
+                } else {
+                    crate::encode::fixed::serialize(&crate::encode::to_bytes(self), s)
+                }
             }
         }
         impl<'de> serde::Deserialize<'de> for $t {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-                s.parse().map_err(serde::de::Error::custom)
+                if d.is_human_readable() {
+                    let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                    s.parse().map_err(serde::de::Error::custom)
+                } else {
+                    let bytes = crate::encode::fixed::deserialize::<D, $n>(d)?;
+                    crate::encode::from_bytes(&bytes).map_err(serde::de::Error::custom)
+                }
             }
         }
     };
 }
-hex_serde!(PublicKey);
-hex_serde!(Signature);
+hex_serde!(PublicKey, 33);
+hex_serde!(Signature, 64);
 
 impl Encode for PublicKey {
     fn encode(&self, out: &mut Vec<u8>) {

@@ -18,11 +18,13 @@ use crate::tx::Transaction;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The protocol version this build speaks: 2 since signatures commit to the coins spent
-/// (`docs/protocol.md`, "Changes from version 1").
-pub const PROTOCOL_VERSION: u32 = 2;
+/// (`docs/protocol.md`, "Changes from version 1"); 3 since hashes, keys, signatures and work
+/// travel in frames as their fixed bytes, not as hex text.
+pub const PROTOCOL_VERSION: u32 = 3;
 /// The oldest version it still accepts. Version 1 nodes sign and verify another message, so
-/// every transaction of one is invalid to the other: they cannot share a network.
-pub const MIN_PROTOCOL_VERSION: u32 = 2;
+/// every transaction of one is invalid to the other; version 2 frames spell hashes in hex, so
+/// neither side could read the other's messages after the hello.
+pub const MIN_PROTOCOL_VERSION: u32 = 3;
 /// The largest frame a peer may send: room for the largest block with headroom.
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 /// Most blocks in one `Blocks` answer, and most hashes or ids in one message.
@@ -491,5 +493,145 @@ mod tests {
         let mut frame = Message::Ping(1).to_frame();
         frame.push(0);
         assert!(matches!(Message::from_frame(&frame), Err(WireError::Malformed(_))));
+    }
+
+    mod properties {
+        use super::*;
+        use crate::hash::{FilterHash, MerkleRoot, PubkeyHash};
+        use crate::keys::SecretKey;
+        use crate::pow::CompactTarget;
+        use crate::tx::tests::arb_tx;
+        use proptest::prelude::*;
+
+        fn hash() -> impl Strategy<Value = BlockHash> {
+            any::<[u8; 32]>().prop_map(BlockHash)
+        }
+
+        fn txid() -> impl Strategy<Value = Txid> {
+            any::<[u8; 32]>().prop_map(Txid)
+        }
+
+        fn header() -> impl Strategy<Value = BlockHeader> {
+            (any::<u64>(), any::<[u8; 32]>(), any::<[u8; 32]>(), any::<u64>(), any::<u32>(), any::<u64>())
+                .prop_map(|(height, prev, root, time, bits, nonce)| BlockHeader {
+                    version: crate::block::BLOCK_VERSION,
+                    height,
+                    prev: BlockHash(prev),
+                    merkle_root: MerkleRoot(root),
+                    filter_hash: FilterHash([0; 32]),
+                    time,
+                    bits: CompactTarget(bits),
+                    nonce,
+                })
+        }
+
+        fn block() -> impl Strategy<Value = Block> {
+            (header(), prop::collection::vec(arb_tx(), 0..3))
+                .prop_map(|(header, transactions)| Block { header, transactions })
+        }
+
+        fn filter() -> impl Strategy<Value = WireFilter> {
+            (any::<[u8; 32]>(), prop::collection::vec(any::<[u8; 32]>(), 0..20)).prop_map(
+                |(key, elements)| {
+                    let elements: Vec<PubkeyHash> = elements.into_iter().map(PubkeyHash).collect();
+                    WireFilter(BlockFilter::of_elements(&MerkleRoot(key), &elements))
+                },
+            )
+        }
+
+        fn hello() -> impl Strategy<Value = Hello> {
+            (
+                any::<u32>(),
+                any::<u64>(),
+                hash(),
+                any::<[u8; 32]>(),
+                1u8..=0xfe,
+                any::<[u8; 32]>(),
+                ".{0,20}",
+                proptest::option::of("[a-z:/0-9.]{0,40}"),
+            )
+                .prop_map(|(version, height, tip, work, k, nonce, agent, listen_url)| Hello {
+                    version,
+                    network: Network::Dev,
+                    genesis: Network::Dev.genesis_hash(),
+                    height,
+                    tip,
+                    work: Work::from_be_bytes(work),
+                    listen_url,
+                    node_key: SecretKey::from_bytes(&[k; 32]).unwrap().public_key(),
+                    nonce,
+                    agent,
+                })
+        }
+
+        fn message() -> impl Strategy<Value = Message> {
+            let ids = || prop::collection::vec(txid(), 0..5);
+            let hashes = || prop::collection::vec(hash(), 0..5);
+            prop_oneof![
+                hello().prop_map(Message::Hello),
+                any::<u64>().prop_map(Message::Ping),
+                any::<u64>().prop_map(Message::Pong),
+                Just(Message::GetAddrs),
+                prop::collection::vec("[a-z:/0-9.]{0,30}", 0..5).prop_map(Message::Addrs),
+                ids().prop_map(Message::InvTxs),
+                (hashes(), any::<u64>())
+                    .prop_map(|(hashes, tip_height)| Message::InvBlocks { hashes, tip_height }),
+                (any::<u64>(), ids()).prop_map(|(id, txids)| Message::GetTxs { id, txids }),
+                (any::<u64>(), prop::collection::vec(arb_tx().prop_map(WireTx), 0..3), any::<bool>())
+                    .prop_map(|(id, txs, more)| Message::Txs { id, txs, more }),
+                (any::<u64>(), hashes()).prop_map(|(id, hashes)| Message::GetBlocks { id, hashes }),
+                (any::<u64>(), hashes(), any::<u32>())
+                    .prop_map(|(id, locator, limit)| Message::GetBlocksAfter { id, locator, limit }),
+                (any::<u64>(), prop::collection::vec(block().prop_map(WireBlock), 0..3), any::<u64>())
+                    .prop_map(|(id, blocks, tip_height)| Message::Blocks { id, blocks, tip_height }),
+                block().prop_map(|b| Message::NewBlock(WireBlock(b))),
+                (any::<u64>(), hashes(), any::<u32>()).prop_map(|(id, locator, limit)| Message::GetHeaders {
+                    id,
+                    locator,
+                    limit
+                }),
+                (any::<u64>(), prop::collection::vec(header().prop_map(WireHeader), 0..5), any::<u64>())
+                    .prop_map(|(id, headers, tip_height)| Message::Headers { id, headers, tip_height }),
+                (any::<u64>(), any::<u64>(), any::<u32>())
+                    .prop_map(|(id, from, limit)| Message::GetFilters { id, from, limit }),
+                (any::<u64>(), prop::collection::vec((hash(), filter()), 0..3))
+                    .prop_map(|(id, filters)| Message::Filters { id, filters }),
+                (1u8..=0xfe, any::<[u8; 32]>()).prop_map(|(k, d)| Message::Auth(
+                    SecretKey::from_bytes(&[k; 32]).unwrap().sign_digest(&d)
+                )),
+            ]
+        }
+
+        proptest! {
+            /// Every message survives its frame, and its frame is the only one that gives it.
+            #[test]
+            fn every_message_round_trips(m in message()) {
+                let frame = m.to_frame();
+                let back = Message::from_frame(&frame).unwrap();
+                prop_assert_eq!(&back, &m);
+                prop_assert_eq!(back.to_frame(), frame);
+            }
+
+            /// Whatever bytes arrive: an error, or a message whose frame is those very bytes.
+            #[test]
+            fn any_frame_that_decodes_is_canonical(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+                if let Ok(m) = Message::from_frame(&bytes) {
+                    prop_assert_eq!(m.to_frame(), bytes);
+                }
+            }
+
+            /// A valid frame altered in one byte: an error, or a canonical message.
+            #[test]
+            fn a_frame_altered_in_one_byte_is_refused_or_canonical(
+                m in message(), at in any::<prop::sample::Index>(), byte in any::<u8>()
+            ) {
+                let mut frame = m.to_frame();
+                let i = at.index(frame.len());
+                frame[i] = byte;
+                if let Ok(m) = Message::from_frame(&frame) {
+                    prop_assert_eq!(m.to_frame(), frame);
+                }
+            }
+        }
     }
 }

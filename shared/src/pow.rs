@@ -163,14 +163,22 @@ impl core::fmt::Display for Work {
     }
 }
 
+/// Hex without leading zeros in the JSON API; the 32 big-endian bytes on the P2P wire.
 impl Serialize for Work {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        if s.is_human_readable() {
+            s.collect_str(self)
+        } else {
+            crate::encode::fixed::serialize(&self.to_be_bytes(), s)
+        }
     }
 }
 
 impl<'de> Deserialize<'de> for Work {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if !d.is_human_readable() {
+            return crate::encode::fixed::deserialize::<D, 32>(d).map(Work::from_be_bytes);
+        }
         let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
         if s.is_empty() || s.len() > 64 {
             return Err(serde::de::Error::custom("work is 1 to 64 hex digits"));

@@ -53,8 +53,9 @@ const META_TIP: &str = "tip";
 const META_RULES: &str = "rules";
 /// The secret of the node's peer-to-peer identity key.
 const META_NODE_KEY: &str = "node_key";
-/// The rules this build checks blocks under: the protocol version.
-pub const RULES_VERSION: u32 = ferro_shared::p2p::PROTOCOL_VERSION;
+/// The rules this build checks blocks under: the protocol version that last changed consensus
+/// (version 3 changed only how frames spell hashes).
+pub const RULES_VERSION: u32 = 2;
 
 /// A storage failure. The node cannot continue safely past one of these for that operation,
 /// but nothing committed is lost.
