@@ -1,5 +1,6 @@
 //! What a peer may make this node do for it, per second: a token bucket counted in bytes of
-//! work (bytes of answers sent, and bytes of blocks read to build filters). A peer over budget
+//! work (bytes of answers sent, bytes of blocks read to build filters, and [`LOOKUP_BYTES`] for
+//! each item its messages make the node look up, found or not). A peer over budget
 //! waits before its next request is served, so a request flooder gets at most the rate, and an
 //! honest peer syncing from this node gets it all.
 
@@ -9,6 +10,10 @@ use std::time::{Duration, Instant};
 pub const SERVE_BYTES_PER_SEC: f64 = 16.0 * 1024.0 * 1024.0;
 /// Bytes of work a peer may use at once, after a quiet spell.
 pub const SERVE_BURST_BYTES: f64 = 32.0 * 1024.0 * 1024.0;
+/// What one look-up a peer's message makes the node do (a block, transaction or header by its
+/// hash, a locator entry) counts for: about what a store read costs next to sending a byte. An
+/// answer that finds nothing is short, but the look-ups behind it were not free.
+pub const LOOKUP_BYTES: usize = 1024;
 
 #[derive(Debug, Clone)]
 pub struct Budget {

@@ -3,7 +3,7 @@
 //! it returns, and a writer that drains a bounded outbound queue. Whichever of the two ends first
 //! ends the other.
 
-use super::budget::Budget;
+use super::budget::{Budget, LOOKUP_BYTES};
 use super::link::{BlockOutcome, Origin, Stopped, SubmitBlockError, SubmitTxError, MAX_SIDE_BYTES};
 use super::outbound::{self, Outbound, Queue, OUTBOUND_BYTES};
 use super::session::{check_hello, Ask, Effect, Ending, HelloRefusal, Input, Note, Serve, Session, Timing};
@@ -326,12 +326,19 @@ impl Peer {
                 None
             }
             Effect::Ask(Ask::MissingTxs(txids)) => {
+                self.charge_lookups(txids.len()).await;
+                let link = &self.ctx.link;
                 Some(Input::MissingTxs(link.missing_txs(txids).await.map_err(stopping)?))
             }
             Effect::Ask(Ask::MissingBlocks(hashes)) => {
+                self.charge_lookups(hashes.len()).await;
+                let link = &self.ctx.link;
                 Some(Input::MissingBlocks(link.missing_blocks(hashes).await.map_err(stopping)?))
             }
             Effect::Ask(Ask::JudgeHeaders(headers)) => {
+                // Headers the node already has cost a look-up under the chain lock each, too.
+                self.charge_lookups(headers.len()).await;
+                let link = &self.ctx.link;
                 let result = link.check_headers(headers).await.map_err(stopping)?;
                 Some(Input::HeadersJudged { result, our_work: link.tip().work })
             }
@@ -433,8 +440,13 @@ impl Peer {
         }
     }
 
+    /// Charges the peer for `items` look-ups its message makes the node do, before they are done.
+    async fn charge_lookups(&mut self, items: usize) {
+        self.charge(items.saturating_mul(LOOKUP_BYTES)).await;
+    }
+
     /// Answers a request of the peer's from the node's data, within the answer limits and the
-    /// peer's budget.
+    /// peer's budget: each look-up is charged before it is done, each answer as it is sent.
     async fn serve(&mut self, request: Serve) -> Result<(), Ended> {
         let link = self.ctx.link.clone();
         match request {
@@ -446,6 +458,7 @@ impl Peer {
                 let unique: Vec<Txid> = txids.into_iter().filter(|t| seen.insert(*t)).collect();
                 let mut parts = Parts::new(ANSWER_BYTES);
                 for chunk in unique.chunks(TXS_PER_LOOKUP) {
+                    self.charge_lookups(chunk.len()).await;
                     for tx in link.pending_txs(chunk.to_vec()).await.map_err(stopping)? {
                         if let Some(full) = parts.push(tx) {
                             let txs = full.into_iter().map(WireTx).collect();
@@ -457,12 +470,14 @@ impl Peer {
                 self.send(&Message::Txs { id, txs, more: false }).await;
             }
             Serve::Blocks { id, hashes } => {
+                self.charge_lookups(hashes.len().min(MAX_BLOCKS_PER_MESSAGE)).await;
                 let blocks =
                     link.block_bytes(hashes, MAX_BLOCKS_PER_MESSAGE, ANSWER_BYTES).await.map_err(stopping)?;
                 self.send_blocks(id, &blocks).await;
             }
             Serve::BlocksAfter { id, locator, limit } => {
                 let limit = (limit as usize).min(MAX_BLOCKS_PER_MESSAGE);
+                self.charge_lookups(locator.len()).await;
                 let hashes = link.hashes_after(locator, limit).await.map_err(stopping)?;
                 let blocks =
                     link.block_bytes(hashes, MAX_BLOCKS_PER_MESSAGE, ANSWER_BYTES).await.map_err(stopping)?;
@@ -470,6 +485,7 @@ impl Peer {
             }
             Serve::Headers { id, locator, limit } => {
                 let limit = (limit as usize).min(MAX_HEADERS_PER_MESSAGE);
+                self.charge_lookups(locator.len()).await;
                 let (headers, tip_height) = link.headers_after(locator, limit).await.map_err(stopping)?;
                 let headers = headers.into_iter().map(WireHeader).collect();
                 self.send(&Message::Headers { id, headers, tip_height }).await;

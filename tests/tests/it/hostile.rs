@@ -526,3 +526,34 @@ async fn a_peer_that_stalls_the_block_download_is_replaced() -> Result<()> {
     assert_eq!(b.height().await?, 40);
     Ok(())
 }
+
+/// A request whose answer is small but whose look-ups are many (500 hashes of blocks the node
+/// does not have) costs its asker from its budget: a stranger repeating it is served at the
+/// budget's rate, not as fast as it can send.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lookups_of_what_the_node_lacks_are_charged_to_the_asker() -> Result<()> {
+    let node = TestNode::start().await?;
+    let mut s = open(&node).await?;
+    handshake(&mut s, hello(Network::Dev, None)).await?;
+    // 300 requests of 500 look-ups each: 150,000 look-ups, far beyond a burst of the budget.
+    const REQUESTS: u64 = 300;
+    let started = std::time::Instant::now();
+    for id in 1..=REQUESTS {
+        let hashes = (0..500u64)
+            .map(|i| {
+                ferro_shared::BlockHash::from_bytes(ferro_shared::hash::sha256(
+                    &(id * 1_000 + i).to_le_bytes(),
+                ))
+            })
+            .collect();
+        send(&mut s, &Message::GetBlocks { id, hashes }).await?;
+    }
+    // Requests are answered in order: the last answer comes last.
+    match answer(&mut s, REQUESTS).await? {
+        Message::Blocks { blocks, .. } => assert!(blocks.is_empty()),
+        other => bail!("expected blocks, got {}", other.kind()),
+    }
+    let elapsed = started.elapsed();
+    assert!(elapsed >= Duration::from_secs(4), "150,000 look-ups served in {elapsed:?}");
+    Ok(())
+}
