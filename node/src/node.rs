@@ -97,9 +97,11 @@ pub enum NodeEvent {
     Tx { tx: Arc<Transaction>, txid: Txid, fee: Amount, size: usize, origin: Origin },
 }
 
-/// What the status reports of the chain and the pool.
+/// What the status reports of the chain and the pool, all as of one moment: the tip and the
+/// difficulty of the block after it always go together.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct StatusParts {
+    pub tip: Tip,
     pub next_bits: ferro_shared::pow::CompactTarget,
     pub mempool: usize,
     pub mempool_bytes: usize,
@@ -109,6 +111,7 @@ pub(crate) struct StatusParts {
 impl StatusParts {
     fn of(chain: &Chain, mempool: &Mempool) -> Self {
         StatusParts {
+            tip: chain.tip(),
             next_bits: chain.next_block().bits,
             mempool: mempool.len(),
             mempool_bytes: mempool.bytes(),
@@ -168,8 +171,9 @@ pub(crate) struct State {
 struct Inner {
     config: NodeConfig,
     state: Mutex<State>,
-    /// What `GET /api/status` reports of the chain and the pool, as of the last time the state
-    /// was free: status never waits for the chain (see [`Node::status`]).
+    /// What `GET /api/status` reports of the chain and the pool, as of the last change to the
+    /// state or the last time it was free: status never waits for the chain (see
+    /// [`Node::status`]). Taken after `state` (or with `try_state`), never the other way round.
     status_parts: Mutex<StatusParts>,
     store: Store,
     events: broadcast::Sender<NodeEvent>,
@@ -418,8 +422,9 @@ impl Node {
         }
     }
 
-    /// The chain and pool figures of the status: fresh when the state is free, else the last
-    /// ones taken (a block being connected holds the state for up to a second).
+    /// The chain and pool figures of the status: fresh when the state is free, else as of the
+    /// last change to it (a block being connected holds the state for up to a second). Never
+    /// waits for the state: only `try_state` under the cache's lock.
     pub(crate) fn status_parts(&self) -> StatusParts {
         let mut cached = self.inner.status_parts.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(state) = self.try_state() {
@@ -582,7 +587,7 @@ impl Node {
                 }
                 results.push(result);
             }
-            self.update_mempool_gauges(&state);
+            self.publish_state_figures(&state);
             view.check()?;
         }
         let m = &self.inner.metrics;
@@ -653,7 +658,7 @@ impl Node {
                 .filter_map(|txid| state.mempool.get(txid))
                 .map(|e| (Arc::new(e.tx.clone()), e.txid, e.fee, e.size))
                 .collect();
-            self.update_mempool_gauges(state);
+            self.publish_state_figures(state);
         }
         drop(guard);
         for (tx, txid, fee, size) in returned {
@@ -742,7 +747,7 @@ impl Node {
             let view = self.inner.store.coin_view().map_err(NodeError::from)?;
             state.mempool.update_for_new_tip(connected, &[], &view, tip.height + 1, unix_now());
             view.check().map_err(NodeError::from)?;
-            self.update_mempool_gauges(&state);
+            self.publish_state_figures(&state);
             drop(state);
             let m = &self.inner.metrics;
             m.blocks_accepted.inc_by(connected.len() as u64);
@@ -768,7 +773,12 @@ impl Node {
         }
     }
 
-    fn update_mempool_gauges(&self, state: &State) {
+    /// Publishes the figures of the state after a change to it: the metrics, and what the status
+    /// reports while the state is busy. Every change to the chain's tip or the pool calls it
+    /// before letting go of the state.
+    fn publish_state_figures(&self, state: &State) {
+        *self.inner.status_parts.lock().unwrap_or_else(|p| p.into_inner()) =
+            StatusParts::of(&state.chain, &state.mempool);
         self.inner.metrics.mempool_transactions.set(state.mempool.len() as i64);
         self.inner.metrics.mempool_bytes.set(state.mempool.bytes() as i64);
         self.inner.metrics.mempool_memory_bytes.set(state.mempool.memory() as i64);

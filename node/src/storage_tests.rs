@@ -10,19 +10,19 @@ use ferro_shared::{Block, Network, OutPoint, PubkeyHash, SecretKey, Transaction,
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-fn key() -> SecretKey {
+pub(crate) fn key() -> SecretKey {
     SecretKey::from_bytes(&[7; 32]).unwrap()
 }
 
 /// A node on `backend` with `blocks` mined to [`key`].
-async fn node_on(backend: &FailingBackend, blocks: u32) -> Node {
+pub(crate) async fn node_on(backend: &FailingBackend, blocks: u32) -> Node {
     let node = reopen(backend);
     node.mine_blocks(key().public_key().pubkey_hash(), blocks).await.unwrap();
     node
 }
 
 /// Spends the coinbase of the block at `height` back to [`key`], paying a fee.
-fn spend_coinbase(node: &Node, height: u64) -> Transaction {
+pub(crate) fn spend_coinbase(node: &Node, height: u64) -> Transaction {
     let hash = node.state().chain.hash_at(height).unwrap();
     let block = node.store().block(&hash).unwrap().unwrap();
     let spent = block.transactions[0].outputs[0];

@@ -60,10 +60,10 @@ impl Node {
     /// The node's status; the peer network, which the node does not know, reports its peer
     /// count and the best height among its peers.
     pub fn status(&self, peers: usize, best_peer_height: u64) -> StatusResponse {
-        // Without waiting for the chain: the tip as last published, the rest as of the last
-        // moment the state was free.
-        let tip = self.tip();
-        let StatusParts { next_bits, mempool, mempool_bytes, mempool_min_fee_rate } = self.status_parts();
+        // Without waiting for the chain: as of now when the state is free, else as of its last
+        // change, the tip and the figures of one moment.
+        let StatusParts { tip, next_bits, mempool, mempool_bytes, mempool_min_fee_rate } =
+            self.status_parts();
         let params = self.network().params();
         let best = best_peer_height.max(tip.height);
         StatusResponse {
@@ -307,5 +307,39 @@ impl crate::chain::Store {
     /// Undo data of an active block.
     pub fn undo(&self, hash: &BlockHash) -> Result<Option<Undo>, StoreError> {
         self.undo_bytes(hash)?.map(|b| from_bytes(&b).map_err(StoreError::from)).transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::node::Origin;
+    use crate::storage_tests::{key, node_on, spend_coinbase};
+    use crate::testing::FailingBackend;
+
+    /// The status while something holds the state (a block being connected), as a wallet sees
+    /// it.
+    fn status_while_busy(node: &crate::Node) -> (ferro_shared::api::StatusResponse, crate::chain::Tip, u32) {
+        let busy = node.state();
+        let (tip, next_bits) = (busy.chain.tip(), busy.chain.next_block().bits);
+        let status = node.status(0, 0);
+        drop(busy);
+        (status, tip, next_bits.0)
+    }
+
+    #[tokio::test]
+    async fn status_while_the_state_is_busy_shows_its_last_change() {
+        let node = node_on(&FailingBackend::new(), 3).await;
+        // A status taken while the pool was empty.
+        assert_eq!(node.status(0, 0).mempool, 0);
+        // The node takes a payment: a status while the state is busy shows it.
+        node.submit_transaction(spend_coinbase(&node, 1), Origin::Local).await.unwrap();
+        let (status, _, _) = status_while_busy(&node);
+        assert_eq!(status.mempool, 1, "a payment the node took is missing from its status");
+        // The payment is mined: the status shows the new tip, the difficulty after it, and the
+        // payment gone from the pool, all of one moment.
+        node.mine_blocks(key().public_key().pubkey_hash(), 1).await.unwrap();
+        let (status, tip, next_bits) = status_while_busy(&node);
+        assert_eq!((status.height, status.tip, status.bits.0), (tip.height, tip.hash, next_bits));
+        assert_eq!((status.height, status.mempool), (4, 0));
     }
 }
