@@ -104,6 +104,8 @@ struct Arena {
     bad_txs: Vec<Transaction>,
     stop: AtomicBool,
     connections: AtomicU64,
+    /// Handshakes completed by each kind, in the order of [`Kind::ALL`].
+    connections_by_kind: [AtomicU64; 4],
     messages: AtomicU64,
     next_key: AtomicU64,
 }
@@ -166,6 +168,7 @@ pub async fn run(ferro: &Path, per_kind: usize, reps: usize, warmup: Duration) -
         bad_txs,
         stop: AtomicBool::new(false),
         connections: AtomicU64::new(0),
+        connections_by_kind: Default::default(),
         messages: AtomicU64::new(0),
         next_key: AtomicU64::new(1),
     });
@@ -214,6 +217,13 @@ pub async fn run(ferro: &Path, per_kind: usize, reps: usize, warmup: Duration) -
         arena.connections.load(Ordering::Relaxed),
         arena.messages.load(Ordering::Relaxed)
     );
+    // An attack that never got past the handshake measured nothing: that is a failure, not a
+    // quiet figure.
+    for (kind, count) in Kind::ALL.iter().zip(&arena.connections_by_kind) {
+        if count.load(Ordering::Relaxed) == 0 {
+            bail!("no {kind:?} attacker completed a handshake with V");
+        }
+    }
     let report = Report {
         per_kind,
         quiet,
@@ -307,6 +317,8 @@ async fn attack(arena: Arc<Arena>, kind: Kind) {
         match connect(&arena, seed).await {
             Ok(socket) => {
                 arena.connections.fetch_add(1, Ordering::Relaxed);
+                let index = Kind::ALL.iter().position(|k| *k == kind).expect("a kind");
+                arena.connections_by_kind[index].fetch_add(1, Ordering::Relaxed);
                 let _ = match kind {
                     Kind::SlowReader => slow_reader(&arena, socket).await,
                     Kind::RequestFlooder => request_flooder(&arena, socket).await,
