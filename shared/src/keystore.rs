@@ -23,6 +23,17 @@ impl KdfParams {
     pub const DEFAULT: KdfParams = KdfParams { memory_kib: 19 * 1024, iterations: 2, parallelism: 1 };
     /// Cheap parameters for tests only.
     pub const INSECURE_FAST: KdfParams = KdfParams { memory_kib: 64, iterations: 1, parallelism: 1 };
+    /// The most a stored blob may ask for: the parameters come with the ciphertext, so a blob
+    /// from elsewhere (a backup file, altered storage) could otherwise ask for terabytes of
+    /// memory or years of work before the password is even checked.
+    pub const MAX: KdfParams = KdfParams { memory_kib: 256 * 1024, iterations: 16, parallelism: 4 };
+
+    /// Whether these parameters are within [`KdfParams::MAX`].
+    pub fn is_within_bounds(self) -> bool {
+        self.memory_kib <= Self::MAX.memory_kib
+            && self.iterations <= Self::MAX.iterations
+            && (1..=Self::MAX.parallelism).contains(&self.parallelism)
+    }
 
     fn to_bytes(self) -> [u8; 12] {
         let mut b = [0u8; 12];
@@ -75,13 +86,17 @@ fn aad(kdf: KdfParams) -> Vec<u8> {
     v
 }
 
-/// Encrypts `secret` under `password`.
+/// Encrypts `secret` under `password`, with parameters within [`KdfParams::MAX`] (a blob that
+/// asks for more is never opened).
 pub fn seal(
     secret: &[u8],
     password: &str,
     kdf: KdfParams,
     rng: &mut impl CryptoRngCore,
 ) -> Result<Sealed, KeystoreError> {
+    if !kdf.is_within_bounds() {
+        return Err(KeystoreError::BadParams);
+    }
     let mut salt = [0u8; 16];
     let mut nonce = [0u8; 24];
     rng.fill_bytes(&mut salt);
@@ -106,7 +121,13 @@ impl Sealed {
         if self.version != 1 {
             return Err(KeystoreError::UnsupportedVersion(self.version));
         }
+        if !self.kdf.is_within_bounds() {
+            return Err(KeystoreError::BadParams);
+        }
         let salt = hex::decode(&self.salt).map_err(|_| KeystoreError::Malformed("salt"))?;
+        if !(8..=64).contains(&salt.len()) {
+            return Err(KeystoreError::Malformed("salt"));
+        }
         let mut nonce = [0u8; 24];
         hex::decode_to_slice(&self.nonce, &mut nonce).map_err(|_| KeystoreError::Malformed("nonce"))?;
         let ciphertext = hex::decode(&self.ciphertext).map_err(|_| KeystoreError::Malformed("ciphertext"))?;
@@ -130,6 +151,28 @@ mod tests {
         assert_eq!(sealed.open("hunter2").unwrap().as_slice(), b"top secret");
         assert_eq!(sealed.open("hunter3"), Err(KeystoreError::WrongPasswordOrCorrupt));
         assert!(!sealed.ciphertext.contains(&hex::encode(b"top secret")));
+    }
+
+    /// The cost parameters travel with the blob: one asking for more than any wallet writes is
+    /// refused before any work is done, whatever it asks.
+    #[test]
+    fn a_blob_asking_for_absurd_work_is_refused_at_once() {
+        let sealed = seal(b"top secret", "pw", KdfParams::INSECURE_FAST, &mut OsRng).unwrap();
+        let cases = [
+            KdfParams { memory_kib: u32::MAX, ..KdfParams::INSECURE_FAST },
+            KdfParams { iterations: u32::MAX, ..KdfParams::INSECURE_FAST },
+            KdfParams { parallelism: 0, ..KdfParams::INSECURE_FAST },
+            KdfParams { parallelism: 1_000, ..KdfParams::INSECURE_FAST },
+        ];
+        for kdf in cases {
+            let started = std::time::Instant::now();
+            let altered = Sealed { kdf, ..sealed.clone() };
+            assert_eq!(altered.open("pw"), Err(KeystoreError::BadParams), "{kdf:?}");
+            assert!(started.elapsed() < std::time::Duration::from_millis(100));
+        }
+        assert!(KdfParams::DEFAULT.is_within_bounds());
+        let short_salt = Sealed { salt: "00".into(), ..sealed };
+        assert_eq!(short_salt.open("pw"), Err(KeystoreError::Malformed("salt")));
     }
 
     #[test]
