@@ -34,3 +34,6 @@ FERRO_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/ferro" node --test tests/brows
 
 step "benchmark smoke: the peer layer under attack, and sync with API latency (quick; full runs: cargo xtask bench)"
 cargo xtask bench --quick --only hostile,sync
+
+step "fuzzing smoke: every cargo-fuzz target for a few seconds (long runs: cargo xtask fuzz --seconds N)"
+cargo xtask fuzz --seconds 5

@@ -215,6 +215,11 @@ impl Message {
         if count > max {
             return Err(WireError::TooManyItems { count, max });
         }
+        // postcard reads integers written in more bytes than they need (`ff 00` for 127): a
+        // frame must be the one encoding of its message, so such frames are refused.
+        if message.to_frame() != frame {
+            return Err(WireError::Malformed("not in canonical form".into()));
+        }
         Ok(message)
     }
 
@@ -493,6 +498,15 @@ mod tests {
         let mut frame = Message::Ping(1).to_frame();
         frame.push(0);
         assert!(matches!(Message::from_frame(&frame), Err(WireError::Malformed(_))));
+    }
+
+    /// Found by fuzzing (`fuzz/`, target `p2p_message`): an integer written in more bytes than
+    /// it needs decoded to the same message as its canonical frame.
+    #[test]
+    fn an_overlong_integer_is_refused() {
+        assert_eq!(Message::from_frame(&[1, 127]), Ok(Message::Ping(127)));
+        assert!(matches!(Message::from_frame(&[1, 0xff, 0x00]), Err(WireError::Malformed(_))));
+        assert!(matches!(Message::from_frame(&[1, 0x80, 0x80, 0x00]), Err(WireError::Malformed(_))));
     }
 
     mod properties {

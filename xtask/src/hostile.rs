@@ -123,7 +123,7 @@ pub async fn run(ferro: &Path, per_kind: usize, reps: usize, warmup: Duration) -
     // blocks of payments that make V's answers large.
     let key = BenchKey::new(5);
     let coins = fund::fund(&h1.node, &key, 4 * reps + 64 + FILLER_TXS).await?;
-    wait_for_tip(&h2.node, h1.node.tip().hash, ITEM_TIMEOUT).await?;
+    caught_up(&h1, &v, &h2).await?;
     let tip = h1.node.tip().hash;
     v.wait_until(|s| s.tip == tip).await?;
     let mut spends = {
@@ -134,7 +134,7 @@ pub async fn run(ferro: &Path, per_kind: usize, reps: usize, warmup: Duration) -
     for block in filler.chunks(FILLER_TXS / 4) {
         fund::mine_block_with(&h1.node, key.pkh, block.to_vec()).await?;
     }
-    wait_for_tip(&h2.node, h1.node.tip().hash, ITEM_TIMEOUT).await?;
+    caught_up(&h1, &v, &h2).await?;
     let bad = spends.split_off(4 * reps);
     // Each bad spend carries another's signature: well formed, spends a real coin, fails to
     // verify.
@@ -237,6 +237,23 @@ pub async fn run(ferro: &Path, per_kind: usize, reps: usize, warmup: Duration) -
     h1.shutdown().await?;
     h2.shutdown().await?;
     Ok(report)
+}
+
+/// Waits until H2 has H1's tip; says where each node stands if it does not.
+async fn caught_up(h1: &RunningNode, v: &FerroProcess, h2: &RunningNode) -> Result<()> {
+    let tip = h1.node.tip();
+    if wait_for_tip(&h2.node, tip.hash, ITEM_TIMEOUT).await.is_ok() {
+        return Ok(());
+    }
+    let v_height =
+        v.status().await.map(|s| s.height.to_string()).unwrap_or_else(|e| format!("unknown ({e})"));
+    bail!(
+        "H2 did not reach H1's tip within {ITEM_TIMEOUT:?}: H1 at {}, V at {v_height}, H2 at {} (peers: H1 {}, H2 {})",
+        tip.height,
+        h2.node.tip().height,
+        h1.p2p.stats().peers,
+        h2.p2p.stats().peers
+    )
 }
 
 /// Times `reps` transactions, then `reps` blocks, from H1 to H2 through V.

@@ -11,6 +11,7 @@
 
 mod admission;
 mod fund;
+mod fuzz;
 mod harness;
 mod hostile;
 mod memory;
@@ -37,6 +38,19 @@ struct Cli {
 enum Task {
     /// Build in release mode and run every benchmark; writes target/bench/summary.json.
     Bench(BenchArgs),
+    /// Build the cargo-fuzz targets in fuzz/ and run each for a while (installs nightly Rust and
+    /// cargo-fuzz first when missing).
+    Fuzz(FuzzArgs),
+}
+
+#[derive(Debug, Args)]
+struct FuzzArgs {
+    /// Seconds per target.
+    #[arg(long, default_value_t = 60)]
+    seconds: u32,
+    /// Run only these targets.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -126,6 +140,7 @@ impl Plan {
 fn main() -> Result<()> {
     match Cli::parse().command {
         Task::Bench(args) => bench(args.quick, &args.only),
+        Task::Fuzz(args) => fuzz::run(&workspace_root(), args.seconds, &args.only),
     }
 }
 

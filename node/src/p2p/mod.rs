@@ -16,6 +16,8 @@
 mod book;
 mod budget;
 mod download;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod drive;
 pub mod link;
 mod outbound;
 mod peer_set;

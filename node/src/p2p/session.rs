@@ -323,6 +323,16 @@ pub enum Input {
     TipMoved,
 }
 
+/// What a session holds ([`Session::held`]).
+#[cfg(any(test, feature = "fuzzing"))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Held {
+    pub pending: usize,
+    pub deferred: usize,
+    pub orphans: usize,
+    pub retried: usize,
+}
+
 /// One connection's state after the handshake.
 #[derive(Debug)]
 pub struct Session {
@@ -369,6 +379,17 @@ impl Session {
         // What is pending here is news to a peer that just arrived (or just came back).
         effects.push(Effect::Ask(Ask::Pending));
         (session, effects)
+    }
+
+    /// How much the session holds now, for limit checks.
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub fn held(&self) -> Held {
+        Held {
+            pending: self.pending.len(),
+            deferred: self.deferred_txs.len(),
+            orphans: self.orphans.len(),
+            retried: self.retried.len(),
+        }
     }
 
     /// Handles one input at `now`.
