@@ -35,3 +35,16 @@ pub async fn wait_for_tip(node: &Node, hash: BlockHash, timeout: Duration) -> Re
         .context("the node stopped")?;
     Ok(())
 }
+
+/// CPU seconds (user + system) process `pid` (or `self`) has used so far, from
+/// `/proc/PID/stat`.
+pub fn cpu_secs(pid: &str) -> Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the command name (which is in parentheses and may hold spaces): utime and
+    // stime are the 12th and 13th, in clock ticks of 1/100 s.
+    let rest = stat.rsplit_once(')').context("unexpected /proc/PID/stat")?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks =
+        |i: usize| -> Result<f64> { Ok(fields.get(i).context("short /proc/PID/stat")?.parse::<f64>()?) };
+    Ok((ticks(11)? + ticks(12)?) / 100.0)
+}

@@ -16,6 +16,7 @@
 use crate::fund::{self, BenchKey};
 use crate::harness::{start_node, wait_for_tip};
 use crate::memory::FerroProcess;
+use crate::propagation::median;
 use anyhow::{bail, Context, Result};
 use ferro_node::server::RunningNode;
 use ferro_node::{Node, NodeEvent, Origin};
@@ -274,11 +275,10 @@ async fn phase(
     for _ in 0..reps {
         let payment = honest.next().context("out of honest payments")?;
         let fee = payment.size() as u64;
-        let mut events = h2.node.subscribe();
         let t0 = Instant::now();
         let paid = vec![(payment, ferro_shared::Amount::from_units(fee))];
         let block = fund::mine_block_with(&h1.node, key.pkh, paid).await?;
-        wait_block(&mut events, block.hash()).await?;
+        wait_for_tip(&h2.node, block.hash(), ITEM_TIMEOUT).await?;
         block_ms.push(t0.elapsed().as_secs_f64() * 1e3);
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -298,31 +298,6 @@ async fn time_tx(from: &Node, to: &Node, tx: Transaction) -> Result<f64> {
             Ok(Ok(_)) | Ok(Err(RecvError::Lagged(_))) => continue,
             Ok(Err(RecvError::Closed)) => bail!("H2 stopped"),
         }
-    }
-}
-
-async fn wait_block(
-    events: &mut tokio::sync::broadcast::Receiver<NodeEvent>,
-    hash: ferro_shared::BlockHash,
-) -> Result<()> {
-    let deadline = tokio::time::Instant::now() + ITEM_TIMEOUT;
-    loop {
-        match tokio::time::timeout_at(deadline, events.recv()).await {
-            Err(_) => bail!("a block did not cross V within {ITEM_TIMEOUT:?}"),
-            Ok(Ok(NodeEvent::Tip { tip, .. })) if tip.hash == hash => return Ok(()),
-            Ok(Ok(_)) | Ok(Err(RecvError::Lagged(_))) => continue,
-            Ok(Err(RecvError::Closed)) => bail!("H2 stopped"),
-        }
-    }
-}
-
-fn median(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    match sorted.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => sorted[n / 2],
-        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
     }
 }
 

@@ -108,13 +108,7 @@ impl FerroProcess {
 
     /// CPU seconds (user + system) the process has used so far.
     pub(crate) fn cpu_secs(&self) -> Result<f64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))?;
-        // After the command name (in parentheses, may hold spaces): utime and stime are the
-        // 12th and 13th fields, in ticks of 1/100 s.
-        let rest = stat.rsplit_once(')').context("unexpected /proc/PID/stat")?.1;
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let ticks = |i: usize| -> Result<f64> { Ok(fields.get(i).context("short stat")?.parse::<f64>()?) };
-        Ok((ticks(11)? + ticks(12)?) / 100.0)
+        crate::harness::cpu_secs(&self.pid().to_string())
     }
 
     /// Asks the node to stop (SIGTERM) and waits for it; kills it if it does not stop.

@@ -167,16 +167,9 @@ async fn extend_chain(
     Ok(())
 }
 
-/// CPU seconds (user + system) this process has used so far, from `/proc/self/stat`.
+/// CPU seconds (user + system) this process has used so far.
 fn process_cpu_secs() -> Result<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat")?;
-    // Fields after the command name (which is in parentheses and may hold spaces): utime and
-    // stime are the 12th and 13th, in clock ticks of 1/100 s.
-    let rest = stat.rsplit_once(')').context("unexpected /proc/self/stat")?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks =
-        |i: usize| -> Result<f64> { Ok(fields.get(i).context("short /proc/self/stat")?.parse::<f64>()?) };
-    Ok((ticks(11)? + ticks(12)?) / 100.0)
+    crate::harness::cpu_secs("self")
 }
 
 /// What one sync by a fresh node measured.
