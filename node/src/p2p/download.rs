@@ -301,7 +301,7 @@ impl Download {
                 }
             }
             Input::Headers { peer, id, headers, tip_height } => {
-                effects.extend(self.on_headers(peer, id, headers, tip_height, now))
+                effects.extend(self.on_headers(peer, id, headers, tip_height))
             }
             Input::Checked { peer, result, full } => effects.extend(self.on_checked(peer, result, full)),
             Input::Blocks { peer, id, blocks } => effects.extend(self.on_blocks(peer, id, blocks)),
@@ -397,14 +397,7 @@ impl Download {
         vec![Effect::GetHeaders { peer, id, from }]
     }
 
-    fn on_headers(
-        &mut self,
-        peer: u64,
-        id: u64,
-        headers: Vec<BlockHeader>,
-        tip_height: u64,
-        _now: Instant,
-    ) -> Vec<Effect> {
+    fn on_headers(&mut self, peer: u64, id: u64, headers: Vec<BlockHeader>, tip_height: u64) -> Vec<Effect> {
         let Some(request) = self.headers.take_if(|r| r.peer == peer && r.id == id) else {
             return vec![unrequested(peer, "headers")];
         };
