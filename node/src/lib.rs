@@ -2,6 +2,7 @@
 //! command-line wallet.
 
 pub mod chain;
+pub mod env;
 pub mod mempool;
 pub mod metrics;
 pub mod miner;

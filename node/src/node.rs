@@ -12,6 +12,7 @@
 //! across an `.await`.
 
 use crate::chain::{run_credits, BlockOutcome, Chain, ChainError, Store, StoreError, Tip};
+use crate::env::{Clock, Entropy};
 use crate::mempool::{Accepted, Mempool, MempoolError};
 use crate::metrics::Metrics;
 use crate::miner;
@@ -25,8 +26,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{broadcast, watch};
+use tokio::time::Instant;
 
 /// How a node is set up.
 #[derive(Debug, Clone)]
@@ -53,6 +54,22 @@ pub struct NodeConfig {
     pub discover: bool,
     /// Largest accepted HTTP request body.
     pub max_body_bytes: usize,
+    /// The wall clock the node reads (the system's, or the simulator's).
+    pub clock: Clock,
+    /// Where the node's random bytes come from (the system's, or the simulator's seeded stream).
+    pub entropy: Entropy,
+    /// Faults to inject, for the simulator to show that its invariants catch them. All off in
+    /// a real node.
+    pub faults: Faults,
+}
+
+/// Deliberate defects the simulator switches on in its own tests, to prove that an invariant
+/// catches them. Never set by the command line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Faults {
+    /// Transactions of blocks taken off the active chain are dropped instead of going back to
+    /// the pool.
+    pub forget_disconnected_transactions: bool,
 }
 
 impl NodeConfig {
@@ -71,6 +88,9 @@ impl NodeConfig {
             db_cache_bytes: crate::chain::DEFAULT_CACHE_BYTES,
             discover: true,
             max_body_bytes: 2 * 1024 * 1024,
+            clock: Clock::system(),
+            entropy: Entropy::os(),
+            faults: Faults::default(),
         }
     }
 }
@@ -109,13 +129,13 @@ pub(crate) struct StatusParts {
 }
 
 impl StatusParts {
-    fn of(chain: &Chain, mempool: &Mempool) -> Self {
+    fn of(chain: &Chain, mempool: &Mempool, now: u64) -> Self {
         StatusParts {
             tip: chain.tip(),
             next_bits: chain.next_block().bits,
             mempool: mempool.len(),
             mempool_bytes: mempool.bytes(),
-            mempool_min_fee_rate: mempool.min_fee_rate(unix_now()),
+            mempool_min_fee_rate: mempool.min_fee_rate(now),
         }
     }
 }
@@ -197,9 +217,9 @@ impl std::fmt::Debug for Node {
     }
 }
 
-/// Seconds since the Unix epoch.
+/// Seconds since the Unix epoch on the system clock (a node reads its own, [`Node::unix_now`]).
 pub fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    crate::env::system_unix_now()
 }
 
 /// A transaction on its way into the mempool: its txid, the outputs it spends, and the
@@ -368,7 +388,7 @@ impl Node {
         metrics.mempool_memory_bytes.set(mempool.memory() as i64);
         let (events, _) = broadcast::channel(4096);
         let (tip_tx, _) = watch::channel(tip);
-        let parts = StatusParts::of(&chain, &mempool);
+        let parts = StatusParts::of(&chain, &mempool, config.clock.unix_now());
         Ok(Node {
             inner: Arc::new(Inner {
                 config,
@@ -387,6 +407,16 @@ impl Node {
 
     pub fn config(&self) -> &NodeConfig {
         &self.inner.config
+    }
+
+    /// Seconds since the Unix epoch on this node's clock.
+    pub fn unix_now(&self) -> u64 {
+        self.inner.config.clock.unix_now()
+    }
+
+    /// This node's source of random bytes.
+    pub fn entropy(&self) -> &crate::env::Entropy {
+        &self.inner.config.entropy
     }
 
     pub fn network(&self) -> Network {
@@ -428,7 +458,7 @@ impl Node {
     pub(crate) fn status_parts(&self) -> StatusParts {
         let mut cached = self.inner.status_parts.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(state) = self.try_state() {
-            *cached = StatusParts::of(&state.chain, &state.mempool);
+            *cached = StatusParts::of(&state.chain, &state.mempool, self.unix_now());
         }
         *cached
     }
@@ -525,7 +555,7 @@ impl Node {
         // them (the chain's, pool transactions' outputs, or outputs of earlier transactions of
         // this batch). The signatures commit to them. The output an outpoint names never
         // changes, so they are still the ones `accept` finds later.
-        let now = unix_now();
+        let now = self.unix_now();
         let checked: Vec<Pending> = {
             let state = self.state();
             let view = self.inner.store.coin_view()?;
@@ -562,7 +592,7 @@ impl Node {
             checked
         };
         let genesis = self.network().genesis_hash();
-        let checked = tokio::task::spawn_blocking(move || {
+        let checked = crate::env::blocking(move || {
             use rayon::prelude::*;
             let mut checked = checked;
             checked.par_iter_mut().filter(|(_, _, _, r)| r.is_ok()).for_each(|(tx, _, spent, result)| {
@@ -579,7 +609,7 @@ impl Node {
             let mut state = self.state();
             let view = self.inner.store.coin_view()?;
             let next_height = state.chain.height() + 1;
-            let now = unix_now();
+            let now = self.unix_now();
             for (tx, txid, _, early) in checked {
                 let result = early.and_then(|()| state.mempool.accept(tx.clone(), &view, next_height, now));
                 if let Ok(accepted) = &result {
@@ -608,10 +638,9 @@ impl Node {
     /// Validates a block and adds it to the chain; on a new tip the mempool follows.
     pub async fn submit_block(&self, block: Block, origin: Origin) -> Result<BlockOutcome, SubmitBlockError> {
         let node = self.clone();
-        let result =
-            tokio::task::spawn_blocking(move || node.process_block_blocking(block, origin, Work::ZERO))
-                .await
-                .map_err(task_error)?;
+        let result = crate::env::blocking(move || node.process_block_blocking(block, origin, Work::ZERO))
+            .await
+            .map_err(task_error)?;
         self.stop_on_storage_error(result)
     }
 
@@ -630,7 +659,7 @@ impl Node {
         // Transactions in the mempool had their signatures verified when they were admitted.
         let mempool = &state.mempool;
         let in_mempool = |txid: &Txid| mempool.contains(txid);
-        let result = state.chain.process_block_in_run(block, unix_now(), &in_mempool, credit);
+        let result = state.chain.process_block_in_run(block, self.unix_now(), &in_mempool, credit);
         self.inner.metrics.side_chain_bytes.set(state.chain.side_bytes() as i64);
         let outcome = match result {
             Ok(outcome) => outcome,
@@ -648,8 +677,16 @@ impl Node {
         let mut returned = Vec::new();
         if let BlockOutcome::NewTip { tip, connected, disconnected } = &outcome {
             let view = self.inner.store.coin_view().map_err(NodeError::from)?;
-            let update =
-                state.mempool.update_for_new_tip(connected, disconnected, &view, tip.height + 1, unix_now());
+            // The simulator's self-test switches this fault on to show its invariants catch it.
+            let disconnected: &[Block] =
+                if self.inner.config.faults.forget_disconnected_transactions { &[] } else { disconnected };
+            let update = state.mempool.update_for_new_tip(
+                connected,
+                disconnected,
+                &view,
+                tip.height + 1,
+                self.unix_now(),
+            );
             view.check().map_err(NodeError::from)?;
             // Transactions back from disconnected blocks are news to peers on the new branch.
             returned = update
@@ -704,10 +741,9 @@ impl Node {
         proven_after: Work,
     ) -> Result<(), SubmitBlockError> {
         let node = self.clone();
-        let result =
-            tokio::task::spawn_blocking(move || node.process_blocks_blocking(blocks, origin, proven_after))
-                .await
-                .map_err(task_error)?;
+        let result = crate::env::blocking(move || node.process_blocks_blocking(blocks, origin, proven_after))
+            .await
+            .map_err(task_error)?;
         self.stop_on_storage_error(result)
     }
 
@@ -728,7 +764,7 @@ impl Node {
             let state = &mut *state;
             // Transactions in the mempool had their signatures verified when they were admitted.
             let mempool = &state.mempool;
-            state.chain.extend_with(&blocks, unix_now(), &|txid: &Txid| mempool.contains(txid))
+            state.chain.extend_with(&blocks, self.unix_now(), &|txid: &Txid| mempool.contains(txid))
         };
         let Some(outcome) = extended else {
             drop(state);
@@ -745,7 +781,7 @@ impl Node {
         if !connected.is_empty() {
             let tip = state.chain.tip();
             let view = self.inner.store.coin_view().map_err(NodeError::from)?;
-            state.mempool.update_for_new_tip(connected, &[], &view, tip.height + 1, unix_now());
+            state.mempool.update_for_new_tip(connected, &[], &view, tip.height + 1, self.unix_now());
             view.check().map_err(NodeError::from)?;
             self.publish_state_figures(&state);
             drop(state);
@@ -778,11 +814,11 @@ impl Node {
     /// before letting go of the state.
     fn publish_state_figures(&self, state: &State) {
         *self.inner.status_parts.lock().unwrap_or_else(|p| p.into_inner()) =
-            StatusParts::of(&state.chain, &state.mempool);
+            StatusParts::of(&state.chain, &state.mempool, self.unix_now());
         self.inner.metrics.mempool_transactions.set(state.mempool.len() as i64);
         self.inner.metrics.mempool_bytes.set(state.mempool.bytes() as i64);
         self.inner.metrics.mempool_memory_bytes.set(state.mempool.memory() as i64);
-        let min_fee_rate = state.mempool.min_fee_rate(unix_now());
+        let min_fee_rate = state.mempool.min_fee_rate(self.unix_now());
         self.inner.metrics.mempool_min_fee_rate.set(i64::try_from(min_fee_rate).unwrap_or(i64::MAX));
     }
 
@@ -795,7 +831,7 @@ impl Node {
         let reserved = ferro_shared::block::BLOCK_RESERVED_BYTES;
         let txs = state.mempool.select_for_block(params.max_block_bytes - reserved);
         drop(state);
-        let time = unix_now().max(next.min_time);
+        let time = self.unix_now().max(next.min_time);
         miner::build_template(params, next.height, next.prev, next.bits, time, to, txs)
     }
 
@@ -815,6 +851,7 @@ impl Node {
                 let mut stop = stop.clone();
                 tokio::spawn(async move {
                     tokio::select! {
+                        biased;
                         _ = tip.changed() => {}
                         _ = stop.changed() => {}
                     }
@@ -823,7 +860,7 @@ impl Node {
             };
             let started = Instant::now();
             let search_flag = flag.clone();
-            let (block, found) = tokio::task::spawn_blocking(move || {
+            let (block, found) = crate::env::blocking(move || {
                 let found = miner::mine_block(&mut block, &search_flag);
                 (block, found)
             })
@@ -878,6 +915,7 @@ impl Node {
                     tracing::info!(height = block.header.height, hash = %block.hash(), "mined a block");
                     if let Some(pace) = pace {
                         tokio::select! {
+                        biased;
                             _ = tokio::time::sleep(pace) => {}
                             _ = shutdown.wait_for(|stop| *stop) => break,
                         }

@@ -2,7 +2,9 @@
 //! miner when asked, and stop everything cleanly on shutdown.
 
 use crate::node::{Node, NodeConfig, NodeError};
-use crate::p2p::P2pHandle;
+use crate::p2p::{Dialer, P2pHandle};
+use axum::extract::connect_info::Connected;
+use axum::serve::{IncomingStream, Listener};
 use std::future::Future;
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
@@ -27,16 +29,22 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), NodeError> {
-    serve_reporting(node, listener, shutdown, None).await
+    serve_on(node, listener, Dialer::tcp(), shutdown, None).await
 }
 
-/// [`serve`], handing the peer network's handle to `started` once it runs.
-async fn serve_reporting(
+/// [`serve`] on any listener, dialing peers with `dialer` (the simulator passes its network's),
+/// handing the peer network's handle to `started` once it runs.
+pub async fn serve_on<L>(
     node: Node,
-    listener: TcpListener,
+    listener: L,
+    dialer: Dialer,
     shutdown: impl Future<Output = ()> + Send + 'static,
     started: Option<tokio::sync::oneshot::Sender<P2pHandle>>,
-) -> Result<(), NodeError> {
+) -> Result<(), NodeError>
+where
+    L: Listener<Addr = SocketAddr>,
+    for<'a> SocketAddr: Connected<IncomingStream<'a, L>>,
+{
     let (stop_tx, stop_rx) = watch::channel(false);
     let local = listener.local_addr().map_err(|e| NodeError::Task(e.to_string()))?;
     let tip = node.tip();
@@ -52,6 +60,7 @@ async fn serve_reporting(
     let p2p_config = crate::p2p::P2pConfig {
         listen_url,
         discover: node.config().discover,
+        dialer,
         ..crate::p2p::P2pConfig::default()
     };
     // The one place that joins the node and its peer network.
@@ -81,6 +90,7 @@ async fn serve_reporting(
 
     let mut failure = node.watch_failure();
     tokio::select! {
+        biased;
         () = shutdown => tracing::info!("shutting down"),
         _ = failure.wait_for(Option::is_some) => {}
     }
@@ -103,7 +113,7 @@ async fn serve_reporting(
     // Nothing adds transactions any more: keep the pending ones for the next start.
     let saved = {
         let node = node.clone();
-        tokio::task::spawn_blocking(move || node.save_mempool()).await
+        crate::env::blocking(move || node.save_mempool()).await
     };
     match saved {
         Ok(Ok(())) => {}
@@ -133,15 +143,17 @@ impl RunningNode {
         let node = Node::open(config)?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (started, p2p) = tokio::sync::oneshot::channel();
-        let mut task = tokio::spawn(serve_reporting(
+        let mut task = tokio::spawn(serve_on(
             node.clone(),
             listener,
+            Dialer::tcp(),
             async move {
                 let _ = stopped.await;
             },
             Some(started),
         ));
         let p2p = tokio::select! {
+            biased;
             p2p = p2p => p2p.map_err(|_| NodeError::Task("the peer network did not start".into()))?,
             ended = &mut task => {
                 return Err(ended.map_err(|e| NodeError::Task(e.to_string()))?.err().unwrap_or_else(|| {

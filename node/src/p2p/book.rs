@@ -17,7 +17,8 @@
 //! that proved good.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 
 /// Longest wait between two attempts at one address.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);

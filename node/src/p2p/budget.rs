@@ -4,7 +4,8 @@
 //! waits before its next request is served, so a request flooder gets at most the rate, and an
 //! honest peer syncing from this node gets it all.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 
 /// Bytes of work per second a peer is served at most.
 pub const SERVE_BYTES_PER_SEC: f64 = 16.0 * 1024.0 * 1024.0;

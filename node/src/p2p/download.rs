@@ -28,7 +28,8 @@ use ferro_shared::p2p::MAX_HEADERS_PER_MESSAGE;
 use ferro_shared::pow::{Target, Work};
 use ferro_shared::Block;
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 
 /// Ids of the requests this machine makes have this bit set: a session passes answers that
 /// carry such an id to the manager instead of judging them itself.

@@ -20,7 +20,8 @@ use ferro_shared::pow::Work;
 use ferro_shared::tx::OutPoint;
 use ferro_shared::Network;
 use std::collections::VecDeque;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 
 /// Runs the steps `data` describes; panics when a limit is broken.
 pub fn drive(data: &[u8]) {

@@ -19,7 +19,6 @@ use ferro_shared::{Block, Network, Transaction};
 use tokio::sync::broadcast;
 
 pub use crate::chain::{BlockOutcome, ChainError, CheckedHeaders, HeadersRefused, MAX_SIDE_BYTES};
-pub use crate::node::unix_now;
 pub use crate::node::{NodeEvent, Origin, SubmitBlockError, SubmitTxError};
 use ferro_shared::pow::Work;
 
@@ -58,6 +57,26 @@ impl NodeLink {
         self.node.metrics()
     }
 
+    /// Seconds since the Unix epoch on the node's clock.
+    pub fn unix_now(&self) -> u64 {
+        self.node.unix_now()
+    }
+
+    /// A fresh secret key from the node's source of randomness.
+    fn random_secret(&self) -> [u8; 32] {
+        loop {
+            let bytes = self.random_bytes();
+            if ferro_shared::SecretKey::from_bytes(&bytes).is_ok() {
+                return bytes;
+            }
+        }
+    }
+
+    /// Random bytes from the node's source.
+    pub fn random_bytes(&self) -> [u8; 32] {
+        self.node.entropy().bytes32()
+    }
+
     /// Every node event from now on: new transactions, blocks and tips.
     pub fn subscribe(&self) -> broadcast::Receiver<NodeEvent> {
         self.node.subscribe()
@@ -69,7 +88,7 @@ impl NodeLink {
         work: impl FnOnce(&Node) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, Stopped> {
         let node = self.node.clone();
-        match tokio::task::spawn_blocking(move || {
+        match crate::env::blocking(move || {
             let result = work(&node);
             if let Err(e) = &result {
                 node.fail(e);
@@ -226,7 +245,7 @@ impl NodeLink {
         self.blocking(move |node| {
             // The lock only to find where they leave the chain; their checks (a hash each) after.
             let start = node.state().chain.headers_start(&headers);
-            Ok(start.and_then(|start| start.check(&headers, unix_now())))
+            Ok(start.and_then(|start| start.check(&headers, node.unix_now())))
         })
         .await
     }
@@ -242,7 +261,7 @@ impl NodeLink {
 
     /// The node's identity key, kept in the store (made on first use).
     pub async fn node_key(&self) -> Result<ferro_shared::SecretKey, Stopped> {
-        let fresh = *ferro_shared::SecretKey::generate(&mut rand_core::OsRng).to_bytes();
+        let fresh = self.random_secret();
         let kept = self.blocking(move |node| node.store().node_secret(fresh)).await?;
         ferro_shared::SecretKey::from_bytes(&kept).map_err(|_| {
             self.node.fail(&StoreError::Corrupt("the node key is not a valid secret key".into()));

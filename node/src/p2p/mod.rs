@@ -29,6 +29,7 @@ mod wire;
 
 pub use book::{check_peer_url, valid_peer_url, BadPeerUrl};
 pub use link::NodeLink;
+pub use wire::{Dialed, Dialer};
 
 use bytes::Bytes;
 use download::Download;
@@ -44,9 +45,10 @@ use peer_set::{Action, PeerSet};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 use tokio_util::task::TaskTracker;
 
 /// How the peer network behaves.
@@ -65,6 +67,8 @@ pub struct P2pConfig {
     pub dial_interval: Duration,
     /// Whether to dial addresses learned from peers.
     pub discover: bool,
+    /// How connections to peers are opened.
+    pub dialer: wire::Dialer,
 }
 
 impl Default for P2pConfig {
@@ -79,6 +83,7 @@ impl Default for P2pConfig {
             ban_duration: Duration::from_secs(3600),
             dial_interval: Duration::from_secs(1),
             discover: true,
+            dialer: wire::Dialer::tcp(),
         }
     }
 }
@@ -346,7 +351,7 @@ pub async fn start(
     initial: Vec<String>,
     shutdown: watch::Receiver<bool>,
 ) -> Result<(P2pHandle, JoinHandle<()>), link::Stopped> {
-    let unix_now = link::unix_now();
+    let unix_now = link.unix_now();
     let saved_bans = link.saved_bans(unix_now).await?;
     let saved_peers = link.saved_peers().await?;
     let (commands, rx) = mpsc::channel(4096);
@@ -412,15 +417,11 @@ impl Manager {
         let mut sync_tick = tokio::time::interval(SYNC_TICK);
         sync_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
+            // In a fixed order, so that one seed replays one run: the rare ones first, then
+            // commands and events, one event after every command so neither starves the other.
             tokio::select! {
-                Some(command) = commands.recv() => self.on_command(command),
-                event = events.recv() => match event {
-                    Ok(event) => self.on_event(event),
-                    Err(broadcast::error::RecvError::Lagged(n)) => {
-                        tracing::warn!(missed = n, "relay fell behind the node's events");
-                    }
-                    Err(broadcast::error::RecvError::Closed) => break,
-                },
+                biased;
+                _ = shutdown.wait_for(|stop| *stop) => break,
                 _ = announce_tick.tick() => {
                     let actions = self.set.flush_announcements();
                     self.carry_out(actions);
@@ -430,7 +431,24 @@ impl Manager {
                     let actions = self.set.dial_due(Instant::now());
                     self.carry_out(actions);
                 }
-                _ = shutdown.wait_for(|stop| *stop) => break,
+                Some(command) = commands.recv() => {
+                    self.on_command(command);
+                    match events.try_recv() {
+                        Ok(event) => self.on_event(event),
+                        Err(broadcast::error::TryRecvError::Lagged(n)) => {
+                            tracing::warn!(missed = n, "relay fell behind the node's events");
+                        }
+                        Err(broadcast::error::TryRecvError::Closed) => break,
+                        Err(broadcast::error::TryRecvError::Empty) => {}
+                    }
+                }
+                event = events.recv() => match event {
+                    Ok(event) => self.on_event(event),
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::warn!(missed = n, "relay fell behind the node's events");
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break,
+                },
             }
         }
         // Dropping every connection's close signal ends it; then wait for them all.
@@ -563,7 +581,8 @@ impl Manager {
                 }
                 Action::Dial(url) => self.dial(url, None),
                 Action::SaveBan { key, until_secs_from_now } => {
-                    let (link, until) = (self.ctx.link.clone(), link::unix_now() + until_secs_from_now);
+                    let (link, until) =
+                        (self.ctx.link.clone(), self.ctx.link.unix_now() + until_secs_from_now);
                     self.ctx.tasks.spawn(async move { link.save_ban(key, until).await });
                 }
                 Action::SavePeer(url) => {
@@ -674,9 +693,9 @@ impl Manager {
                     let result = match after {
                         // On top of the run's end: the rules alone, no chain state.
                         Some(mut tail) => {
-                            let fork = tail.tip();
-                            let checked = tokio::task::spawn_blocking(move || {
-                                let hashes = tail.extend(&headers, link::unix_now())?;
+                            let (fork, now) = (tail.tip(), link.unix_now());
+                            let checked = crate::env::blocking(move || {
+                                let hashes = tail.extend(&headers, now)?;
                                 let new = hashes.into_iter().zip(headers).collect();
                                 Ok(link::CheckedHeaders { fork, new, tail })
                             })
@@ -721,23 +740,9 @@ impl Manager {
         let ctx = self.ctx.clone();
         self.ctx.tasks.spawn(async move {
             let timeout = ctx.config.handshake_timeout;
-            let attempt = tokio::time::timeout(
-                timeout,
-                tokio_tungstenite::connect_async_with_config(
-                    url.as_str(),
-                    Some(wire::client_config()),
-                    false,
-                ),
-            )
-            .await;
-            let (socket, remote) = match attempt {
-                Ok(Ok((socket, _))) => {
-                    let remote = match socket.get_ref() {
-                        tokio_tungstenite::MaybeTlsStream::Plain(tcp) => tcp.peer_addr().ok(),
-                        _ => None,
-                    };
-                    (socket, remote.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0))))
-                }
+            let attempt = tokio::time::timeout(timeout, ctx.config.dialer.dial(url.clone())).await;
+            let (sink, stream, remote) = match attempt {
+                Ok(Ok(dialed)) => dialed,
                 Ok(Err(e)) => {
                     let reason = format!("cannot connect to {url}: {e}");
                     return fail(&ctx, url, reply, reason).await;
@@ -747,7 +752,6 @@ impl Manager {
                     return fail(&ctx, url, reply, reason).await;
                 }
             };
-            let (sink, stream) = wire::from_tungstenite(socket);
             peer::run(ctx, sink, stream, Direction::Outbound, remote, Some((url, reply)), None).await;
         });
     }

@@ -21,8 +21,9 @@ use ferro_shared::Transaction;
 use futures_util::{SinkExt, StreamExt};
 use std::collections::{HashSet, VecDeque};
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::{oneshot, OwnedSemaphorePermit};
+use tokio::time::Instant;
 
 /// How long a message may wait for room in a peer's full outbound queue before the peer is cut
 /// off as one that does not read.
@@ -106,9 +107,8 @@ async fn connect(
 ) -> Result<(), SetupError> {
     let Side { direction, remote, dial_url, handshake_slot } = side;
     // Both sides speak first: send our hello (with a fresh challenge), then expect theirs.
-    let deadline = tokio::time::Instant::now() + ctx.config.handshake_timeout;
-    let mut nonce = [0u8; 32];
-    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut nonce);
+    let deadline = Instant::now() + ctx.config.handshake_timeout;
+    let nonce = ctx.link.random_bytes();
     let our_key = ctx.node_key.public_key();
     sink.send(Bytes::from(Message::Hello(ctx.hello(nonce)).to_frame()))
         .await
@@ -204,7 +204,7 @@ async fn connect(
 async fn next_message(
     ctx: &Context,
     stream: &mut FrameStream,
-    deadline: tokio::time::Instant,
+    deadline: Instant,
 ) -> Result<Message, SetupError> {
     match tokio::time::timeout_at(deadline, stream.next()).await {
         Err(_) => Err(SetupError::Other("handshake not finished in time".into())),
@@ -260,7 +260,22 @@ impl Peer {
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
+            // In a fixed order, so that one seed replays one run; a flood of frames cannot hold
+            // off the close signal or the timers, which come first.
             let input = tokio::select! {
+                biased;
+                _ = &mut close => return (Ending::ByNode, "disconnected by this node".into()),
+                _ = tick.tick() => {
+                    let tip = self.ctx.link.tip().hash;
+                    if tip != self.last_tip {
+                        self.last_tip = tip;
+                        let effects = self.session.handle(Input::TipMoved, Instant::now());
+                        if let Err(reason) = self.run_effects(effects).await {
+                            return reason;
+                        }
+                    }
+                    Input::Tick
+                }
                 frame = stream.next() => match frame {
                     None => return (Ending::ClosedByPeer, "connection closed".into()),
                     Some(Frame::Data(bytes)) => {
@@ -276,18 +291,6 @@ impl Peer {
                     Some(Frame::Oversized) => Input::Violation("an oversized message".into()),
                     Some(Frame::Broken(e)) => return (Ending::Failed, format!("connection failed: {e}")),
                 },
-                _ = &mut close => return (Ending::ByNode, "disconnected by this node".into()),
-                _ = tick.tick() => {
-                    let tip = self.ctx.link.tip().hash;
-                    if tip != self.last_tip {
-                        self.last_tip = tip;
-                        let effects = self.session.handle(Input::TipMoved, Instant::now());
-                        if let Err(reason) = self.run_effects(effects).await {
-                            return reason;
-                        }
-                    }
-                    Input::Tick
-                }
             };
             let effects = self.session.handle(input, Instant::now());
             if let Err(reason) = self.run_effects(effects).await {

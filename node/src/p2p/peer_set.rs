@@ -15,7 +15,8 @@ use lru::LruCache;
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::num::NonZeroUsize;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 
 /// Inbound connections taken from one IP address (loopback excepted, where every local node
 /// shares one), so one machine cannot fill every inbound slot.

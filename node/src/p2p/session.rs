@@ -28,7 +28,8 @@ use ferro_shared::p2p::{
 use ferro_shared::pow::Work;
 use ferro_shared::{Block, Network, Transaction};
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 
 /// Misbehaviour that gets a peer disconnected and banned at once.
 pub const BAN_SCORE: u32 = 100;

@@ -73,6 +73,95 @@ where
     (Box::pin(sink), Box::pin(stream))
 }
 
+/// An open outbound connection: its two halves and the address it reached.
+pub type Dialed = (FrameSink, FrameStream, std::net::SocketAddr);
+
+/// How the node opens a connection to a peer's URL: over the operating system's TCP
+/// ([`Dialer::tcp`]), or over the simulator's network. Cheap to clone.
+#[derive(Clone)]
+pub struct Dialer(
+    std::sync::Arc<
+        dyn Fn(String) -> futures_util::future::BoxFuture<'static, Result<Dialed, String>> + Send + Sync,
+    >,
+);
+
+impl std::fmt::Debug for Dialer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Dialer")
+    }
+}
+
+impl Default for Dialer {
+    fn default() -> Self {
+        Dialer::tcp()
+    }
+}
+
+impl Dialer {
+    /// WebSocket over the operating system's TCP (no TLS: `ws://` only).
+    pub fn tcp() -> Self {
+        Dialer::from_fn(|url| {
+            Box::pin(async move {
+                let (socket, _) =
+                    tokio_tungstenite::connect_async_with_config(url.as_str(), Some(client_config()), false)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                let remote = match socket.get_ref() {
+                    tokio_tungstenite::MaybeTlsStream::Plain(tcp) => tcp.peer_addr().ok(),
+                    _ => None,
+                };
+                let remote = remote.unwrap_or_else(|| std::net::SocketAddr::from(([0, 0, 0, 0], 0)));
+                let (sink, stream) = from_tungstenite(socket);
+                Ok((sink, stream, remote))
+            })
+        })
+    }
+
+    /// WebSocket over a stream `connect` opens to `host:port` (the URL's), with the same limits
+    /// as [`Dialer::tcp`].
+    pub fn over<S, F, Fut>(connect: F) -> Self
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+        F: Fn(String) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = std::io::Result<(S, std::net::SocketAddr)>> + Send + 'static,
+    {
+        let connect = std::sync::Arc::new(connect);
+        Dialer::from_fn(move |url| {
+            let connect = connect.clone();
+            Box::pin(async move {
+                let request = tungstenite::client::IntoClientRequest::into_client_request(url.as_str())
+                    .map_err(|e| e.to_string())?;
+                let authority = request
+                    .uri()
+                    .authority()
+                    .map(|a| a.as_str().to_string())
+                    .ok_or_else(|| format!("{url} names no host"))?;
+                let (io, remote) = connect(authority).await.map_err(|e| e.to_string())?;
+                let (socket, _) =
+                    tokio_tungstenite::client_async_with_config(request, io, Some(client_config()))
+                        .await
+                        .map_err(|e| e.to_string())?;
+                let (sink, stream) = from_tungstenite(socket);
+                Ok((sink, stream, remote))
+            })
+        })
+    }
+
+    fn from_fn(
+        dial: impl Fn(String) -> futures_util::future::BoxFuture<'static, Result<Dialed, String>>
+            + Send
+            + Sync
+            + 'static,
+    ) -> Self {
+        Dialer(std::sync::Arc::new(dial))
+    }
+
+    /// Opens a connection to `url`.
+    pub async fn dial(&self, url: String) -> Result<Dialed, String> {
+        (self.0)(url).await
+    }
+}
+
 /// The WebSocket limits both directions use: a message up to the protocol's maximum.
 pub fn client_config() -> tungstenite::protocol::WebSocketConfig {
     let max = ferro_shared::p2p::MAX_MESSAGE_BYTES;

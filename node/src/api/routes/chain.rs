@@ -39,7 +39,7 @@ async fn filters(
 ) -> Result<Json<Vec<FilterView>>, ApiError> {
     let Query(query) = query?;
     // Up to 8 MiB of blocks read and decoded: on the blocking pool, not an async worker.
-    let filters = tokio::task::spawn_blocking(move || node.filters(&query))
+    let filters = crate::env::blocking(move || node.filters(&query))
         .await
         .map_err(|e| ApiError::internal("building filters", &e))??;
     Ok(Json(filters))
