@@ -409,6 +409,11 @@ impl Node {
         &self.inner.config
     }
 
+    /// Whether the pool holds the transaction `txid`.
+    pub fn pool_contains(&self, txid: &Txid) -> bool {
+        self.state().mempool.contains(txid)
+    }
+
     /// Seconds since the Unix epoch on this node's clock.
     pub fn unix_now(&self) -> u64 {
         self.inner.config.clock.unix_now()

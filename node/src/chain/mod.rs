@@ -13,7 +13,9 @@
 
 mod store;
 
-pub use store::{CoinSnapshot, IndexRecord, Store, StoreError, TxLocation, Undo, DEFAULT_CACHE_BYTES};
+pub use store::{
+    CoinSetSummary, CoinSnapshot, IndexRecord, Store, StoreError, TxLocation, Undo, DEFAULT_CACHE_BYTES,
+};
 
 use ferro_shared::block::BlockHeader;
 use ferro_shared::consensus::{

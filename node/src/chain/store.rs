@@ -214,6 +214,14 @@ impl std::fmt::Debug for Store {
 /// the recent blocks, far less.
 pub const DEFAULT_CACHE_BYTES: usize = 64 * 1024 * 1024;
 
+/// See [`Store::coin_set_summary`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CoinSetSummary {
+    pub coins: u64,
+    pub total: Amount,
+    pub digest: [u8; 32],
+}
+
 impl Store {
     /// Opens (or creates) the database at `path` for `network` with the default page cache
     /// ([`DEFAULT_CACHE_BYTES`]); a fresh one gets the genesis block. Refuses a database of
@@ -435,6 +443,29 @@ impl Store {
         let txn = self.read()?;
         let table = txn.open_table(UTXO)?;
         Ok(CoinSnapshot { table, failure: Mutex::new(None) })
+    }
+
+    /// The whole coin set in one figure: how many coins, their total value, and a SHA-256 over
+    /// every coin's key and stored bytes in key order. Two nodes with the same coin set give the
+    /// same summary, whatever order they learned the blocks in (the simulator compares them).
+    pub fn coin_set_summary(&self) -> Result<CoinSetSummary, StoreError> {
+        use sha2::{Digest, Sha256};
+        let txn = self.read()?;
+        let table = txn.open_table(UTXO)?;
+        let (mut coins, mut total, mut hasher) = (0u64, 0u64, Sha256::new());
+        for item in table.iter()? {
+            let (k, v) = item?;
+            let coin: Coin = from_bytes(v.value())?;
+            coins += 1;
+            total = total
+                .checked_add(coin.output.amount.units())
+                .ok_or_else(|| StoreError::Corrupt("the coin set's total overflows".into()))?;
+            hasher.update((k.value().len() as u32).to_le_bytes());
+            hasher.update(k.value());
+            hasher.update((v.value().len() as u32).to_le_bytes());
+            hasher.update(v.value());
+        }
+        Ok(CoinSetSummary { coins, total: Amount::from_units(total), digest: hasher.finalize().into() })
     }
 
     /// Confirmed unspent outputs paying to `pkh`.

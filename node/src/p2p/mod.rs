@@ -28,6 +28,7 @@ mod verdict;
 mod wire;
 
 pub use book::{check_peer_url, valid_peer_url, BadPeerUrl};
+pub use download::MAX_BUFFERED_BYTES as MAX_SYNC_BUFFERED_BYTES;
 pub use link::NodeLink;
 pub use wire::{Dialed, Dialer};
 

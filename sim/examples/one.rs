@@ -1,0 +1,9 @@
+fn main() {
+    let args: Vec<u64> = std::env::args().skip(1).map(|a| a.parse().unwrap()).collect();
+    let scenario = ferro_sim::Scenario::new(args[0], args[1] as usize, args[2]);
+    let report = ferro_sim::run(&scenario);
+    println!("{}", report.summary());
+    if let Some(f) = report.failure {
+        println!("{f}");
+    }
+}
