@@ -5,7 +5,7 @@ use crate::disk::Disk;
 use crate::log::Log;
 use crate::net::{self, Listener};
 use axum::serve::ListenerExt;
-use ferro_node::chain::{BlockOutcome, Store};
+use ferro_node::chain::{BlockOutcome, ChainError, Store};
 use ferro_node::env::{Clock, Entropy};
 use ferro_node::node::{Faults, SubmitBlockError};
 use ferro_node::{Node, NodeConfig, Origin};
@@ -70,6 +70,8 @@ pub struct Shared {
     /// Whether operators mine and pay (off while the network settles).
     pub active: Cell<bool>,
     pub payments: RefCell<BTreeMap<Txid, Payment>>,
+    /// Invariants a host saw broken (a node refusing the block it built itself).
+    pub violations: RefCell<Vec<String>>,
     pub faults: Faults,
 }
 
@@ -210,8 +212,18 @@ async fn operate(host: Rc<Host>, node: Node) {
                 host.record(format!("mined {height} {} ({txs} transactions)", short(&hash)));
             }
             Ok(other) => host.record(format!("mined {height} {} off the tip: {other:?}", short(&hash))),
+            // Another block took the tip while this one was sealed: a race, not a fault.
+            Err(SubmitBlockError::Rejected(e @ ChainError::LowWork { .. })) => {
+                host.record(format!("mined {height} {} too late: {e}", short(&hash)))
+            }
             Err(SubmitBlockError::Rejected(e)) => {
-                host.record(format!("mined {height} {} refused: {e}", short(&hash)))
+                let what = format!(
+                    "{} refused block {height} {} that it built itself: {e}",
+                    host.name,
+                    short(&hash)
+                );
+                host.record(what.clone());
+                host.shared.violations.borrow_mut().push(what);
             }
             Err(SubmitBlockError::Node(e)) => host.record(format!("could not submit its block: {e}")),
         }

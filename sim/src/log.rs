@@ -10,6 +10,10 @@ pub struct Log {
     hasher: Sha256,
 }
 
+/// The prefix of the periodic lines listing every node's tip: in the fingerprint, but only the
+/// last one in a timeline.
+pub const TIPS: &str = "tips ";
+
 impl Log {
     /// Records `what` at `millis` of simulated time.
     pub fn record(&mut self, millis: u64, what: String) {
@@ -32,12 +36,63 @@ impl Log {
         hex::encode(self.hasher.clone().finalize())
     }
 
-    /// The last `n` events, one per line, with their time.
+    /// The last `n` events (of the tip lines, the last only), one per line, with their time.
     pub fn timeline(&self, n: usize) -> String {
+        let last_tips = self.events.iter().rposition(|(_, what)| what.starts_with(TIPS));
+        let mut picked: Vec<usize> = (0..self.events.len())
+            .rev()
+            .filter(|i| !self.events[*i].1.starts_with(TIPS) || Some(*i) == last_tips)
+            .take(n)
+            .collect();
+        picked.reverse();
+        self.lines(picked)
+    }
+
+    /// Every event that names one of the short ids (12 hex digits) found in `text`.
+    pub fn mentioning(&self, text: &str) -> String {
+        let ids: Vec<&str> = text
+            .split(|c: char| !c.is_ascii_hexdigit())
+            .filter(|w| w.len() == 12 && w.chars().any(|c| c.is_ascii_digit()))
+            .collect();
+        if ids.is_empty() {
+            return String::new();
+        }
+        let picked = (0..self.events.len())
+            .filter(|i| {
+                !self.events[*i].1.starts_with(TIPS) && ids.iter().any(|id| self.events[*i].1.contains(id))
+            })
+            .collect();
+        self.lines(picked)
+    }
+
+    fn lines(&self, picked: Vec<usize>) -> String {
         let mut out = String::new();
-        for (millis, what) in &self.events[self.events.len().saturating_sub(n)..] {
+        for i in picked {
+            let (millis, what) = &self.events[i];
             let _ = writeln!(out, "  {:>8.3}s  {what}", *millis as f64 / 1000.0);
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_timeline_keeps_the_last_tips_line_and_events_naming_an_id() {
+        let mut log = Log::default();
+        log.record(1, "tips 1:aaaaaa".into());
+        log.record(2, "n0 pays 1 FRC to n1: 0123456789ab".into());
+        log.record(3, "tips 2:bbbbbb".into());
+        log.record(4, "n1 mined 2 ffffffffffff".into());
+        let timeline = log.timeline(10);
+        assert!(!timeline.contains("1:aaaaaa") && timeline.contains("2:bbbbbb"), "{timeline}");
+        assert_eq!(log.timeline(1).lines().count(), 1);
+        let about = log.mentioning("payment 0123456789ab was lost");
+        assert!(about.contains("n0 pays") && !about.contains("mined"), "{about}");
+        let before = log.fingerprint();
+        log.record(5, "x".into());
+        assert_ne!(before, log.fingerprint());
     }
 }

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 /// The simulator's time step: every link's latency is a multiple of it.
-pub const TICK: Duration = Duration::from_millis(10);
+pub const TICK: Duration = Duration::from_millis(20);
 /// How often the invariants are checked and the nodes' tips logged.
 const SAMPLE_MS: u64 = 5_000;
 /// Events of the timeline a failure prints.
@@ -62,6 +62,7 @@ impl<'a> Driver<'a> {
             clock: SimClock { millis: Arc::new(AtomicU64::new(0)), epoch },
             active: Cell::new(true),
             payments: RefCell::new(BTreeMap::new()),
+            violations: RefCell::new(Vec::new()),
             faults: s.faults,
         });
         let total = s.minutes * 60 + s.settle_limit_secs + 120;
@@ -109,7 +110,7 @@ impl<'a> Driver<'a> {
                 rng.pick_others(s.nodes, i, s.initial_peers).into_iter().map(|j| hosts[j].url()).collect();
             *hosts[i].peers.borrow_mut() = peers;
             for j in i + 1..s.nodes {
-                let latency = Duration::from_millis(rng.range(2, 30) * TICK.as_millis() as u64);
+                let latency = Duration::from_millis(rng.range(1, 15) * TICK.as_millis() as u64);
                 sim.set_link_latency(hosts[i].name.as_str(), hosts[j].name.as_str(), latency);
             }
         }
@@ -281,6 +282,9 @@ impl<'a> Driver<'a> {
 
     /// The checks made during the run, and the tips for the log.
     fn sample(&mut self) -> Result<(), String> {
+        if let Some(violation) = self.shared.violations.borrow().first() {
+            return Err(violation.clone());
+        }
         check::bounds(&self.hosts)?;
         check::no_penalties(&self.hosts)?;
         check::track_confirmations(&self.hosts, &self.shared);
@@ -295,7 +299,7 @@ impl<'a> Driver<'a> {
                 None => "down".into(),
             })
             .collect();
-        self.shared.record(format!("tips {}", tips.join(" ")));
+        self.shared.record(format!("{}{}", crate::log::TIPS, tips.join(" ")));
         Ok(())
     }
 
@@ -303,12 +307,15 @@ impl<'a> Driver<'a> {
         let s = self.scenario;
         let now = self.now();
         let failure = outcome.err().map(|reason| {
+            let log = self.shared.log.borrow();
+            let about = log.mentioning(&reason);
+            let about = if about.is_empty() { String::new() } else { format!("  events naming it:\n{about}") };
             format!(
-                "simulation failed at {:.1} s (simulated): {reason}\n  seed: {}\n  replay: {}\n  timeline (last {TIMELINE} events):\n{}",
+                "simulation failed at {:.1} s (simulated): {reason}\n  seed: {}\n  replay: {}\n{about}  timeline (last {TIMELINE} events):\n{}",
                 now as f64 / 1000.0,
                 s.seed,
                 s.replay_command(),
-                self.shared.log.borrow().timeline(TIMELINE)
+                log.timeline(TIMELINE)
             )
         });
         let payments = self.shared.payments.borrow();

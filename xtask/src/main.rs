@@ -18,6 +18,7 @@ mod memory;
 mod mining;
 mod propagation;
 mod report;
+mod sim;
 mod sync;
 mod table;
 
@@ -41,6 +42,9 @@ enum Task {
     /// Build the cargo-fuzz targets in fuzz/ and run each for a while (installs nightly Rust and
     /// cargo-fuzz first when missing).
     Fuzz(FuzzArgs),
+    /// Run the deterministic network simulator over a range of seeds (sim/): real nodes with
+    /// latency, partitions, crashes, clock skew, mining and payments, checked for invariants.
+    Sim(sim::SimArgs),
 }
 
 #[derive(Debug, Args)]
@@ -141,6 +145,7 @@ fn main() -> Result<()> {
     match Cli::parse().command {
         Task::Bench(args) => bench(args.quick, &args.only),
         Task::Fuzz(args) => fuzz::run(&workspace_root(), args.seconds, &args.only),
+        Task::Sim(args) => sim::run(args),
     }
 }
 

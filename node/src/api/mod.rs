@@ -152,6 +152,7 @@ async fn p2p_socket(
     upgrade
         .max_message_size(crate::p2p::MAX_WS_MESSAGE)
         .max_frame_size(crate::p2p::MAX_WS_MESSAGE)
+        .read_buffer_size(crate::p2p::READ_BUFFER_BYTES)
         .on_upgrade(move |socket| async move { p2p.accept(socket, remote).await })
 }
 

@@ -30,7 +30,7 @@ mod wire;
 pub use book::{check_peer_url, valid_peer_url, BadPeerUrl};
 pub use download::MAX_BUFFERED_BYTES as MAX_SYNC_BUFFERED_BYTES;
 pub use link::NodeLink;
-pub use wire::{Dialed, Dialer};
+pub use wire::{Dialed, Dialer, READ_BUFFER_BYTES};
 
 use bytes::Bytes;
 use download::Download;

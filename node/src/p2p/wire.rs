@@ -162,8 +162,18 @@ impl Dialer {
     }
 }
 
-/// The WebSocket limits both directions use: a message up to the protocol's maximum.
+/// Bytes a WebSocket reads from its stream at a time. tungstenite zeroes this much of its
+/// buffer before every read (128 KiB by default): with many peers, mostly sending small
+/// messages, that zeroing was the biggest cost of reading, and the buffer the biggest part of
+/// an idle connection's memory.
+pub const READ_BUFFER_BYTES: usize = 16 * 1024;
+
+/// The WebSocket limits both directions use: a message up to the protocol's maximum, read
+/// [`READ_BUFFER_BYTES`] at a time.
 pub fn client_config() -> tungstenite::protocol::WebSocketConfig {
     let max = ferro_shared::p2p::MAX_MESSAGE_BYTES;
-    tungstenite::protocol::WebSocketConfig::default().max_message_size(Some(max)).max_frame_size(Some(max))
+    tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(Some(max))
+        .max_frame_size(Some(max))
+        .read_buffer_size(READ_BUFFER_BYTES)
 }
