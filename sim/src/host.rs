@@ -67,8 +67,6 @@ pub struct Payment {
 pub struct Shared {
     pub log: RefCell<Log>,
     pub clock: SimClock,
-    /// Whether operators mine and pay (off while the network settles).
-    pub active: Cell<bool>,
     pub payments: RefCell<BTreeMap<Txid, Payment>>,
     /// Invariants a host saw broken (a node refusing the block it built itself).
     pub violations: RefCell<Vec<String>>,
@@ -169,7 +167,7 @@ struct Work {
     tip: BlockHash,
 }
 
-/// The operator: mines at the host's hash rate while the run is active, and carries out the
+/// The operator: mines at the host's hash rate, and carries out the
 /// driver's commands.
 async fn operate(host: Rc<Host>, node: Node) {
     let mut work: Option<Work> = None;
@@ -186,7 +184,7 @@ async fn operate(host: Rc<Host>, node: Node) {
                 }
             }
         }
-        if !host.shared.active.get() || host.hash_rate == 0 {
+        if host.hash_rate == 0 {
             work = None;
             continue;
         }

@@ -7,8 +7,8 @@ use ferro_node::node::Faults;
 pub struct Scenario {
     pub seed: u64,
     pub nodes: usize,
-    /// Simulated minutes of activity (mining, payments, partitions, crashes) before the network
-    /// is left to settle.
+    /// Simulated minutes of payments, partitions and crashes before the network is left to
+    /// settle (mining goes on).
     pub minutes: u64,
     /// Nodes that mine (the first ones); the network's hash rate is split among them.
     pub miners: usize,

@@ -60,7 +60,6 @@ impl<'a> Driver<'a> {
         let shared = Rc::new(Shared {
             log: RefCell::new(Log::default()),
             clock: SimClock { millis: Arc::new(AtomicU64::new(0)), epoch },
-            active: Cell::new(true),
             payments: RefCell::new(BTreeMap::new()),
             violations: RefCell::new(Vec::new()),
             faults: s.faults,
@@ -267,17 +266,18 @@ impl<'a> Driver<'a> {
         self.shared.record(format!("{} powered on", self.hosts[k].name));
     }
 
-    /// The end of activity: no more mining or payments, every partition healed, every crashed
-    /// node restarted; from here the network must agree within the limit.
+    /// The end of the chaos: no more payments, partitions or crashes; every partition healed,
+    /// every crashed node restarted. Mining goes on, as on a real network, where the next block
+    /// breaks a tie between two tips of equal work; from here the nodes must agree on one tip
+    /// (checked every second) within the limit.
     fn settle(&mut self) {
-        self.shared.active.set(false);
         self.heal();
         let down: Vec<usize> = self.down.keys().copied().collect();
         for k in down {
             self.restart(k);
         }
         self.settling_since = Some(self.now());
-        self.shared.record("settling: activity stops, every link healed, every node up".into());
+        self.shared.record("settling: no more payments, every link healed, every node up".into());
     }
 
     /// The checks made during the run, and the tips for the log.
