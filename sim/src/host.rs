@@ -100,6 +100,7 @@ pub struct Host {
     pub seed: [u8; 32],
     pub starts: Cell<u64>,
     pub node: RefCell<Option<Node>>,
+    pub p2p: RefCell<Option<ferro_node::p2p::P2pHandle>>,
     pub mailbox: RefCell<VecDeque<Command>>,
     /// Outputs this host's payments spent.
     pub spent: RefCell<BTreeSet<OutPoint>>,
@@ -145,17 +146,29 @@ pub async fn main(host: Rc<Host>) -> turmoil::Result {
     host.record(format!("started (start {}) at height {} {}", start + 1, tip.height, short(&tip.hash)));
     host.node.replace(Some(node.clone()));
     let listener = Listener::bind(ip).await?.tap_io(|_| {});
-    let serve =
-        ferro_node::server::serve_on(node.clone(), listener, net::dialer(), std::future::pending(), None);
+    let (started, p2p) = tokio::sync::oneshot::channel();
+    let serve = ferro_node::server::serve_on(
+        node.clone(),
+        listener,
+        net::dialer(),
+        std::future::pending(),
+        Some(started),
+    );
     tokio::pin!(serve);
     let operate = operate(host.clone(), node);
     tokio::pin!(operate);
-    tokio::select! {
-        biased;
-        served = &mut serve => served.map_err(fail)?,
-        () = &mut operate => {}
+    let mut p2p = Some(p2p);
+    loop {
+        tokio::select! {
+            biased;
+            served = &mut serve => return served.map_err(fail),
+            () = &mut operate => return Ok(()),
+            started = async { p2p.as_mut().expect("while waiting").await }, if p2p.is_some() => {
+                p2p = None;
+                host.p2p.replace(started.ok());
+            }
+        }
     }
-    Ok(())
 }
 
 /// The block being mined and where the search is.

@@ -5,6 +5,7 @@
 pub mod check;
 pub mod disk;
 pub mod host;
+pub mod hostile;
 pub mod log;
 pub mod net;
 pub mod rng;

@@ -28,6 +28,8 @@ pub struct Scenario {
     /// Longest a network may take to agree on one tip once every partition is healed and
     /// every crashed node restarted.
     pub settle_limit_secs: u64,
+    /// Hostile hosts, each of one kind of [`crate::hostile::Kind`] in turn.
+    pub hostile: usize,
     pub faults: Faults,
 }
 
@@ -46,6 +48,7 @@ impl Scenario {
             max_skew_secs: 120,
             payment_every_secs: 15,
             settle_limit_secs: 300,
+            hostile: 0,
             faults: Faults::default(),
         }
     }
@@ -59,6 +62,9 @@ impl Scenario {
         }
         if !self.crashes {
             cmd.push_str(" --no-crashes");
+        }
+        if self.hostile > 0 {
+            cmd.push_str(&format!(" --hostile {}", self.hostile));
         }
         if self.faults.forget_disconnected_transactions {
             cmd.push_str(" --fault forget-disconnected-transactions");
@@ -85,6 +91,9 @@ pub struct Report {
     pub payments_confirmed: usize,
     pub partitions: u64,
     pub crashes: u64,
+    /// Connections hostile hosts completed, and penalties honest nodes gave them.
+    pub hostile_connections: u64,
+    pub hostile_penalties: u64,
     /// Simulated seconds from the last heal (or restart) to one tip everywhere.
     pub settle_secs: f64,
     /// The broken invariant, with the seed, the replay command and the timeline before it.
@@ -100,7 +109,8 @@ impl Report {
     pub fn summary(&self) -> String {
         format!(
             "seed {:>4}: {} nodes, {:.0} s simulated in {:.1} s ({:.0} node-s/s), height {}, {} mined, {} reorgs, \
-             {}/{} payments confirmed, {} partitions, {} crashes, settled in {:.1} s, log {} ({} events)",
+             {}/{} payments confirmed, {} partitions, {} crashes, {} hostile connections ({} penalties), \
+             settled in {:.1} s, log {} ({} events)",
             self.seed,
             self.nodes,
             self.simulated_secs,
@@ -113,6 +123,8 @@ impl Report {
             self.payments,
             self.partitions,
             self.crashes,
+            self.hostile_connections,
+            self.hostile_penalties,
             self.settle_secs,
             &self.fingerprint[..16],
             self.events

@@ -32,6 +32,8 @@ struct Driver<'a> {
     scenario: &'a Scenario,
     sim: turmoil::Sim<'a>,
     hosts: Vec<Rc<Host>>,
+    hostile: Vec<Rc<crate::hostile::Hostile>>,
+    hostile_penalties: u64,
     shared: Rc<Shared>,
     rng: Rng,
     partition: Option<Partition>,
@@ -95,6 +97,7 @@ impl<'a> Driver<'a> {
                 seed: rng.bytes32(),
                 starts: Cell::new(0),
                 node: RefCell::new(None),
+                p2p: RefCell::new(None),
                 mailbox: RefCell::new(VecDeque::new()),
                 spent: RefCell::new(BTreeSet::new()),
                 shared: shared.clone(),
@@ -113,6 +116,26 @@ impl<'a> Driver<'a> {
                 sim.set_link_latency(hosts[i].name.as_str(), hosts[j].name.as_str(), latency);
             }
         }
+        let mut hostile = Vec::with_capacity(s.hostile);
+        for i in 0..s.hostile {
+            let kind = crate::hostile::Kind::ALL[i % crate::hostile::Kind::ALL.len()];
+            let h = Rc::new(crate::hostile::Hostile {
+                name: format!("h{i}"),
+                kind,
+                seed: rng.next_u64(),
+                targets: hosts.clone(),
+                connections: Cell::new(0),
+                shared: shared.clone(),
+            });
+            let software = h.clone();
+            sim.host(h.name.as_str(), move || crate::hostile::main(software.clone()));
+            for honest in &hosts {
+                let latency = Duration::from_millis(rng.range(1, 15) * TICK.as_millis() as u64);
+                sim.set_link_latency(h.name.as_str(), honest.name.as_str(), latency);
+            }
+            shared.record(format!("{} is hostile: {}", h.name, kind.label()));
+            hostile.push(h);
+        }
         shared.record(format!(
             "{} nodes ({miners} mining {} hashes/s in all), skews {:?} s",
             s.nodes,
@@ -123,6 +146,8 @@ impl<'a> Driver<'a> {
             scenario: s,
             sim,
             hosts,
+            hostile,
+            hostile_penalties: 0,
             shared,
             rng,
             partition: None,
@@ -254,6 +279,7 @@ impl<'a> Driver<'a> {
         // The disk first: nothing the dying node does reaches it.
         host.disk.crash();
         host.node.replace(None);
+        host.p2p.replace(None);
         host.mailbox.borrow_mut().clear();
         self.sim.crash(host.name.as_str());
         self.crashes += 1;
@@ -286,7 +312,7 @@ impl<'a> Driver<'a> {
             return Err(violation.clone());
         }
         check::bounds(&self.hosts)?;
-        check::no_penalties(&self.hosts)?;
+        self.hostile_penalties = self.hostile_penalties.max(check::no_penalties(&self.hosts)?);
         check::track_confirmations(&self.hosts, &self.shared);
         let tips: Vec<String> = self
             .hosts
@@ -335,6 +361,8 @@ impl<'a> Driver<'a> {
             payments_confirmed: payments.values().filter(|p| p.confirmed).count(),
             partitions: self.partitions,
             crashes: self.crashes,
+            hostile_connections: self.hostile.iter().map(|h| h.connections.get()).sum(),
+            hostile_penalties: self.hostile_penalties,
             settle_secs: self.settling_since.map(|t| (now - t) as f64 / 1000.0).unwrap_or(0.0),
             failure,
         }

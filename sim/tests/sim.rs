@@ -50,3 +50,12 @@ fn a_node_that_forgets_reorganized_transactions_is_caught_with_its_seed() {
     }
     panic!("no seed of 1..=8 caught a node that forgets reorganized transactions");
 }
+
+#[test]
+fn hostile_hosts_are_penalized_and_the_honest_nodes_still_agree() {
+    let mut scenario = Scenario::new(3, 6, 5);
+    scenario.hostile = 4;
+    let report = run(&scenario);
+    assert!(report.failure.is_none(), "{}", report.failure.unwrap_or_default());
+    assert!(report.hostile_connections > 0 && report.hostile_penalties > 0, "{}", report.summary());
+}

@@ -27,6 +27,10 @@ pub struct SimArgs {
     /// No crashes.
     #[arg(long)]
     no_crashes: bool,
+    /// Hostile hosts among the nodes (bad blocks, invalid signatures, junk addresses, request
+    /// floods, in turn).
+    #[arg(long, default_value_t = 0)]
+    hostile: usize,
     /// Switch on a deliberate defect, to see an invariant catch it.
     #[arg(long, value_enum)]
     fault: Option<Fault>,
@@ -45,6 +49,7 @@ pub fn run(args: SimArgs) -> Result<()> {
     let mut template = Scenario::new(args.seed, args.nodes, args.minutes);
     template.partitions = !args.no_partitions;
     template.crashes = !args.no_crashes;
+    template.hostile = args.hostile;
     template.faults.forget_disconnected_transactions =
         args.fault == Some(Fault::ForgetDisconnectedTransactions);
     let scenario = move |seed| Scenario { seed, ..template.clone() };

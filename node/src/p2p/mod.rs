@@ -237,6 +237,20 @@ pub struct PeerStats {
     pub best_height: u64,
 }
 
+/// A penalty this node gave a peer (see [`P2pHandle::recent_penalties`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Penalty {
+    pub remote: SocketAddr,
+    pub node_id: u64,
+    pub offence: &'static str,
+}
+
+/// Penalties remembered for [`P2pHandle::recent_penalties`].
+const RECENT_PENALTIES: usize = 1024;
+
+/// The last [`RECENT_PENALTIES`] penalties, oldest first.
+type Penalties = Arc<std::sync::Mutex<std::collections::VecDeque<Penalty>>>;
+
 /// Talks to the peer network. Cheap to clone. It does not own the node (the node owns it), so
 /// the node can close its store once every task has ended.
 #[derive(Clone)]
@@ -250,6 +264,7 @@ pub struct P2pHandle {
     node_id: u64,
     config: Arc<P2pConfig>,
     tasks: TaskTracker,
+    penalties: Penalties,
 }
 
 impl std::fmt::Debug for P2pHandle {
@@ -259,6 +274,11 @@ impl std::fmt::Debug for P2pHandle {
 }
 
 impl P2pHandle {
+    /// The latest penalties this node gave, oldest first (at most 1,024): who, and for what.
+    pub fn recent_penalties(&self) -> Vec<Penalty> {
+        self.penalties.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect()
+    }
+
     /// Dials `url` and waits for the handshake.
     pub async fn connect(&self, url: &str) -> Result<(), String> {
         if !valid_peer_url(url) {
@@ -337,6 +357,7 @@ pub const MAX_WS_MESSAGE: usize = ferro_shared::p2p::MAX_MESSAGE_BYTES;
 /// out what the [`PeerSet`] decides.
 struct Manager {
     ctx: Context,
+    penalties: Penalties,
     stats: watch::Sender<PeerStats>,
     set: PeerSet,
     download: Download,
@@ -379,6 +400,7 @@ pub async fn start(
         node_id,
         config: config.clone(),
         tasks,
+        penalties: Penalties::default(),
     };
     let mut set = PeerSet::new(peer_set::Limits {
         listen_url: config.listen_url.clone(),
@@ -399,7 +421,8 @@ pub async fn start(
     }
     let tip = link.tip();
     let download = Download::new(download::Timing::default(), tip.work, tip.height);
-    let mut manager = Manager { ctx, stats, set, download, connections: HashMap::new() };
+    let penalties = handle.penalties.clone();
+    let mut manager = Manager { ctx, penalties, stats, set, download, connections: HashMap::new() };
     let events = link.subscribe();
     let task = tokio::spawn(async move { manager.run(rx, events, shutdown).await });
     Ok((handle, task))
@@ -548,10 +571,12 @@ impl Manager {
             }
             Command::Misbehaved { peer, offence, reason } => self.misbehaved(peer, offence, &reason),
             Command::AddAddrs { peer, urls } => {
-                let actions = self.set.addrs(peer, urls, now);
-                if !actions.is_empty() {
-                    self.ctx.link.metrics().penalty(Offence::MalformedAddresses.label());
+                // Counted before the set acts on it, which may drop the peer.
+                if urls.iter().take(ferro_shared::p2p::MAX_ADDRS_PER_MESSAGE).any(|url| !valid_peer_url(url))
+                {
+                    self.record_penalty(peer, Offence::MalformedAddresses);
                 }
+                let actions = self.set.addrs(peer, urls, now);
                 self.carry_out(actions);
             }
             Command::GetAddrs { peer, reply } => {
@@ -656,9 +681,25 @@ impl Manager {
     }
 
     fn misbehaved(&mut self, peer: u64, offence: Offence, reason: &str) {
-        self.ctx.link.metrics().penalty(offence.label());
+        self.record_penalty(peer, offence);
         let actions = self.set.misbehaved(peer, offence, reason, Instant::now());
         self.carry_out(actions);
+    }
+
+    /// Counts a penalty to `peer` in the metrics and the recent penalties.
+    fn record_penalty(&self, peer: u64, offence: Offence) {
+        self.ctx.link.metrics().penalty(offence.label());
+        if let Some(info) = self.set.peer(peer) {
+            let mut recent = self.penalties.lock().unwrap_or_else(|p| p.into_inner());
+            if recent.len() == RECENT_PENALTIES {
+                recent.pop_front();
+            }
+            recent.push_back(Penalty {
+                remote: info.remote,
+                node_id: info.node_id,
+                offence: offence.label(),
+            });
+        }
     }
 
     /// Feeds the download an input and carries out what it decides.

@@ -117,6 +117,11 @@ impl PeerSet {
     }
 
     /// The best height any peer has shown.
+    /// What is known of a connected peer.
+    pub fn peer(&self, peer: u64) -> Option<&PeerInfo> {
+        self.peers.get(&peer).map(|p| &p.info)
+    }
+
     pub fn best_height(&self) -> u64 {
         self.peers.values().map(|p| p.info.best_height).max().unwrap_or(0)
     }
