@@ -35,5 +35,10 @@ FERRO_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/ferro" node --test tests/brows
 step "benchmark smoke: the peer layer under attack, and sync with API latency (quick; full runs: cargo xtask bench)"
 cargo xtask bench --quick --only hostile,sync
 
+step "simulation sweep: real nodes on a simulated network with partitions, crashes, skew and hostile hosts (long sweeps: cargo xtask sim --nodes 50 --seeds 200 --minutes 30)"
+cargo xtask sim --nodes 10 --seeds 8 --minutes 10
+cargo xtask sim --nodes 10 --seeds 2 --minutes 10 --hostile 4 --seed 101
+cargo xtask sim --nodes 50 --seeds 1 --minutes 5 --seed 201
+
 step "fuzzing smoke: every cargo-fuzz target for a few seconds (long runs: cargo xtask fuzz --seconds N)"
 cargo xtask fuzz --seconds 5
