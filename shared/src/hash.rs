@@ -164,9 +164,108 @@ pub fn merkle_root(txids: &[Txid]) -> MerkleRoot {
     MerkleRoot(level[0])
 }
 
+/// The hashes that lead from the txid at `position` of `txids` to their Merkle root (see
+/// [`merkle_root`]), lowest level first: the sibling at each level where the node has one (an
+/// odd last node is carried up and has none). `None` when `position` is out of range.
+pub fn merkle_branch(txids: &[Txid], position: usize) -> Option<Vec<[u8; 32]>> {
+    if position >= txids.len() {
+        return None;
+    }
+    let mut level: Vec<[u8; 32]> = txids.iter().map(|t| t.0).collect();
+    let mut index = position;
+    let mut branch = Vec::new();
+    let mut buf = [0u8; 65];
+    buf[0] = 0x01;
+    while level.len() > 1 {
+        if let Some(sibling) = level.get(index ^ 1) {
+            branch.push(*sibling);
+        }
+        let mut next = Vec::with_capacity(level.len().div_ceil(2));
+        for pair in level.chunks(2) {
+            match pair {
+                [l, r] => {
+                    buf[1..33].copy_from_slice(l);
+                    buf[33..].copy_from_slice(r);
+                    next.push(sha256d(&buf));
+                }
+                [single] => next.push(*single),
+                _ => unreachable!(),
+            }
+        }
+        level = next;
+        index /= 2;
+    }
+    Some(branch)
+}
+
+/// The Merkle root a block of `count` transactions has if `txid` is its transaction at
+/// `position` and `branch` is that transaction's branch ([`merkle_branch`]). `None` when the
+/// branch does not fit the tree's shape (too few or too many hashes, or `position` not below
+/// `count`). The root still has to be compared with a header's.
+pub fn merkle_root_from_branch(
+    txid: &Txid,
+    position: u64,
+    count: u64,
+    branch: &[[u8; 32]],
+) -> Option<MerkleRoot> {
+    if position >= count {
+        return None;
+    }
+    let (mut index, mut len, mut node) = (position, count, txid.0);
+    let mut siblings = branch.iter();
+    let mut buf = [0u8; 65];
+    buf[0] = 0x01;
+    while len > 1 {
+        if index ^ 1 < len {
+            let sibling = siblings.next()?;
+            let (l, r) = if index % 2 == 0 { (&node, sibling) } else { (sibling, &node) };
+            buf[1..33].copy_from_slice(l);
+            buf[33..].copy_from_slice(r);
+            node = sha256d(&buf);
+        }
+        index /= 2;
+        len = len.div_ceil(2);
+    }
+    siblings.next().is_none().then_some(MerkleRoot(node))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_branch_leads_to_the_root_and_only_its_own_position_does() {
+        for count in 1..=19usize {
+            let txids: Vec<Txid> = (0..count).map(|i| Txid(sha256(&(i as u64).to_le_bytes()))).collect();
+            let root = merkle_root(&txids);
+            for (position, txid) in txids.iter().enumerate() {
+                let branch = merkle_branch(&txids, position).unwrap();
+                let (p, n) = (position as u64, count as u64);
+                assert_eq!(merkle_root_from_branch(txid, p, n, &branch), Some(root), "{count} {position}");
+                // Another transaction or position, or a branch a hash short or long, does not
+                // lead to the root. (A count that gives the path the same shape does: what a
+                // branch proves is that the txid is a leaf under the root.)
+                let other = Txid([0xee; 32]);
+                assert_ne!(merkle_root_from_branch(&other, p, n, &branch), Some(root));
+                if count > 1 {
+                    let moved = (p + 1) % n;
+                    assert_ne!(
+                        merkle_root_from_branch(txid, moved, n, &branch),
+                        Some(root),
+                        "{count} {position}"
+                    );
+                }
+                if let Some((_, shorter)) = branch.split_last() {
+                    assert_ne!(merkle_root_from_branch(txid, p, n, shorter), Some(root));
+                }
+                let mut longer = branch.clone();
+                longer.push([0; 32]);
+                assert_eq!(merkle_root_from_branch(txid, p, n, &longer), None);
+            }
+            assert_eq!(merkle_branch(&txids, count), None);
+            assert_eq!(merkle_root_from_branch(&txids[0], count as u64, count as u64, &[]), None);
+        }
+    }
 
     #[test]
     fn sha256d_of_empty_input() {

@@ -17,6 +17,7 @@
 //! | [`api`] | JSON types of the HTTP API |
 //! | [`p2p`] | the peer-to-peer message enum and its wire form |
 //! | [`wallet`], [`keystore`], [`mnemonic`] | coin selection, signing, encrypted keys, backup words |
+//! | [`light`] | a light client's checks: verified headers, filters, blocks and proofs, its own coins |
 
 pub mod address;
 pub mod amount;
@@ -28,6 +29,7 @@ pub mod filter;
 pub mod hash;
 pub mod keys;
 pub mod keystore;
+pub mod light;
 pub mod mnemonic;
 pub mod p2p;
 pub mod params;
