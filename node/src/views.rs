@@ -6,13 +6,13 @@ use crate::chain::{StoreError, Undo};
 use crate::node::{Node, StatusParts};
 use ferro_shared::api::{
     AddressView, BlockSummary, BlockView, BlocksQuery, FilterView, FiltersQuery, HeadersQuery, HeadersView,
-    HistoryEntry, MempoolEntryView, MempoolView, StatusResponse, SyncStatus, TxState, TxView, UtxoView,
-    MAX_FILTERS_PER_PAGE, MAX_FILTER_PAGE_BYTES, MAX_HEADERS_PER_PAGE,
+    HistoryEntry, InclusionProof, MempoolEntryView, MempoolView, StatusResponse, SyncStatus, TxState, TxView,
+    UtxoView, MAX_FILTERS_PER_PAGE, MAX_FILTER_PAGE_BYTES, MAX_HEADERS_PER_PAGE, MAX_LOCATOR_HASHES_API,
 };
 use ferro_shared::block::HEADER_SIZE;
 use ferro_shared::encode::from_bytes;
 use ferro_shared::filter::BlockFilter;
-use ferro_shared::hash::{BlockHash, Txid};
+use ferro_shared::hash::{merkle_branch, BlockHash, Txid};
 use ferro_shared::pow::Target;
 use ferro_shared::{Address, Amount, Block, Transaction};
 
@@ -147,20 +147,60 @@ impl Node {
         Ok(out)
     }
 
-    /// `GET /api/headers?from=H&limit=N`: active-chain headers from height `H` up, at most
+    /// `GET /api/headers`: active-chain headers from a height, or after the first hash of a
+    /// locator the node's active chain holds (see [`HeadersQuery`]), at most
     /// [`MAX_HEADERS_PER_PAGE`], as their canonical bytes.
-    pub fn headers(&self, query: &HeadersQuery) -> HeadersView {
+    pub fn headers(&self, query: &HeadersQuery) -> Result<HeadersView, HeadersQueryError> {
         let limit = query.limit.unwrap_or(MAX_HEADERS_PER_PAGE).clamp(1, MAX_HEADERS_PER_PAGE) as usize;
-        let (headers, tip_height) = {
-            let state = self.state();
-            (state.chain.headers_from(query.from, limit), state.chain.height())
+        let (headers, tip_height, from) = match (&query.from, &query.locator) {
+            (Some(from), None) => {
+                let state = self.state();
+                (state.chain.headers_from(*from, limit), state.chain.height(), *from)
+            }
+            (None, Some(locator)) => {
+                let locator = parse_locator(locator)?;
+                let state = self.state();
+                let headers = state.chain.headers_after_locator(&locator, limit);
+                let from = headers.first().map_or(state.chain.height() + 1, |h| h.height);
+                (headers, state.chain.height(), from)
+            }
+            _ => return Err(HeadersQueryError::FromOrLocator),
         };
         let mut bytes = Vec::with_capacity(headers.len() * HEADER_SIZE);
         for header in &headers {
             bytes.extend_from_slice(&header.to_array());
         }
         let count = headers.len() as u32;
-        HeadersView { from: query.from, count, tip_height, headers: hex::encode(bytes) }
+        Ok(HeadersView { from, count, tip_height, headers: hex::encode(bytes) })
+    }
+
+    /// `GET /api/transactions/{txid}/proof`: the inclusion proof of a transaction of the active
+    /// chain; `None` when it is not in it.
+    pub fn inclusion_proof(&self, txid: &Txid) -> Result<Option<InclusionProof>, StoreError> {
+        let Some(location) = self.store().tx_location(txid)? else { return Ok(None) };
+        let Some(block) = self.store().block(&location.block)? else { return Ok(None) };
+        let txids = block.txids();
+        let Some(branch) = merkle_branch(&txids, location.position as usize) else { return Ok(None) };
+        Ok(Some(InclusionProof {
+            txid: *txid,
+            block: location.block,
+            height: block.header.height,
+            position: u64::from(location.position),
+            count: txids.len() as u64,
+            branch: branch.iter().map(hex::encode).collect(),
+        }))
+    }
+
+    /// A stored block's canonical bytes, by hash or active-chain height.
+    pub fn block_bytes(&self, id: BlockId) -> Result<Option<Vec<u8>>, StoreError> {
+        let hash = match id {
+            BlockId::Hash(h) => h,
+            BlockId::Height(h) => match self.store().hash_at(h)? {
+                Some(hash) => hash,
+                None => return Ok(None),
+            },
+        };
+        self.store().block_bytes(&hash)
     }
 
     pub fn block(&self, id: BlockId) -> Result<Option<BlockView>, StoreError> {
@@ -342,4 +382,26 @@ mod tests {
         assert_eq!((status.height, status.tip, status.bits.0), (tip.height, tip.hash, next_bits));
         assert_eq!((status.height, status.mempool), (4, 0));
     }
+}
+
+/// Why a `GET /api/headers` query was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HeadersQueryError {
+    #[error("give either from=HEIGHT or locator=HASH,HASH,...")]
+    FromOrLocator,
+    #[error("the locator holds more than {MAX_LOCATOR_HASHES_API} hashes")]
+    LocatorTooLong,
+    #[error("bad locator hash {0:?}")]
+    BadHash(String),
+}
+
+fn parse_locator(text: &str) -> Result<Vec<BlockHash>, HeadersQueryError> {
+    let parts: Vec<&str> = text.split(',').collect();
+    if parts.len() > MAX_LOCATOR_HASHES_API {
+        return Err(HeadersQueryError::LocatorTooLong);
+    }
+    parts
+        .into_iter()
+        .map(|p| p.parse::<BlockHash>().map_err(|_| HeadersQueryError::BadHash(p.chars().take(80).collect())))
+        .collect()
 }

@@ -83,11 +83,35 @@ pub struct FiltersQuery {
 /// Most headers one `GET /api/headers` answers (256 KiB of headers).
 pub const MAX_HEADERS_PER_PAGE: u32 = 2_000;
 
-/// `GET /api/headers?from=H&limit=N`: the active chain's headers from height `H` up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// `GET /api/headers?from=H&limit=N`: the active chain's headers from height `H` up; or
+/// `GET /api/headers?locator=HASH,HASH,...&limit=N`: those after the first locator hash on the
+/// node's active chain (genesis when it shares none), as a light client asks, so that it learns
+/// where the node's chain leaves its own. At most [`MAX_LOCATOR_HASHES_API`] hashes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HeadersQuery {
-    pub from: u64,
+    pub from: Option<u64>,
+    /// Block hashes in hex, comma-separated, newest first.
+    pub locator: Option<String>,
     pub limit: Option<u32>,
+}
+
+/// Most hashes a `locator` of `GET /api/headers` may hold.
+pub const MAX_LOCATOR_HASHES_API: usize = 64;
+
+/// `GET /api/transactions/{txid}/proof`: where a confirmed transaction is, and the Merkle branch
+/// that leads from its txid to its block's Merkle root (`ferro_shared::hash::merkle_branch`),
+/// which a client checks against a header it verified (`light::check_inclusion`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InclusionProof {
+    pub txid: Txid,
+    pub block: BlockHash,
+    pub height: u64,
+    /// The transaction's index in the block.
+    pub position: u64,
+    /// How many transactions the block holds.
+    pub count: u64,
+    /// Sibling hashes from the txid's level up, in hex.
+    pub branch: Vec<String>,
 }
 
 /// Consecutive active-chain headers. Each header commits to its block's filter, so this chain

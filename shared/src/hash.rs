@@ -233,6 +233,19 @@ pub fn merkle_root_from_branch(
 mod tests {
     use super::*;
 
+    /// The vector of docs/protocol.md, "Inclusion proofs".
+    #[test]
+    fn the_documented_proof_vector() {
+        let (a, b, c) = (Txid([0xaa; 32]), Txid([0xbb; 32]), Txid([0xcc; 32]));
+        let mut buf = vec![0x01];
+        buf.extend_from_slice(&a.0);
+        buf.extend_from_slice(&b.0);
+        let n_ab = sha256d(&buf);
+        assert_eq!(merkle_branch(&[a, b, c], 2), Some(vec![n_ab]));
+        assert_eq!(merkle_branch(&[a, b, c], 0), Some(vec![b.0, c.0]));
+        assert_eq!(merkle_root_from_branch(&c, 2, 3, &[n_ab]), Some(merkle_root(&[a, b, c])));
+    }
+
     #[test]
     fn every_branch_leads_to_the_root_and_only_its_own_position_does() {
         for count in 1..=19usize {

@@ -1,6 +1,8 @@
 //! The chain: `GET /api/status`, `GET /api/blocks?from=H&limit=N`, `GET /api/blocks/{id}`,
 //! `GET /api/filters?from=H&limit=N` (block filters, see `ferro_shared::filter`),
-//! `GET /api/headers?from=H&limit=N` (headers, which commit to the filters).
+//! `GET /api/headers?from=H&limit=N` or `?locator=HASH,...` (headers, which commit to the
+//! filters), `GET /api/blocks/{id}/raw` (a block's canonical bytes, for a light client to check
+//! against a header).
 
 use crate::api::error::ApiError;
 use crate::api::extract::Json;
@@ -21,6 +23,7 @@ pub fn routes() -> Router<Node> {
         .route("/status", get(status))
         .route("/blocks", get(blocks))
         .route("/blocks/{id}", get(block))
+        .route("/blocks/{id}/raw", get(raw_block))
         .route("/filters", get(filters))
         .route("/headers", get(headers))
 }
@@ -30,7 +33,27 @@ async fn headers(
     query: Result<Query<HeadersQuery>, QueryRejection>,
 ) -> Result<Json<HeadersView>, ApiError> {
     let Query(query) = query?;
-    Ok(Json(node.headers(&query)))
+    node.headers(&query).map(Json).map_err(|e| ApiError::bad_request(e.to_string()))
+}
+
+/// `GET /api/blocks/{id}/raw`: the block's canonical bytes (`application/octet-stream`).
+async fn raw_block(
+    State(node): State<Node>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let Path(id) = id?;
+    let parsed: BlockId =
+        id.parse().map_err(|e| ApiError::bad_request(format!("bad block id {id:?}: {e}")))?;
+    let bytes = crate::env::blocking(move || node.block_bytes(parsed))
+        .await
+        .map_err(|e| ApiError::internal("reading a block", &e))??;
+    match bytes {
+        Some(bytes) => {
+            Ok(([(axum::http::header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
+        }
+        None => Err(ApiError::not_found(format!("no block {id}"))),
+    }
 }
 
 async fn filters(
@@ -131,6 +154,92 @@ mod tests {
         assert!(beyond.is_empty());
         let (status, body) = get_error(&app, "/api/filters").await;
         assert_eq!((status, body.error.code.as_str()), (StatusCode::BAD_REQUEST, "bad_request"));
+    }
+
+    /// A light client on the API alone: headers after its locator, checked by the rules; the
+    /// filters checked against them; the matching blocks' bytes checked against them; the
+    /// wallet's coins computed from those blocks equal what the node reports; and a payment's
+    /// inclusion proof leads to a verified header.
+    #[tokio::test]
+    async fn a_light_client_verifies_everything_it_uses() {
+        use ferro_shared::api::{AddressView, FilterView, HeadersView, InclusionProof, SubmitTxResponse};
+        use ferro_shared::block::{BlockHeader, HEADER_SIZE};
+        use ferro_shared::encode::from_bytes;
+        use ferro_shared::light::{check_block, check_filter, check_inclusion, Scanner, VerifiedHeaders};
+        let t = TestNode::dev();
+        let app = t.app();
+        let (alice, bob) = (address_of(&key(1)), address_of(&key(2)));
+        mine_to(&app, &alice, 3).await;
+        let pay = payment(&app, &key(1), &bob, 7_000).await;
+        let _: SubmitTxResponse = post_ok(&app, "/api/transactions", &pay).await;
+        mine_to(&app, &address_of(&key(3)), 2).await;
+
+        let net = Network::Dev;
+        let mut chain = VerifiedHeaders::new(net);
+        let locator: Vec<String> = chain.locator().iter().map(|h| h.to_string()).collect();
+        let page: HeadersView = get_ok(&app, &format!("/api/headers?locator={}", locator.join(","))).await;
+        assert_eq!((page.from, page.count, page.tip_height), (1, 5, 5));
+        let headers: Vec<BlockHeader> = hex::decode(&page.headers)
+            .unwrap()
+            .chunks(HEADER_SIZE)
+            .map(|h| from_bytes::<BlockHeader>(h).unwrap())
+            .collect();
+        let now = ferro_shared::params::Network::Dev.params().genesis_time + 10 * 365 * 86_400;
+        chain.apply(&headers, now).unwrap();
+        assert_eq!(chain.height(), 5);
+        // From the tip's locator: nothing new.
+        let tip_locator: Vec<String> = chain.locator().iter().map(|h| h.to_string()).collect();
+        let none: HeadersView =
+            get_ok(&app, &format!("/api/headers?locator={}", tip_locator.join(","))).await;
+        assert_eq!((none.from, none.count), (6, 0));
+
+        for (name, who) in [("alice", &alice), ("bob", &bob)] {
+            let mut scanner = Scanner::new([who.hash], net.genesis_hash());
+            let filters: Vec<FilterView> = get_ok(&app, "/api/filters?from=1&limit=10").await;
+            for view in filters {
+                let filter =
+                    check_filter(&chain, view.height, &view.hash, hex::decode(&view.filter).unwrap())
+                        .unwrap();
+                let header = chain.header(view.height).unwrap();
+                if !filter.matches_any(&header.merkle_root, &scanner.watched()).unwrap() {
+                    scanner.skip(view.height, view.hash).unwrap();
+                    continue;
+                }
+                let (status, _, bytes) = send(
+                    &app,
+                    axum::http::Request::get(format!("/api/blocks/{}/raw", view.height))
+                        .body(axum::body::Body::empty())
+                        .unwrap(),
+                )
+                .await;
+                assert_eq!(status, StatusCode::OK);
+                let block: ferro_shared::Block = from_bytes(&bytes).unwrap();
+                check_block(&chain, view.height, &block).unwrap();
+                scanner.apply(view.height, &block).unwrap();
+            }
+            let reported: AddressView = get_ok(&app, &format!("/api/addresses/{who}")).await;
+            assert_eq!(scanner.balance(), reported.balance, "{name}");
+        }
+
+        let proof: InclusionProof = get_ok(&app, &format!("/api/transactions/{}/proof", pay.txid())).await;
+        assert_eq!((proof.height, proof.position, proof.count), (4, 1, 2));
+        let branch: Vec<[u8; 32]> =
+            proof.branch.iter().map(|h| hex::decode(h).unwrap().try_into().unwrap()).collect();
+        check_inclusion(&chain, proof.height, &pay, proof.position, proof.count, &branch).unwrap();
+        // Refusals: neither or both of from and locator, a bad hash, a pending or unknown txid,
+        // a block that is not there.
+        for uri in ["/api/headers", "/api/headers?from=1&locator=00", "/api/headers?locator=zz"] {
+            let (status, _) = get_error(&app, uri).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
+        }
+        let long = vec![net.genesis_hash().to_string(); 65].join(",");
+        assert_eq!(get_error(&app, &format!("/api/headers?locator={long}")).await.0, StatusCode::BAD_REQUEST);
+        let unknown = ferro_shared::hash::Txid([9; 32]);
+        assert_eq!(
+            get_error(&app, &format!("/api/transactions/{unknown}/proof")).await.0,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(get_error(&app, "/api/blocks/99/raw").await.0, StatusCode::NOT_FOUND);
     }
 
     #[tokio::test]

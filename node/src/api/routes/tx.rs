@@ -20,6 +20,7 @@ pub fn routes() -> Router<Node> {
         .route("/transactions", axum::routing::post(submit))
         .route("/transactions/batch", axum::routing::post(submit_batch))
         .route("/transactions/{txid}", get(transaction))
+        .route("/transactions/{txid}/proof", get(proof))
         .route("/mempool", get(mempool))
 }
 
@@ -34,6 +35,21 @@ async fn transaction(
         Some(view) => Ok(Json(view)),
         None => Err(ApiError::not_found(format!("no transaction {parsed} in the chain or the mempool"))),
     }
+}
+
+/// `GET /api/transactions/{txid}/proof`: the Merkle inclusion proof of a confirmed transaction;
+/// 404 while it is pending or unknown.
+async fn proof(
+    State(node): State<Node>,
+    txid: Result<Path<String>, PathRejection>,
+) -> Result<Json<ferro_shared::api::InclusionProof>, ApiError> {
+    let Path(txid) = txid?;
+    let parsed: Txid =
+        txid.parse().map_err(|e| ApiError::bad_request(format!("bad transaction id {txid:?}: {e}")))?;
+    let proof = crate::env::blocking(move || node.inclusion_proof(&parsed))
+        .await
+        .map_err(|e| ApiError::internal("building a proof", &e))??;
+    proof.map(Json).ok_or_else(|| ApiError::not_found(format!("transaction {parsed} is not in the chain")))
 }
 
 /// Admits a signed transaction to the mempool. Rejections answer the mempool's code:
