@@ -300,11 +300,29 @@ struct Lie {
     client: reqwest::Client,
     num: u64,
     den: u64,
+    tamper: Tamper,
+}
+
+/// What else a [`LyingNode`] alters, beyond the values of the wallet's coins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tamper {
+    /// Nothing else.
+    Nothing,
+    /// Every block filter it passes on has one byte changed.
+    Filters,
+    /// The first header of every page it passes on claims other difficulty bits than the rules
+    /// require.
+    Headers,
 }
 
 impl LyingNode {
     /// Starts the proxy in front of the node at `upstream` (`http://host:port`).
     pub async fn start(upstream: &str, num: u64, den: u64) -> Result<LyingNode> {
+        LyingNode::start_tampering(upstream, num, den, Tamper::Nothing).await
+    }
+
+    /// [`LyingNode::start`], altering `tamper` too.
+    pub async fn start_tampering(upstream: &str, num: u64, den: u64, tamper: Tamper) -> Result<LyingNode> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);
         let lie = std::sync::Arc::new(Lie {
@@ -312,6 +330,7 @@ impl LyingNode {
             client: reqwest::Client::new(),
             num,
             den,
+            tamper,
         });
         let app = axum::Router::new().fallback(forward).with_state(lie);
         let task = tokio::spawn(async move {
@@ -375,5 +394,39 @@ async fn forward(
             bytes = serde_json::to_vec(&view).unwrap_or(bytes);
         }
     }
+    if status.is_success() {
+        bytes = tamper(lie.tamper, uri.path(), bytes);
+    }
     (status, [(CONTENT_TYPE, "application/json")], bytes).into_response()
+}
+
+/// Alters filters or headers in an answer, as `tamper` says.
+fn tamper(tamper: Tamper, path: &str, bytes: Vec<u8>) -> Vec<u8> {
+    let Ok(mut view) = serde_json::from_slice::<serde_json::Value>(&bytes) else { return bytes };
+    // Flips the hex digit before `at_end_of` (or the last) of a hex string.
+    let flip = |v: &mut serde_json::Value, at_end_of: usize| {
+        if let Some(text) = v.as_str().filter(|t| !t.is_empty()) {
+            let mut chars: Vec<char> = text.chars().collect();
+            let at = chars.len().min(at_end_of) - 1;
+            chars[at] = if chars[at] == '0' { '1' } else { '0' };
+            *v = chars.into_iter().collect::<String>().into();
+        }
+    };
+    match tamper {
+        Tamper::Filters if path == "/api/filters" => {
+            for filter in view.as_array_mut().into_iter().flatten() {
+                if let Some(bytes) = filter.get_mut("filter") {
+                    flip(bytes, usize::MAX);
+                }
+            }
+        }
+        // The first header's bits: bytes 116..120 of its 128, hex digits 232..240.
+        Tamper::Headers if path == "/api/headers" => {
+            if let Some(headers) = view.get_mut("headers") {
+                flip(headers, 240);
+            }
+        }
+        _ => return bytes,
+    }
+    serde_json::to_vec(&view).unwrap_or(bytes)
 }

@@ -2,8 +2,11 @@
 //! answers are the shared [`ferro_shared::api`] types; a node's error body becomes
 //! [`ClientError::Api`] with its code and message.
 
-use ferro_shared::api::{AddressView, ErrorBody, StatusResponse, SubmitTxResponse};
-use ferro_shared::{Address, Transaction};
+use ferro_shared::api::{AddressView, ErrorBody, FilterView, HeadersView, StatusResponse, SubmitTxResponse};
+use ferro_shared::block::{BlockHeader, HEADER_SIZE};
+use ferro_shared::encode::from_bytes;
+use ferro_shared::hash::BlockHash;
+use ferro_shared::{Address, Block, Transaction};
 use reqwest::{StatusCode, Url};
 use serde::de::DeserializeOwned;
 use std::time::Duration;
@@ -72,6 +75,55 @@ impl NodeClient {
     /// `GET /api/addresses/{address}`: balance, spendable outputs and history.
     pub async fn address(&self, address: &Address) -> Result<AddressView, ClientError> {
         self.get(&format!("api/addresses/{address}")).await
+    }
+
+    /// `GET /api/headers?locator=...`: the headers after the first locator hash the node shares.
+    pub async fn headers_after(&self, locator: &[BlockHash]) -> Result<Vec<BlockHeader>, ClientError> {
+        let hashes: Vec<String> = locator.iter().map(|h| h.to_string()).collect();
+        let path = format!("api/headers?locator={}", hashes.join(","));
+        let view: HeadersView = self.get(&path).await?;
+        let bad = |reason: String| ClientError::BadResponse { url: format!("{}/{path}", self.shown), reason };
+        let bytes = hex::decode(&view.headers).map_err(|e| bad(format!("headers that are not hex: {e}")))?;
+        if bytes.len() % HEADER_SIZE != 0 {
+            return Err(bad(format!("{} bytes of headers, not a multiple of {HEADER_SIZE}", bytes.len())));
+        }
+        bytes
+            .chunks(HEADER_SIZE)
+            .map(|h| {
+                from_bytes::<BlockHeader>(h).map_err(|e| bad(format!("a header that does not decode: {e}")))
+            })
+            .collect()
+    }
+
+    /// `GET /api/filters?from=H`: filters of the active chain from height `H` up.
+    pub async fn filters(&self, from: u64) -> Result<Vec<(u64, BlockHash, Vec<u8>)>, ClientError> {
+        let path = format!("api/filters?from={from}");
+        let views: Vec<FilterView> = self.get(&path).await?;
+        views
+            .into_iter()
+            .map(|v| {
+                let bytes = hex::decode(&v.filter).map_err(|e| ClientError::BadResponse {
+                    url: format!("{}/{path}", self.shown),
+                    reason: format!("a filter that is not hex: {e}"),
+                })?;
+                Ok((v.height, v.hash, bytes))
+            })
+            .collect()
+    }
+
+    /// `GET /api/blocks/{height}/raw`: a block's canonical bytes, decoded.
+    pub async fn raw_block(&self, height: u64) -> Result<Block, ClientError> {
+        let url = self.join(&format!("api/blocks/{height}/raw"))?;
+        let response = self.http.get(url.clone()).send().await.map_err(|e| self.unreachable(&e))?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(|e| self.unreachable(&e))?;
+        if !status.is_success() {
+            return decode_body::<Block>(&url, status, &body);
+        }
+        from_bytes(&body).map_err(|e| ClientError::BadResponse {
+            url: url.to_string(),
+            reason: format!("a block that does not decode: {e}"),
+        })
     }
 
     /// `POST /api/transactions` with the transaction as the JSON body.

@@ -22,6 +22,7 @@
 
 pub mod client;
 pub mod node_cmd;
+pub mod verify;
 pub mod wallet;
 pub mod wallet_file;
 

@@ -83,6 +83,10 @@ pub struct QueryArgs {
     pub file: FileArg,
     #[command(flatten)]
     pub node: NodeUrlArg,
+    /// Believe the node's account of the wallet instead of verifying it (by default the wallet
+    /// checks every header's proof of work and finds its coins in blocks checked against them).
+    #[arg(long)]
+    pub unverified: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -139,6 +143,8 @@ pub enum WalletCmdError {
     PasswordMismatch,
     #[error("cannot start the async runtime: {0}")]
     Runtime(io::Error),
+    #[error(transparent)]
+    Verify(#[from] super::verify::VerifyError),
 }
 
 /// Runs a wallet command.
@@ -213,8 +219,29 @@ fn balance(args: &QueryArgs) -> Result<(), WalletCmdError> {
     let client = NodeClient::new(&args.node.url)?;
     let view = block_on(client.address(&file.address))??;
     println!("address: {}", file.address);
-    println!("balance: {}", view.balance);
-    println!("pending: {}", view.pending);
+    if args.unverified {
+        println!("balance: {} (as the node reports it, not verified)", view.balance);
+    } else {
+        let sync = block_on(super::verify::verify(&client, file.network, &[file.address.hash]))??;
+        let tip = sync.headers().tip();
+        println!("balance: {}", sync.scanner().balance());
+        println!(
+            "verified to block {} ({}, time {}) against proof of work: {} headers, {} filters, {} blocks checked",
+            tip.height,
+            sync.headers().tip_hash(),
+            tip.time,
+            sync.headers().height(),
+            sync.filters_checked,
+            sync.blocks_fetched
+        );
+        if sync.scanner().balance() != view.balance {
+            println!(
+                "warning: the node reports a balance of {}, which is not what its chain shows",
+                view.balance
+            );
+        }
+    }
+    println!("pending: {} (in the node's mempool, not verified)", view.pending);
     Ok(())
 }
 
@@ -222,19 +249,32 @@ fn history(args: &QueryArgs) -> Result<(), WalletCmdError> {
     let file = WalletFile::load(&args.file.path)?;
     let client = NodeClient::new(&args.node.url)?;
     let view = block_on(client.address(&file.address))??;
-    if view.history.is_empty() {
+    let mut rows: Vec<(String, String, Amount, Amount)> = Vec::new();
+    if args.unverified {
+        for entry in &view.history {
+            let height = entry.height.map_or_else(|| "pending".to_string(), |h| h.to_string());
+            rows.push((entry.txid.to_string(), height, entry.received, entry.sent));
+        }
+    } else {
+        let sync = block_on(super::verify::verify(&client, file.network, &[file.address.hash]))??;
+        for entry in view.history.iter().filter(|e| e.height.is_none()) {
+            rows.push((entry.txid.to_string(), "pending*".into(), entry.received, entry.sent));
+        }
+        for entry in sync.scanner().history().iter().rev() {
+            rows.push((entry.txid.to_string(), entry.height.to_string(), entry.received, entry.sent));
+        }
+        println!(
+            "verified to block {} against proof of work; * pending, not verified",
+            sync.headers().height()
+        );
+    }
+    if rows.is_empty() {
         println!("no transactions yet");
         return Ok(());
     }
     println!("{:<64}  {:>8}  {:>17}  {:>17}", "txid", "height", "received (FRC)", "sent (FRC)");
-    for entry in &view.history {
-        let height = entry.height.map_or_else(|| "pending".to_string(), |h| h.to_string());
-        println!(
-            "{}  {height:>8}  {:>17}  {:>17}",
-            entry.txid,
-            entry.received.to_coin_string(),
-            entry.sent.to_coin_string()
-        );
+    for (txid, height, received, sent) in rows {
+        println!("{txid}  {height:>8}  {:>17}  {:>17}", received.to_coin_string(), sent.to_coin_string());
     }
     Ok(())
 }

@@ -130,27 +130,36 @@ impl VerifiedHeaders {
     /// nothing changes.
     pub fn apply(&mut self, headers: &[BlockHeader], now: u64) -> Result<Applied, LightError> {
         let Some(first) = headers.first() else { return Ok(Applied::Nothing) };
-        let linked = headers.windows(2).all(|w| w[1].prev == w[0].hash() && w[1].height == w[0].height + 1);
-        if !linked {
-            return Err(LightError::Unlinked("each header must name the one before it".into()));
-        }
         // Where they attach: the parent must be a verified header at the height below.
         let parent = first.height.checked_sub(1).ok_or(LightError::Unconnected)?;
         if self.hash(parent) != Some(first.prev) {
             return Err(LightError::Unconnected);
         }
-        // Skip headers the chain has already.
+        // Skip headers the chain has already (each one the chain's own, so linked).
         let known = headers.iter().take_while(|h| self.hash(h.height) == Some(h.hash())).count();
         let new = &headers[known..];
         let Some(first_new) = new.first() else { return Ok(Applied::Nothing) };
-        let fork = first_new.height - 1;
+        let fork = first_new.height.checked_sub(1).ok_or(LightError::Unconnected)?;
+        if self.hash(fork).is_none() {
+            return Err(LightError::Unlinked(format!(
+                "header at height {} does not follow",
+                first_new.height
+            )));
+        }
         let kept = HeaderTail::kept(self.params());
         let start = (fork as usize + 1).saturating_sub(kept);
         let recent = self.headers[start..=fork as usize].to_vec();
         let mut tail = HeaderTail::new(self.params(), recent, self.work[fork as usize])
             .ok_or_else(|| LightError::Unlinked("the stored chain is not linked".into()))?;
+        // One header at a time, so the first bad one is the one named.
         let mut work = Vec::with_capacity(new.len());
         for header in new {
+            if header.prev != tail.tip() || header.height != tail.height() + 1 {
+                return Err(LightError::Unlinked(format!(
+                    "header at height {} does not follow the one before it",
+                    header.height
+                )));
+            }
             tail.push(header, now)
                 .map_err(|e| LightError::InvalidHeader { height: header.height, reason: e.to_string() })?;
             work.push(tail.work());
@@ -264,7 +273,8 @@ mod tests {
         ));
         // Not connected; out of order.
         assert_eq!(chain.apply(&main[3..], NOW), Err(LightError::Unconnected));
-        assert!(matches!(chain.apply(&[main[3], main[2]], NOW), Err(LightError::Unlinked(_))));
+        assert!(matches!(chain.apply(&[main[2], main[2]], NOW), Err(LightError::Unlinked(_))));
+        assert_eq!(chain.apply(&[main[3], main[2]], NOW), Err(LightError::Unconnected));
         assert_eq!(chain, before);
         // Another network's headers do not connect.
         let test = Network::Test.genesis_block().header;

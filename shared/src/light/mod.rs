@@ -17,9 +17,11 @@
 
 pub mod headers;
 pub mod scan;
+pub mod sync;
 
 pub use headers::{Applied, VerifiedHeaders};
 pub use scan::{check_block, check_filter, check_inclusion, Scanner, VerifiedCoin, VerifiedEntry};
+pub use sync::{LightSync, Need};
 
 use crate::hash::BlockHash;
 

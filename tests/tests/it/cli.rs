@@ -168,9 +168,20 @@ async fn wallet_lied_to_about_coin_values_pays_nothing() -> Result<()> {
     // as fee), and one that doubles them.
     for (name, num, den) in [("deflating", 1, 2), ("inflating", 2, 1)] {
         let liar = LyingNode::start(&node.url(), num, den).await?;
+        // Believed, the liar lies; verified, the wallet shows the truth and says the node differs.
+        let args = ["wallet", "balance", "--unverified", "--wallet", alice_path, "--node", liar.url()];
+        let trusting = String::from_utf8(ferro(&args, &[]).await?.stdout)?;
+        assert!(
+            !trusting.contains(&format!("balance: {} ", before.balance)),
+            "{name}: the liar lies: {trusting}"
+        );
         let shown = ferro(&["wallet", "balance", "--wallet", alice_path, "--node", liar.url()], &[]).await?;
         let shown = String::from_utf8(shown.stdout)?;
-        assert!(!shown.contains(&format!("balance: {}", before.balance)), "{name}: the liar lies: {shown}");
+        assert!(
+            shown.contains(&format!("balance: {}\n", before.balance))
+                && shown.contains("warning: the node reports"),
+            "{name}: verification sees through the liar: {shown}"
+        );
 
         let out = send_ten(liar.url()).await?;
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -193,5 +204,39 @@ async fn wallet_lied_to_about_coin_values_pays_nothing() -> Result<()> {
     let out = send_ten(&node.url()).await?;
     let txid: Txid = last_line(&out)?.parse()?;
     assert_eq!(node.transaction(&txid).await?.status, TxState::Pending);
+    Ok(())
+}
+
+/// A node that alters block filters or headers cannot pass them off: the command-line wallet
+/// checks each against proof of work and the header's commitment, refuses to show a balance,
+/// and names the node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wallet_refuses_filters_and_headers_that_fail_verification() -> Result<()> {
+    use ferro_tests::Tamper;
+    let node = TestNode::start().await?;
+    let dir = tempfile::TempDir::new()?;
+    let alice_file = dir.path().join("alice.json");
+    let alice_path = alice_file.to_str().context("utf-8 path")?;
+    let pw = [("FERRO_WALLET_PASSWORD", PASSWORD)];
+    let alice = Address::parse(
+        &last_line(&ferro(&["wallet", "new", "--wallet", alice_path], &pw).await?)?,
+        Network::Dev,
+    )?;
+    node.mine(&alice, 3).await?;
+    let honest = ferro(&["wallet", "balance", "--wallet", alice_path, "--node", &node.url()], &[]).await?;
+    let honest = String::from_utf8(honest.stdout)?;
+    assert!(honest.contains("balance: 150 FRC\n") && honest.contains("verified to block 3"), "{honest}");
+    for (tamper, what) in [(Tamper::Filters, "filter of block 1"), (Tamper::Headers, "header at height 1")] {
+        let liar = LyingNode::start_tampering(&node.url(), 1, 1, tamper).await?;
+        let out = ferro(&["wallet", "balance", "--wallet", alice_path, "--node", liar.url()], &[]).await?;
+        let (stdout, stderr) = (String::from_utf8(out.stdout)?, String::from_utf8(out.stderr)?);
+        assert!(!out.status.success(), "{tamper:?}: {stdout}");
+        assert!(!stdout.contains("balance: 150"), "{tamper:?}: no balance shown: {stdout}");
+        assert!(
+            stderr.contains(&format!("the node at {} served something that failed verification", liar.url()))
+                && stderr.contains(what),
+            "{tamper:?}: {stderr}"
+        );
+    }
     Ok(())
 }
