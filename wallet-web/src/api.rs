@@ -2,10 +2,14 @@
 
 use crate::logic::messages;
 use ferro_shared::api::{
+    FilterView, HeadersView, InclusionProof,
     AddressView, BlockSummary, BlockView, ErrorBody, Event, MempoolView, MineRequest, MineResponse, PeerView,
     StatusResponse, SubmitTxResponse, TxView,
 };
-use ferro_shared::Transaction;
+use ferro_shared::block::HEADER_SIZE;
+use ferro_shared::encode::from_bytes;
+use ferro_shared::hash::BlockHash;
+use ferro_shared::{Block, BlockHeader, Transaction};
 use gloo_net::http::{Request, Response};
 use serde::de::DeserializeOwned;
 use std::rc::Rc;
@@ -164,6 +168,54 @@ impl Api {
     /// Posts a signed transaction. The body holds signatures and public keys, never secrets.
     pub async fn submit(&self, tx: &Transaction) -> Result<SubmitTxResponse, ApiError> {
         self.post("/api/transactions", tx).await
+    }
+
+    /// Headers after the first hash of `locator` the node's chain holds, decoded (not verified).
+    pub async fn headers_after(&self, locator: &[BlockHash]) -> Result<Vec<BlockHeader>, ApiError> {
+        let hashes: Vec<String> = locator.iter().map(|h| h.to_string()).collect();
+        let view: HeadersView = self.get(&format!("/api/headers?locator={}", hashes.join(","))).await?;
+        let bytes = hex::decode(&view.headers).map_err(|e| ApiError::Unreadable(format!("headers: {e}")))?;
+        if bytes.len() % HEADER_SIZE != 0 {
+            return Err(ApiError::Unreadable(format!("{} bytes of headers", bytes.len())));
+        }
+        bytes
+            .chunks(HEADER_SIZE)
+            .map(|h| from_bytes::<BlockHeader>(h).map_err(|e| ApiError::Unreadable(format!("a header: {e}"))))
+            .collect()
+    }
+
+    /// Block filters from height `from` up: height, block hash, filter bytes (not verified).
+    pub async fn filters(&self, from: u64) -> Result<Vec<(u64, BlockHash, Vec<u8>)>, ApiError> {
+        let views: Vec<FilterView> = self.get(&format!("/api/filters?from={from}")).await?;
+        views
+            .into_iter()
+            .map(|v| {
+                let bytes = hex::decode(&v.filter).map_err(|e| ApiError::Unreadable(format!("a filter: {e}")))?;
+                Ok((v.height, v.hash, bytes))
+            })
+            .collect()
+    }
+
+    /// The block at `height` of the node's chain, from its canonical bytes (not verified).
+    pub async fn raw_block(&self, height: u64) -> Result<Block, ApiError> {
+        let response = match Request::get(&self.url(&format!("/api/blocks/{height}/raw"))).send().await {
+            Ok(response) => response,
+            Err(e) => return Err(self.failed(e).await),
+        };
+        if !response.ok() {
+            let status = response.status();
+            return match response.json::<ErrorBody>().await {
+                Ok(body) => Err(ApiError::Node { status, code: body.error.code, message: body.error.message }),
+                Err(_) => Err(ApiError::Unreadable(format!("HTTP {status}"))),
+            };
+        }
+        let bytes = response.binary().await.map_err(|e| ApiError::Unreadable(e.to_string()))?;
+        from_bytes(&bytes).map_err(|e| ApiError::Unreadable(format!("a block: {e}")))
+    }
+
+    /// A confirmed transaction's inclusion proof (not verified).
+    pub async fn proof(&self, txid: &str) -> Result<InclusionProof, ApiError> {
+        self.get(&format!("/api/transactions/{txid}/proof")).await
     }
 
     pub async fn mine(&self, address: &str, blocks: u32) -> Result<MineResponse, ApiError> {

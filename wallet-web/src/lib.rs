@@ -19,5 +19,6 @@
 pub mod api;
 pub mod app;
 pub mod bench;
+pub mod headers_db;
 pub mod logic;
 pub mod pages;

@@ -2,6 +2,9 @@
 //! a button that mines a block paying this account.
 
 use super::live::use_live;
+use super::verified::use_verified;
+use crate::logic::format::utc_time;
+use ferro_shared::api::HistoryEntry;
 use crate::app::{use_node, Route};
 use crate::logic::account::{address_qr_svg, coins, where_confirmed, HistoryLine};
 use crate::logic::vault::AccountInfo;
@@ -25,6 +28,7 @@ pub fn AccountView(props: &AccountProps) -> Html {
     let live = use_live(Some(account.address), *refresh, |api, address: Address| async move {
         api.address(&address.to_string()).await
     });
+    let verified = use_verified(account.address, account.network);
     let qr = use_memo(account.address, |a| AttrValue::from(address_qr_svg(a)));
     let node_network = node.status.as_ref().map(|s| s.network);
 
@@ -32,7 +36,54 @@ pub fn AccountView(props: &AccountProps) -> Html {
         Some(view) => coins(f(view)),
         None => "…".to_string(),
     };
-    let history = live.value.as_ref().map(|v| v.history.clone()).unwrap_or_default();
+    let reported = live.value.as_ref().map(|v| v.history.clone()).unwrap_or_default();
+    // Once verified: the node's pending entries (unverified by nature), then the verified ones.
+    // Confirmed entries the node reports that the verified chain does not hold are shown apart.
+    let (history, unproven): (Vec<(HistoryEntry, Proof)>, Vec<HistoryEntry>) = if verified.done {
+        let pending = reported.iter().filter(|e| e.height.is_none()).map(|e| (e.clone(), Proof::Pending));
+        let proven = verified.history.iter().map(|e| (e.clone(), Proof::Verified));
+        let unproven = reported
+            .iter()
+            .filter(|e| e.height.is_some() && !verified.history.iter().any(|v| v.txid == e.txid))
+            .cloned()
+            .collect();
+        (pending.chain(proven).collect(), unproven)
+    } else {
+        let lines = reported.iter().map(|e| (e.clone(), if e.height.is_none() { Proof::Pending } else { Proof::Unverified }));
+        (lines.collect(), vec![])
+    };
+    let verify_status = if verified.done {
+        html! {
+            <p class="verify-status ok" data-testid="verify-status">{ format!(
+                "Verified to block {} ({}) against proof of work", verified.height, utc_time(verified.tip_time)
+            ) }</p>
+        }
+    } else {
+        html! {
+            <p class="verify-status" data-testid="verify-status">
+                { format!("Verifying the chain: {} headers, {} blocks scanned. Shown until then: the node's figures, unverified.", verified.height, verified.scanned) }
+                <progress data-testid="verify-progress" max="1" value={verified.progress().to_string()} />
+            </p>
+        }
+    };
+    let verify_warning = verified.failure.as_ref().map(|(node, what)| html! {
+        <p class="error" data-testid="verify-warning">{ format!(
+            "The node at {node} served something that failed verification: {what}. Nothing it served after that is shown as verified."
+        ) }</p>
+    });
+    let mismatch = live.value.as_ref().filter(|v| verified.done && v.balance != verified.balance).map(|v| html! {
+        <p class="error" data-testid="verify-mismatch">{ format!(
+            "The node at {} reports a balance of {}, which its own verified chain does not show.",
+            node.api.base(), coins(v.balance)
+        ) }</p>
+    });
+    let unproven_warning = (!unproven.is_empty()).then(|| html! {
+        <p class="error" data-testid="verify-unproven">{ format!(
+            "The node at {} reports {} confirmed transaction(s) that the verified chain does not hold: {}. They are not counted.",
+            node.api.base(), unproven.len(),
+            unproven.iter().map(|e| short(&e.txid.to_string())).collect::<Vec<_>>().join(", ")
+        ) }</p>
+    });
     // One message for one cause: the node being down explains a failed refresh too.
     let problem = node.error.clone().or_else(|| live.error.clone());
     let stale = problem.as_ref().zip(live.as_of).filter(|_| live.value.is_some());
@@ -63,10 +114,20 @@ pub fn AccountView(props: &AccountProps) -> Html {
                         { Html::from_html_unchecked((*qr).clone()) }
                     </div>
                 </div>
+                { verify_status }
+                { verify_warning.unwrap_or_default() }
+                { mismatch.unwrap_or_default() }
+                { unproven_warning.unwrap_or_default() }
                 <div class={classes!("balances", stale.is_some().then_some("stale"))}>
                     <div>
                         <div class="hint">{ "Balance" }</div>
-                        <div class="big" data-testid="balance">{ balance(|v| v.balance) }</div>
+                        if verified.done {
+                            <div class="big" data-testid="balance">{ coins(verified.balance) }</div>
+                            <span class="badge verified" data-testid="balance-badge">{ "verified" }</span>
+                        } else {
+                            <div class="big" data-testid="balance">{ balance(|v| v.balance) }</div>
+                            <span class="badge unverified" data-testid="balance-badge">{ "unverified" }</span>
+                        }
                     </div>
                     <div>
                         <div class="hint">{ "After pending transactions" }</div>
@@ -85,7 +146,7 @@ pub fn AccountView(props: &AccountProps) -> Html {
                         if history.is_empty() {
                             <tr><td class="hint">{ if live.value.is_some() { "No transactions yet." } else { "Loading…" } }</td></tr>
                         }
-                        { for history.iter().map(|entry| {
+                        { for history.iter().map(|(entry, proof)| {
                             let line = HistoryLine::of(entry);
                             let txid = entry.txid.to_string();
                             html! {
@@ -93,6 +154,7 @@ pub fn AccountView(props: &AccountProps) -> Html {
                                     <td class="direction">{ line.label() }</td>
                                     <td class="amount">{ line.signed() }</td>
                                     <td class={classes!(entry.height.is_none().then_some("pending"))}>{ where_confirmed(entry.height) }</td>
+                                    <td><span class={classes!("badge", proof.class())} data-testid="history-badge">{ proof.label() }</span></td>
                                     <td class="mono txid">
                                         <Link<Route> to={Route::Tx { txid: txid.clone() }}>{ short(&txid) }</Link<Route>>
                                     </td>
@@ -103,6 +165,34 @@ pub fn AccountView(props: &AccountProps) -> Html {
                 </table>
             </section>
         </>
+    }
+}
+
+/// How far a history line is proven.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Proof {
+    /// In a block the wallet verified.
+    Verified,
+    /// Confirmed, the node says; not verified yet.
+    Unverified,
+    /// In a mempool: neither confirmed nor verifiable.
+    Pending,
+}
+
+impl Proof {
+    fn label(self) -> &'static str {
+        match self {
+            Proof::Verified => "verified",
+            Proof::Unverified => "unverified",
+            Proof::Pending => "unconfirmed, unverified",
+        }
+    }
+
+    fn class(self) -> &'static str {
+        match self {
+            Proof::Verified => "verified",
+            Proof::Unverified | Proof::Pending => "unverified",
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 //! | --- | --- |
 //! | `context` | [`WalletProvider`]: the vault, the keys while unlocked, the selection, the last receipt |
 //! | `live` | data from the node, fetched again on every node event |
+//! | `verified` | the account as the wallet verified it itself: headers, filters, blocks |
 //! | `home` | [`WalletHome`]: first account, unlock, account bar |
 //! | `create`, `restore`, `unlock` | the forms that make or open the vault |
 //! | `account` | one account: address, QR code, balances, history, mine button |
@@ -21,6 +22,7 @@ mod live;
 mod restore;
 mod send;
 mod unlock;
+mod verified;
 
 pub use context::{use_wallet, Receipt, WalletProvider, WalletState};
 pub use home::WalletHome;
