@@ -56,16 +56,23 @@ pub fn no_penalties(hosts: &[Rc<Host>]) -> Result<u64, String> {
     Ok(hostile)
 }
 
-/// Marks the payments some node now holds in its active chain.
+/// Marks the payments some node now holds in its active chain, and those confirmed before that
+/// no running node holds in its chain any more (a reorganization undid them).
 pub fn track_confirmations(hosts: &[Rc<Host>], shared: &Shared) {
     let nodes = running(hosts);
     let mut newly = Vec::new();
-    for (txid, payment) in shared.payments.borrow_mut().iter_mut().filter(|(_, p)| !p.confirmed) {
-        if let Some((name, _)) =
-            nodes.iter().find(|(_, n)| n.store().tx_location(txid).ok().flatten().is_some())
-        {
-            payment.confirmed = true;
-            newly.push(format!("payment {} confirmed ({name} has it in its chain)", short_txid(txid)));
+    for (txid, payment) in shared.payments.borrow_mut().iter_mut() {
+        let holder = nodes.iter().find(|(_, n)| n.store().tx_location(txid).ok().flatten().is_some());
+        match (payment.confirmed, holder) {
+            (false, Some((name, _))) => {
+                payment.confirmed = true;
+                newly.push(format!("payment {} confirmed ({name} has it in its chain)", short_txid(txid)));
+            }
+            (true, None) if !payment.reorganized && nodes.len() == hosts.len() => {
+                payment.reorganized = true;
+                newly.push(format!("payment {} left every chain in a reorganization", short_txid(txid)));
+            }
+            _ => {}
         }
     }
     for line in newly {
@@ -90,7 +97,52 @@ pub fn one_tip(hosts: &[Rc<Host>]) -> Result<(), String> {
         .join(" "))
 }
 
-/// The checks once the network agrees on one tip.
+/// The payments that were confirmed once and are not in the chain of the first running node now,
+/// though every coin they spend is unspent there: each described, with the nodes whose pool
+/// holds it. A reorganization gives such a payment back to the pools of the nodes that undo its
+/// block, and they relay it, so miners confirm it again.
+pub fn unconfirmed_payments(hosts: &[Rc<Host>], shared: &Shared) -> Result<Vec<String>, String> {
+    let nodes = running(hosts);
+    let (_, first) = nodes.first().ok_or("no node runs")?;
+    let store = first.store();
+    let mut out = Vec::new();
+    for (txid, payment) in shared.payments.borrow().iter().filter(|(_, p)| p.confirmed) {
+        if store.tx_location(txid).map_err(|e| e.to_string())?.is_some() {
+            continue;
+        }
+        let mut unspent = true;
+        for input in &payment.inputs {
+            unspent &= store.coin(input).map_err(|e| e.to_string())?.is_some();
+        }
+        if !unspent {
+            continue;
+        }
+        let pools: Vec<&str> =
+            nodes.iter().filter(|(_, n)| n.pool_contains(txid)).map(|(name, _)| name.as_str()).collect();
+        let about = format!(
+            "payment {} (n{} pays {} to n{}) was confirmed, and ",
+            short_txid(txid),
+            payment.from,
+            payment.amount,
+            payment.to
+        );
+        out.push(if pools.is_empty() {
+            format!(
+                "{about}now is neither in the chain nor in any pool, though every coin it spends is unspent"
+            )
+        } else {
+            format!(
+                "{about}is not in the chain again once the network settled, though every coin it spends is \
+                 unspent (only in the pool of {})",
+                pools.join(", ")
+            )
+        });
+    }
+    Ok(out)
+}
+
+/// The checks once the network agrees on one tip and every payment a reorganization undid is
+/// confirmed again (or displaced).
 pub fn at_end(hosts: &[Rc<Host>], shared: &Shared) -> Result<(), String> {
     let nodes = running(hosts);
     let (first_name, first) = nodes.first().ok_or("no node runs")?;
@@ -121,29 +173,10 @@ pub fn at_end(hosts: &[Rc<Host>], shared: &Shared) -> Result<(), String> {
             expected.total, tip.height
         ));
     }
-    // No confirmed payment lost: each is in the chain, or back in a pool, or one of its coins
-    // is gone (spent by a conflicting transaction, or never confirmed on the winning branch).
-    let store = first.store();
-    for (txid, payment) in shared.payments.borrow().iter().filter(|(_, p)| p.confirmed) {
-        let in_chain = store.tx_location(txid).map_err(|e| e.to_string())?.is_some();
-        let pooled = nodes.iter().any(|(_, n)| n.pool_contains(txid));
-        if in_chain || pooled {
-            continue;
-        }
-        let mut unspent = true;
-        for input in &payment.inputs {
-            unspent &= store.coin(input).map_err(|e| e.to_string())?.is_some();
-        }
-        if unspent {
-            return Err(format!(
-                "payment {} (n{} pays {} to n{}) was confirmed, and now is neither in the chain nor in any pool, \
-                 though every coin it spends is unspent",
-                short_txid(txid),
-                payment.from,
-                payment.amount,
-                payment.to
-            ));
-        }
+    // No confirmed payment lost: each is in the chain, or one of its coins is gone (spent by a
+    // conflicting transaction, or never confirmed on the winning branch).
+    if let Some(lost) = unconfirmed_payments(hosts, shared)?.first() {
+        return Err(lost.clone());
     }
     shared.record(format!(
         "checked: one tip {} at height {}, one coin set ({} coins, {}) equal to the subsidies, no confirmed payment lost",

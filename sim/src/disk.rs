@@ -40,15 +40,24 @@ impl Disk {
     }
 
     /// Loses every write since the last sync; the open database's backend stops working.
-    pub fn crash(&self) {
+    /// Returns how many bytes written since the last sync were lost.
+    pub fn crash(&self) -> usize {
         let mut state = self.lock();
+        let mut lost = 0;
         while let Some(undo) = state.undo.pop() {
             match undo {
-                Undo::Bytes { offset, old } => state.bytes[offset..offset + old.len()].copy_from_slice(&old),
-                Undo::Len(len) => state.bytes.resize(len, 0),
+                Undo::Bytes { offset, old } => {
+                    lost += old.len();
+                    state.bytes[offset..offset + old.len()].copy_from_slice(&old);
+                }
+                Undo::Len(len) => {
+                    lost += state.bytes.len().abs_diff(len);
+                    state.bytes.resize(len, 0);
+                }
             }
         }
         state.generation += 1;
+        lost
     }
 
     /// Bytes on the disk.
@@ -151,7 +160,7 @@ mod tests {
         b.set_len(16).unwrap();
         b.write(8, b"lost too").unwrap();
         b.set_len(6).unwrap();
-        disk.crash();
+        assert!(disk.crash() > 0, "the unsynced writes are counted as lost");
         assert!(b.len().is_err(), "the crashed opening no longer reaches the disk");
         assert!(b.write(0, b"x").is_err());
         let after = disk.backend();

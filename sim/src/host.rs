@@ -60,6 +60,8 @@ pub struct Payment {
     pub inputs: Vec<OutPoint>,
     /// Seen in a block of some node's active chain.
     pub confirmed: bool,
+    /// Seen confirmed, and later in no running node's active chain: a reorganization undid it.
+    pub reorganized: bool,
 }
 
 /// What the driver and every host share.
@@ -99,6 +101,8 @@ pub struct Host {
     pub peers: RefCell<Vec<String>>,
     pub seed: [u8; 32],
     pub starts: Cell<u64>,
+    /// The tip (hash, height) the node had committed when it last crashed.
+    pub committed: Cell<Option<(BlockHash, u64)>>,
     pub node: RefCell<Option<Node>>,
     pub p2p: RefCell<Option<ferro_node::p2p::P2pHandle>>,
     pub mailbox: RefCell<VecDeque<Command>>,
@@ -144,6 +148,20 @@ pub async fn main(host: Rc<Host>) -> turmoil::Result {
     let node = Node::open_with_store(config, store).map_err(fail)?;
     let tip = node.tip();
     host.record(format!("started (start {}) at height {} {}", start + 1, tip.height, short(&tip.hash)));
+    // A commit that returned was durable: the tip the node held when it crashed is still in
+    // its chain.
+    if let Some((hash, height)) = host.committed.take() {
+        if node.store().hash_at(height).ok().flatten() != Some(hash) {
+            let what = format!(
+                "{} lost block {height} {} that it had committed before its crash (restarted at height {})",
+                host.name,
+                short(&hash),
+                tip.height
+            );
+            host.record(what.clone());
+            host.shared.violations.borrow_mut().push(what);
+        }
+    }
     host.node.replace(Some(node.clone()));
     let listener = Listener::bind(ip).await?.tap_io(|_| {});
     let (started, p2p) = tokio::sync::oneshot::channel();
@@ -271,7 +289,8 @@ async fn pay(host: &Host, node: &Node, to: usize, to_hash: PubkeyHash, amount: A
         Ok(_) => {
             host.spent.borrow_mut().extend(inputs.iter().copied());
             host.record(format!("pays {amount} to n{to}: {}", short_txid(&txid)));
-            let payment = Payment { from: host.index, to, amount, inputs, confirmed: false };
+            let payment =
+                Payment { from: host.index, to, amount, inputs, confirmed: false, reorganized: false };
             host.shared.payments.borrow_mut().insert(txid, payment);
         }
         Err(e) => host.record(format!("payment to n{to} refused: {e}")),

@@ -89,6 +89,8 @@ pub struct Report {
     pub reorganizations: u64,
     pub payments: usize,
     pub payments_confirmed: usize,
+    /// Confirmed payments a reorganization later took out of every node's chain.
+    pub payments_reorganized: usize,
     pub partitions: u64,
     pub crashes: u64,
     /// Connections hostile hosts completed, and penalties honest nodes gave them.
@@ -109,7 +111,7 @@ impl Report {
     pub fn summary(&self) -> String {
         format!(
             "seed {:>4}: {} nodes, {:.0} s simulated in {:.1} s ({:.0} node-s/s), height {}, {} mined, {} reorgs, \
-             {}/{} payments confirmed, {} partitions, {} crashes, {} hostile connections ({} penalties), \
+             {}/{} payments confirmed ({} reorganized), {} partitions, {} crashes, {} hostile connections ({} penalties), \
              settled in {:.1} s, log {} ({} events)",
             self.seed,
             self.nodes,
@@ -121,6 +123,7 @@ impl Report {
             self.reorganizations,
             self.payments_confirmed,
             self.payments,
+            self.payments_reorganized,
             self.partitions,
             self.crashes,
             self.hostile_connections,

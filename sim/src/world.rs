@@ -96,6 +96,7 @@ impl<'a> Driver<'a> {
                 peers: RefCell::new(Vec::new()),
                 seed: rng.bytes32(),
                 starts: Cell::new(0),
+                committed: Cell::new(None),
                 node: RefCell::new(None),
                 p2p: RefCell::new(None),
                 mailbox: RefCell::new(VecDeque::new()),
@@ -183,13 +184,20 @@ impl<'a> Driver<'a> {
             if now % SAMPLE_MS == 0 {
                 self.sample()?;
                 if let Some(since) = self.settling_since {
+                    let late = now - since > self.scenario.settle_limit_secs * 1000;
                     if check::one_tip(&self.hosts).is_ok() {
-                        let secs = (now - since) as f64 / 1000.0;
-                        self.shared
-                            .record(format!("settled: one tip everywhere {secs:.1} s after the last heal"));
-                        return check::at_end(&self.hosts, &self.shared);
+                        // Payments a reorganization undid go back to pools and are mined again:
+                        // wait for them too, as mining goes on.
+                        let waiting = check::unconfirmed_payments(&self.hosts, &self.shared)?;
+                        if waiting.is_empty() || late {
+                            let secs = (now - since) as f64 / 1000.0;
+                            self.shared.record(format!(
+                                "settled: one tip everywhere {secs:.1} s after the last heal"
+                            ));
+                            return check::at_end(&self.hosts, &self.shared);
+                        }
                     }
-                    if now - since > self.scenario.settle_limit_secs * 1000 {
+                    if late {
                         let tips = check::one_tip(&self.hosts).err().unwrap_or_default();
                         return Err(format!(
                             "the nodes still disagree {} s after the last heal: {tips}",
@@ -276,6 +284,11 @@ impl<'a> Driver<'a> {
 
     fn crash(&mut self, k: usize) {
         let host = self.hosts[k].clone();
+        // What the node had committed, which the restarted node must still hold.
+        if let Some(node) = &*host.node.borrow() {
+            let tip = node.tip();
+            host.committed.set(Some((tip.hash, tip.height)));
+        }
         // The disk first: nothing the dying node does reaches it.
         host.disk.crash();
         host.node.replace(None);
@@ -359,6 +372,7 @@ impl<'a> Driver<'a> {
             reorganizations: running.iter().map(|n| n.metrics().reorganizations.get()).sum(),
             payments: payments.len(),
             payments_confirmed: payments.values().filter(|p| p.confirmed).count(),
+            payments_reorganized: payments.values().filter(|p| p.reorganized).count(),
             partitions: self.partitions,
             crashes: self.crashes,
             hostile_connections: self.hostile.iter().map(|h| h.connections.get()).sum(),
