@@ -36,7 +36,10 @@ step "benchmark smoke: the peer layer under attack, and sync with API latency (q
 cargo xtask bench --quick --only hostile,sync
 
 step "simulation sweep: real nodes on a simulated network with partitions, crashes, skew and hostile hosts (long sweeps: cargo xtask sim --nodes 50 --seeds 200 --minutes 30)"
-cargo xtask sim --nodes 10 --seeds 8 --minutes 10
+cargo xtask sim --nodes 10 --seeds 8 --minutes 10 --fingerprints target/sim-a.txt
+# The same seeds in another process replay the same runs, bit for bit.
+cargo xtask sim --nodes 10 --seeds 8 --minutes 10 --fingerprints target/sim-b.txt
+cmp target/sim-a.txt target/sim-b.txt
 cargo xtask sim --nodes 10 --seeds 2 --minutes 10 --hostile 4 --seed 101
 cargo xtask sim --nodes 50 --seeds 1 --minutes 5 --seed 201
 

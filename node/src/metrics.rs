@@ -35,8 +35,6 @@ pub struct Metrics {
     pub hash_rate: Gauge<f64, AtomicU64>,
     /// Penalties given to peers, by offence.
     penalties: Family<Vec<(&'static str, &'static str)>, Counter>,
-    /// Penalties given to peers, whatever the offence.
-    pub penalties_total: Counter,
     /// Peer connections ended, by reason.
     disconnects: Family<Vec<(&'static str, &'static str)>, Counter>,
 }
@@ -45,7 +43,6 @@ impl Metrics {
     /// Counts a penalty given for `offence` (a fixed label, never input from a peer).
     pub fn penalty(&self, offence: &'static str) {
         self.penalties.get_or_create(&vec![("offence", offence)]).inc();
-        self.penalties_total.inc();
     }
 
     /// Counts a peer connection that ended for `reason` (a fixed label).
@@ -75,7 +72,6 @@ impl Default for Metrics {
             p2p_sync_buffered_bytes: Gauge::default(),
             hash_rate: Gauge::default(),
             penalties: Family::default(),
-            penalties_total: Counter::default(),
             disconnects: Family::default(),
             registry: Registry::default(),
         };

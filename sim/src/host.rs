@@ -223,6 +223,11 @@ async fn operate(host: Rc<Host>, node: Node) {
         let tip = node.tip().hash;
         if work.as_ref().is_none_or(|w| w.tip != tip || now.saturating_sub(w.built_at) >= TEMPLATE_AGE_MS) {
             let block = node.block_template(host.pkh());
+            if std::env::var_os("FERRO_SIM_DEBUG").is_some() {
+                let ids: Vec<String> =
+                    block.transactions.iter().map(|t| short_txid(&t.txid())[..6].to_string()).collect();
+                host.record(format!("template {} t{} {:?}", block.header.height, block.header.time, ids));
+            }
             let Ok(target) = Target::from_compact(block.header.bits) else { continue };
             work = Some(Work { block, target, next_nonce: 0, built_at: now, tip });
         }

@@ -36,6 +36,11 @@ impl Log {
         hex::encode(self.hasher.clone().finalize())
     }
 
+    /// Every event, one per line.
+    pub fn all(&self) -> String {
+        self.lines((0..self.events.len()).collect())
+    }
+
     /// The last `n` events (of the tip lines, the last only), one per line, with their time.
     pub fn timeline(&self, n: usize) -> String {
         let last_tips = self.events.iter().rposition(|(_, what)| what.starts_with(TIPS));

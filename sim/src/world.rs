@@ -51,6 +51,9 @@ pub fn run(scenario: &Scenario) -> Report {
     let wall = std::time::Instant::now();
     let mut driver = Driver::new(scenario);
     let outcome = driver.run();
+    if std::env::var_os("FERRO_SIM_LOG").is_some() {
+        eprint!("{}", driver.shared.log.borrow().all());
+    }
     driver.report(outcome, wall.elapsed().as_secs_f64())
 }
 

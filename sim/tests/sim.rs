@@ -15,6 +15,13 @@ fn one_seed_replays_the_same_run() {
     assert_eq!((first.height, first.payments), (second.height, second.payments));
     let other = run(&Scenario::new(8, 5, 4));
     assert_ne!(first.fingerprint, other.fingerprint, "another seed, another run");
+    // A busier run: a partition heals with payments pending on both sides, hostile hosts
+    // dial in; its replay is the same too.
+    let mut busy = Scenario::new(5, 10, 10);
+    busy.hostile = 2;
+    let (a, b) = (run(&busy), run(&busy));
+    assert!(a.failure.is_none(), "{}", a.failure.unwrap_or_default());
+    assert_eq!(a.fingerprint, b.fingerprint, "\n{}\n{}", a.summary(), b.summary());
 }
 
 #[test]

@@ -2,9 +2,8 @@
 
 use crate::logic::messages;
 use ferro_shared::api::{
-    FilterView, HeadersView, InclusionProof,
-    AddressView, BlockSummary, BlockView, ErrorBody, Event, MempoolView, MineRequest, MineResponse, PeerView,
-    StatusResponse, SubmitTxResponse, TxView,
+    AddressView, BlockSummary, BlockView, ErrorBody, Event, FilterView, HeadersView, InclusionProof,
+    MempoolView, MineRequest, MineResponse, PeerView, StatusResponse, SubmitTxResponse, TxView,
 };
 use ferro_shared::block::HEADER_SIZE;
 use ferro_shared::encode::from_bytes;
@@ -190,7 +189,8 @@ impl Api {
         views
             .into_iter()
             .map(|v| {
-                let bytes = hex::decode(&v.filter).map_err(|e| ApiError::Unreadable(format!("a filter: {e}")))?;
+                let bytes =
+                    hex::decode(&v.filter).map_err(|e| ApiError::Unreadable(format!("a filter: {e}")))?;
                 Ok((v.height, v.hash, bytes))
             })
             .collect()
@@ -205,7 +205,9 @@ impl Api {
         if !response.ok() {
             let status = response.status();
             return match response.json::<ErrorBody>().await {
-                Ok(body) => Err(ApiError::Node { status, code: body.error.code, message: body.error.message }),
+                Ok(body) => {
+                    Err(ApiError::Node { status, code: body.error.code, message: body.error.message })
+                }
                 Err(_) => Err(ApiError::Unreadable(format!("HTTP {status}"))),
             };
         }

@@ -46,7 +46,10 @@ pub async fn save(network: Network, headers: &[BlockHeader]) -> Result<(), Strin
         let tx = db.transaction(&[STORE], TransactionMode::ReadWrite).map_err(|e| e.to_string())?;
         let store = tx.store(STORE).map_err(|e| e.to_string())?;
         let value = js_sys::Uint8Array::from(bytes.as_slice());
-        store.put(&value.into(), Some(&JsValue::from_str(network.name()))).await.map_err(|e| e.to_string())?;
+        store
+            .put(&value.into(), Some(&JsValue::from_str(network.name())))
+            .await
+            .map_err(|e| e.to_string())?;
         tx.done().await.map_err(|e| e.to_string())?;
         Ok(())
     };

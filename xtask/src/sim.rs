@@ -37,6 +37,10 @@ pub struct SimArgs {
     /// Runs at once (each on one thread); defaults to the machine's cores.
     #[arg(long)]
     jobs: Option<usize>,
+    /// Write each run's seed and fingerprint (the hash of its event log) to this file, one per
+    /// line: two sweeps of the same seeds in separate processes must write the same file.
+    #[arg(long, value_name = "FILE")]
+    fingerprints: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -97,6 +101,10 @@ pub fn run(args: SimArgs) -> Result<()> {
         node_secs / reports.iter().map(|r| r.wall_secs).sum::<f64>().max(1e-9),
         node_secs / wall.max(1e-9),
     );
+    if let Some(path) = &args.fingerprints {
+        let lines: String = reports.iter().map(|r| format!("{} {}\n", r.seed, r.fingerprint)).collect();
+        std::fs::write(path, lines)?;
+    }
     let failures: Vec<&Report> = reports.iter().filter(|r| r.failure.is_some()).collect();
     for failed in &failures {
         eprintln!("\n{}", failed.failure.as_deref().unwrap_or_default());

@@ -16,7 +16,7 @@
 //! table is full, from whichever source holds the most), never one the operator gave or one
 //! that proved good.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -62,7 +62,7 @@ impl Entry {
 /// Known peer addresses with retry backoff.
 #[derive(Debug, Default)]
 pub struct AddressBook {
-    entries: HashMap<String, Entry>,
+    entries: BTreeMap<String, Entry>,
 }
 
 impl AddressBook {
@@ -113,7 +113,7 @@ impl AddressBook {
     }
 
     fn largest_source(&self) -> Option<String> {
-        let mut counts: HashMap<&str, usize> = HashMap::new();
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
         for e in self.entries.values().filter(|e| !e.good) {
             if let Origin::Gossip(s) = &e.origin {
                 *counts.entry(s).or_default() += 1;

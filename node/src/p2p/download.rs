@@ -27,7 +27,7 @@ use ferro_shared::hash::BlockHash;
 use ferro_shared::p2p::MAX_HEADERS_PER_MESSAGE;
 use ferro_shared::pow::{Target, Work};
 use ferro_shared::Block;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -239,14 +239,14 @@ pub struct Download {
     timing: Timing,
     our_work: Work,
     our_height: u64,
-    peers: HashMap<u64, PeerSync>,
+    peers: BTreeMap<u64, PeerSync>,
     headers: Option<HeaderRequest>,
     /// Headers are being checked: no other header request until the verdict.
     checking: bool,
     /// The next header request to this peer starts from our chain, not from the run's end.
-    restart_from_chain: HashSet<u64>,
+    restart_from_chain: BTreeSet<u64>,
     run: Option<Run>,
-    blocks: HashMap<u64, BlockRequest>,
+    blocks: BTreeMap<u64, BlockRequest>,
     /// The sender of the blocks handed to the node, while they are being imported, and the
     /// run they belong to.
     importing: Option<(u64, u64)>,
@@ -262,12 +262,12 @@ impl Download {
             timing,
             our_work,
             our_height,
-            peers: HashMap::new(),
+            peers: BTreeMap::new(),
             headers: None,
             checking: false,
-            restart_from_chain: HashSet::new(),
+            restart_from_chain: BTreeSet::new(),
             run: None,
-            blocks: HashMap::new(),
+            blocks: BTreeMap::new(),
             importing: None,
             runs: 0,
             next_id: SYNC_ID_BIT,
@@ -565,7 +565,7 @@ impl Download {
             return vec![unrequested(peer, "blocks")];
         }
         let request = self.release(id).expect("checked");
-        let asked: HashSet<BlockHash> = request.hashes.iter().copied().collect();
+        let asked: BTreeSet<BlockHash> = request.hashes.iter().copied().collect();
         let mut effects = vec![];
         let mut got = 0;
         for block in blocks {
@@ -668,7 +668,7 @@ impl Download {
 
     fn on_tick(&mut self, now: Instant) -> Vec<Effect> {
         let mut effects = vec![];
-        let mut stalled: HashSet<u64> = HashSet::new();
+        let mut stalled: BTreeSet<u64> = BTreeSet::new();
         if let Some(h) = &self.headers {
             if now.duration_since(h.sent) > self.timing.request {
                 stalled.insert(h.peer);
@@ -902,11 +902,11 @@ mod tests {
         let t0 = Instant::now();
         let (_, _, effects) = synced_headers(3_000, &[2, 3, 4], t0);
         let requests = block_requests(&effects);
-        let peers: HashSet<u64> = requests.iter().map(|r| r.0).collect();
-        assert_eq!(peers, HashSet::from([1, 2, 3, 4]), "every peer gets a share");
+        let peers: BTreeSet<u64> = requests.iter().map(|r| r.0).collect();
+        assert_eq!(peers, BTreeSet::from([1, 2, 3, 4]), "every peer gets a share");
         assert_eq!(requests.len(), 4 * MAX_REQUESTS_PER_PEER);
         assert!(requests.iter().all(|r| r.2.len() == CHUNK));
-        let asked: HashSet<BlockHash> = requests.iter().flat_map(|r| r.2.iter().copied()).collect();
+        let asked: BTreeSet<BlockHash> = requests.iter().flat_map(|r| r.2.iter().copied()).collect();
         assert_eq!(asked.len(), 4 * MAX_REQUESTS_PER_PEER * CHUNK, "no block asked for twice");
         // With many peers, never more than the window, nor more answers than the buffer holds.
         let many: Vec<u64> = (2..200).collect();
@@ -1147,7 +1147,7 @@ mod tests {
     fn a_peer_that_leaves_hands_its_blocks_back() {
         let t0 = Instant::now();
         let (mut d, _, effects) = synced_headers(200, &[2], t0);
-        let of_2: HashSet<BlockHash> =
+        let of_2: BTreeSet<BlockHash> =
             block_requests(&effects).iter().filter(|r| r.0 == 2).flat_map(|r| r.2.clone()).collect();
         let effects = d.handle(Input::Left { peer: 2 }, t0);
         // Peer 1 is at its request limit: they wait; once it answers one, they go to it.
@@ -1229,7 +1229,7 @@ mod tests {
         effects: &[Effect],
         t0: Instant,
     ) -> (u64, u64, Vec<BlockHash>) {
-        let by_hash: HashMap<BlockHash, &BlockHeader> = chain.iter().map(|h| (h.hash(), h)).collect();
+        let by_hash: BTreeMap<BlockHash, &BlockHeader> = chain.iter().map(|h| (h.hash(), h)).collect();
         let mut pending = block_requests(effects);
         let mut front = None;
         while let Some(r) = pending.pop() {

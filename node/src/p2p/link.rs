@@ -209,10 +209,14 @@ impl NodeLink {
         .await
     }
 
-    /// Up to `limit` pending txids.
+    /// Up to `limit` pending txids, in the order they arrived (parents before children, so a
+    /// peer that asks for them in this order gets no orphans; and the same pool always gives the
+    /// same list).
     pub async fn pending_txids(&self, limit: usize) -> Result<Vec<Txid>, Stopped> {
-        self.blocking(move |node| Ok(node.state().mempool.entries().map(|e| e.txid).take(limit).collect()))
-            .await
+        self.blocking(move |node| {
+            Ok(node.state().mempool.entries_by_arrival().into_iter().map(|e| e.txid).take(limit).collect())
+        })
+        .await
     }
 
     pub async fn submit_transaction(

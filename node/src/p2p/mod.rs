@@ -43,7 +43,7 @@ use ferro_shared::Block;
 use link::{CheckedHeaders, HeadersRefused};
 use link::{NodeEvent, Origin};
 use peer_set::{Action, PeerSet};
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -361,7 +361,7 @@ struct Manager {
     stats: watch::Sender<PeerStats>,
     set: PeerSet,
     download: Download,
-    connections: HashMap<u64, (outbound::Outbound, oneshot::Sender<()>)>,
+    connections: BTreeMap<u64, (outbound::Outbound, oneshot::Sender<()>)>,
 }
 
 /// Starts the peer network of the node behind `link`: dials `initial` peers and remembered ones,
@@ -422,7 +422,7 @@ pub async fn start(
     let tip = link.tip();
     let download = Download::new(download::Timing::default(), tip.work, tip.height);
     let penalties = handle.penalties.clone();
-    let mut manager = Manager { ctx, penalties, stats, set, download, connections: HashMap::new() };
+    let mut manager = Manager { ctx, penalties, stats, set, download, connections: BTreeMap::new() };
     let events = link.subscribe();
     let task = tokio::spawn(async move { manager.run(rx, events, shutdown).await });
     Ok((handle, task))

@@ -12,7 +12,7 @@ use ferro_shared::api::{Direction, PeerView};
 use ferro_shared::hash::{BlockHash, Txid};
 use ferro_shared::p2p::{Message, MAX_ADDRS_PER_MESSAGE, MAX_ITEMS_PER_MESSAGE};
 use lru::LruCache;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::num::NonZeroUsize;
 use std::time::Duration;
@@ -71,29 +71,29 @@ struct Peer {
 #[derive(Debug)]
 pub struct PeerSet {
     limits: Limits,
-    peers: HashMap<u64, Peer>,
+    peers: BTreeMap<u64, Peer>,
     next_id: u64,
     book: AddressBook,
-    bans: HashMap<String, Instant>,
-    dialing: HashSet<String>,
+    bans: BTreeMap<String, Instant>,
+    dialing: BTreeSet<String>,
     stopping: bool,
     /// Transaction ids waiting to be announced to each peer, sent together by
     /// [`PeerSet::flush_announcements`] (or as soon as one message is full), so a burst of
     /// transactions is a few messages, not one per transaction.
-    announcements: HashMap<u64, Vec<Txid>>,
+    announcements: BTreeMap<u64, Vec<Txid>>,
 }
 
 impl PeerSet {
     pub fn new(limits: Limits) -> Self {
         PeerSet {
             limits,
-            peers: HashMap::new(),
+            peers: BTreeMap::new(),
             next_id: 1,
             book: AddressBook::default(),
-            bans: HashMap::new(),
-            dialing: HashSet::new(),
+            bans: BTreeMap::new(),
+            dialing: BTreeSet::new(),
             stopping: false,
-            announcements: HashMap::new(),
+            announcements: BTreeMap::new(),
         }
     }
 
@@ -116,12 +116,12 @@ impl PeerSet {
         self.peers.len()
     }
 
-    /// The best height any peer has shown.
     /// What is known of a connected peer.
     pub fn peer(&self, peer: u64) -> Option<&PeerInfo> {
         self.peers.get(&peer).map(|p| &p.info)
     }
 
+    /// The best height any peer has shown.
     pub fn best_height(&self) -> u64 {
         self.peers.values().map(|p| p.info.best_height).max().unwrap_or(0)
     }
@@ -133,7 +133,7 @@ impl PeerSet {
     /// The peer set is closing: nothing more is taken, everyone leaves.
     pub fn stop(&mut self) -> Vec<Action> {
         self.stopping = true;
-        self.peers.drain().map(|(id, _)| Action::Disconnect(id)).collect()
+        std::mem::take(&mut self.peers).into_keys().map(Action::Disconnect).collect()
     }
 
     /// Whether a connection to `url` exists.
@@ -382,9 +382,8 @@ impl PeerSet {
 
     /// Sends every queued transaction announcement.
     pub fn flush_announcements(&mut self) -> Vec<Action> {
-        let mut actions: Vec<Action> = self
-            .announcements
-            .drain()
+        let mut actions: Vec<Action> = std::mem::take(&mut self.announcements)
+            .into_iter()
             .filter(|(id, txids)| !txids.is_empty() && self.peers.contains_key(id))
             .map(|(id, txids)| Action::Send {
                 peers: vec![id],
@@ -427,7 +426,7 @@ impl PeerSet {
         if self.stopping {
             return vec![];
         }
-        let connected: HashSet<String> =
+        let connected: BTreeSet<String> =
             self.peers.values().filter_map(|p| p.info.listen_url.clone()).collect();
         let outbound = self.peers.values().filter(|p| p.info.direction == Direction::Outbound).count();
         let mut room = self.limits.max_outbound.saturating_sub(outbound + self.dialing.len());

@@ -27,7 +27,7 @@ use ferro_shared::p2p::{
 };
 use ferro_shared::pow::Work;
 use ferro_shared::{Block, Network, Transaction};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -118,7 +118,7 @@ struct Pending {
     kind: Request,
     last_seen: Instant,
     /// For a transaction request, the txids still expected.
-    txids: HashSet<Txid>,
+    txids: BTreeSet<Txid>,
 }
 
 /// Timers of a session.
@@ -340,7 +340,7 @@ pub struct Session {
     timing: Timing,
     /// Our unanswered requests: what each asked for, and when the peer last answered part of it
     /// (or when it was sent).
-    pending: HashMap<u64, Pending>,
+    pending: BTreeMap<u64, Pending>,
     /// Transactions the peer announced that we want but had no request slot for yet.
     deferred_txs: VecDeque<Txid>,
     /// Transactions it sent that spent coins we did not know, with how often they were tried.
@@ -349,7 +349,7 @@ pub struct Session {
     /// [`ORPHAN_TRIES`], the oldest forgotten first.
     retried: VecDeque<Txid>,
     /// How often each transaction in `retried` is there.
-    tries: HashMap<Txid, usize>,
+    tries: BTreeMap<Txid, usize>,
     next_request: u64,
     peer_height: u64,
     last_heard: Instant,
@@ -364,11 +364,11 @@ impl Session {
     pub fn start(timing: Timing, theirs: &Hello, now: Instant) -> (Session, Vec<Effect>) {
         let session = Session {
             timing,
-            pending: HashMap::new(),
+            pending: BTreeMap::new(),
             deferred_txs: VecDeque::new(),
             orphans: VecDeque::new(),
             retried: VecDeque::new(),
-            tries: HashMap::new(),
+            tries: BTreeMap::new(),
             next_request: 1,
             peer_height: theirs.height,
             last_heard: now,
@@ -488,7 +488,7 @@ impl Session {
     ) -> Vec<Effect> {
         match result {
             Ok(checked) if checked.new.is_empty() || checked.tail.work() <= our_work => vec![],
-            Ok(checked) => match self.request(Request::Blocks, HashSet::new(), now) {
+            Ok(checked) => match self.request(Request::Blocks, BTreeSet::new(), now) {
                 Some(id) => {
                     let hashes = checked.new.iter().map(|(hash, _)| *hash).collect();
                     vec![Effect::Send(Message::GetBlocks { id, hashes })]
@@ -508,7 +508,7 @@ impl Session {
     }
 
     /// Registers a request of ours; `None` when too many are unanswered.
-    fn request(&mut self, kind: Request, txids: HashSet<Txid>, now: Instant) -> Option<u64> {
+    fn request(&mut self, kind: Request, txids: BTreeSet<Txid>, now: Instant) -> Option<u64> {
         if self.pending.len() >= MAX_PENDING_REQUESTS {
             return None;
         }
@@ -804,7 +804,7 @@ mod tests {
 
     #[test]
     fn offences_have_distinct_labels_and_the_grave_ones_ban() {
-        let labels: std::collections::HashSet<_> = Offence::ALL.iter().map(|o| o.label()).collect();
+        let labels: std::collections::BTreeSet<_> = Offence::ALL.iter().map(|o| o.label()).collect();
         assert_eq!(labels.len(), Offence::ALL.len());
         for offence in Offence::ALL {
             let grave =

@@ -3,13 +3,13 @@
 
 use super::live::use_live;
 use super::verified::use_verified;
-use crate::logic::format::utc_time;
-use ferro_shared::api::HistoryEntry;
 use crate::app::{use_node, Route};
 use crate::logic::account::{address_qr_svg, coins, where_confirmed, HistoryLine};
+use crate::logic::format::utc_time;
 use crate::logic::vault::AccountInfo;
 use crate::pages::stale::stale_note;
 use ferro_shared::api::AddressView;
+use ferro_shared::api::HistoryEntry;
 use ferro_shared::{Address, Network};
 use wasm_bindgen::JsValue;
 use yew::prelude::*;
@@ -40,8 +40,8 @@ pub fn AccountView(props: &AccountProps) -> Html {
     // Once verified: the node's pending entries (unverified by nature), then the verified ones.
     // Confirmed entries the node reports that the verified chain does not hold are shown apart.
     let (history, unproven): (Vec<(HistoryEntry, Proof)>, Vec<HistoryEntry>) = if verified.done {
-        let pending = reported.iter().filter(|e| e.height.is_none()).map(|e| (e.clone(), Proof::Pending));
-        let proven = verified.history.iter().map(|e| (e.clone(), Proof::Verified));
+        let pending = reported.iter().filter(|e| e.height.is_none()).map(|e| (*e, Proof::Pending));
+        let proven = verified.history.iter().map(|e| (*e, Proof::Verified));
         let unproven = reported
             .iter()
             .filter(|e| e.height.is_some() && !verified.history.iter().any(|v| v.txid == e.txid))
@@ -49,7 +49,9 @@ pub fn AccountView(props: &AccountProps) -> Html {
             .collect();
         (pending.chain(proven).collect(), unproven)
     } else {
-        let lines = reported.iter().map(|e| (e.clone(), if e.height.is_none() { Proof::Pending } else { Proof::Unverified }));
+        let lines = reported
+            .iter()
+            .map(|e| (*e, if e.height.is_none() { Proof::Pending } else { Proof::Unverified }));
         (lines.collect(), vec![])
     };
     let verify_status = if verified.done {
@@ -71,11 +73,13 @@ pub fn AccountView(props: &AccountProps) -> Html {
             "The node at {node} served something that failed verification: {what}. Nothing it served after that is shown as verified."
         ) }</p>
     });
-    let mismatch = live.value.as_ref().filter(|v| verified.done && v.balance != verified.balance).map(|v| html! {
-        <p class="error" data-testid="verify-mismatch">{ format!(
-            "The node at {} reports a balance of {}, which its own verified chain does not show.",
-            node.api.base(), coins(v.balance)
-        ) }</p>
+    let mismatch = live.value.as_ref().filter(|v| verified.done && v.balance != verified.balance).map(|v| {
+        html! {
+            <p class="error" data-testid="verify-mismatch">{ format!(
+                "The node at {} reports a balance of {}, which its own verified chain does not show.",
+                node.api.base(), coins(v.balance)
+            ) }</p>
+        }
     });
     let unproven_warning = (!unproven.is_empty()).then(|| html! {
         <p class="error" data-testid="verify-unproven">{ format!(

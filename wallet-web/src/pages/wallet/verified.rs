@@ -74,10 +74,10 @@ fn now() -> u64 {
 pub fn use_verified(address: Address, network: Network) -> Verified {
     let node = use_node();
     let state = use_state(Verified::default);
-    let sync: Rc<RefCell<Option<(Address, LightSync)>>> = use_memo((), |_| RefCell::new(None)).into();
+    let sync: Rc<RefCell<Option<(Address, LightSync)>>> = use_memo((), |_| RefCell::new(None));
     // One run at a time; a trigger during a run makes it go round once more.
-    let running: Rc<Cell<bool>> = use_memo((), |_| Cell::new(false)).into();
-    let again: Rc<Cell<bool>> = use_memo((), |_| Cell::new(false)).into();
+    let running: Rc<Cell<bool>> = use_memo((), |_| Cell::new(false));
+    let again: Rc<Cell<bool>> = use_memo((), |_| Cell::new(false));
     let target = node.status.as_ref().map_or(0, |s| s.height);
     let shown = (*state).clone();
     use_effect_with((address, node.api.clone(), node.tick, target), move |(address, api, _, target)| {
@@ -126,7 +126,8 @@ async fn run(
         };
         if !matches!(need, Need::Headers { .. }) && headers_changed {
             headers_changed = false;
-            let headers = sync.borrow().as_ref().map(|(_, s)| s.headers().headers().to_vec()).unwrap_or_default();
+            let headers =
+                sync.borrow().as_ref().map(|(_, s)| s.headers().headers().to_vec()).unwrap_or_default();
             let _ = crate::headers_db::save(network, &headers).await;
         }
         let outcome: Result<(), (String, bool)> = match need {
