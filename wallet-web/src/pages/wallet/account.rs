@@ -134,7 +134,7 @@ pub fn AccountView(props: &AccountProps) -> Html {
                         }
                     </div>
                     <div>
-                        <div class="hint">{ "After pending transactions" }</div>
+                        <div class="hint">{ "After pending transactions (unverified)" }</div>
                         <div class="pending-amount" data-testid="pending-balance">{ balance(|v| v.pending) }</div>
                     </div>
                 </div>

@@ -22,7 +22,7 @@ pub struct Verified {
     pub scanned: u64,
     /// The node's height, as its status says: how far there is to go.
     pub target: u64,
-    /// Verified up to the verified tip.
+    /// The wallet's coins are verified up to the verified tip.
     pub done: bool,
     pub balance: Amount,
     /// Confirmed history from verified blocks, newest first.
@@ -51,7 +51,9 @@ impl Verified {
             tip_time: sync.headers().tip().time,
             scanned: scanner.height(),
             target,
-            done: failure.is_none() && sync.is_done(),
+            // What was verified stays verified when a node later serves a lie: the lie is
+            // refused and named, nothing of it is taken.
+            done: sync.is_done(),
             balance: scanner.balance(),
             history,
             failure,
