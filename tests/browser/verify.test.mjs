@@ -7,6 +7,7 @@
 //   (b) hide-payment: the account's real payments left out
 //   (c) bad-pow:      a header whose proof of work fails
 //   (d) bad-filter:   filters that do not match their headers' commitments
+//   and a receipt's inclusion proof that leads to another Merkle root
 //
 // Keys and backup words still never leave the browser. Screenshots go to target/browser/verify/.
 
@@ -120,7 +121,20 @@ test('browser wallet: what a lying node serves is refused, named, and never show
     await verifiedTo(6);
     await verifiedBalance('100');
     await screenshot('honest-again');
-    assert.ok(proxy.served.length >= 4, `the proxy lied: ${proxy.served}`);
+
+    // A receipt: the inclusion proof of the account's first payment, checked against the
+    // wallet's own headers; then a proof that leads elsewhere, refused and named.
+    await page.locator(`${tid('history-row')} a`).last().click();
+    await textMatching(
+      page, 'tx-proof', (s) => /^Included in block 1, verified against proof of work, 6 confirmations$/.test(s),
+      '"Included in block 1, verified against proof of work, 6 confirmations"', CHAIN,
+    );
+    await screenshot('proof');
+    proxy.mode = 'bad-proof';
+    await page.reload();
+    await named('tx-proof', 'Not verified', 'does not lead to the Merkle root of block 1');
+    await screenshot('bad-proof');
+    assert.ok(proxy.served.length >= 5, `the proxy lied: ${proxy.served}`);
 
     // Nothing secret left the browser.
     for (const line of sent) {

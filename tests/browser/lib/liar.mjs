@@ -6,6 +6,7 @@
 //   hide-payment  the account's view loses every payment it received
 //   bad-filter    every block filter has one byte changed (no longer what its header commits to)
 //   bad-pow       the first header of every page carries a nonce its proof of work fails with
+//   bad-proof     inclusion proofs claim one more transaction and a sibling hash that is not there
 
 import crypto from 'node:crypto';
 import http from 'node:http';
@@ -47,6 +48,9 @@ function alter(mode, pathname, body) {
     const bytes = Buffer.from(view.headers, 'hex');
     failProofOfWork(bytes.subarray(0, 128)).copy(bytes, 0);
     view.headers = bytes.toString('hex');
+  } else if (pathname.endsWith('/proof') && mode === 'bad-proof') {
+    view.count += 1;
+    view.branch.push('ab'.repeat(32));
   } else {
     return body;
   }

@@ -15,6 +15,7 @@
 //! | `block.rs`, `tx.rs`, `address.rs` | [`BlockPage`], [`TxPage`], [`AddressPage`] |
 //! | `mempool.rs`, `peers.rs` | [`MempoolPage`], [`PeersPage`] |
 //! | `fetch.rs`, `parts.rs` | the fetch hook, shared links and tables |
+//! | `proof.rs` | a confirmed transaction's inclusion, verified against the wallet's own headers |
 //!
 //! Formatting, search classification and chart geometry are pure and tested in
 //! [`crate::logic::format`], [`crate::logic::search`] and [`crate::logic::chart`].
@@ -28,6 +29,7 @@ mod mempool;
 mod parts;
 mod peers;
 mod problem;
+mod proof;
 mod tx;
 
 pub use address::{AddressPage, AddressProps};

@@ -61,6 +61,9 @@ fn view_tx(t: &TxView, network: Option<Network>) -> Html {
                     { status }
                 </h2>
                 <p><code data-testid="tx-id">{ t.txid.to_hex() }</code></p>
+                if let (TxState::Confirmed, Some(network)) = (t.status, network) {
+                    <super::proof::VerifiedInclusion tx={t.clone()} {network} />
+                }
                 <table class="facts">
                     <tbody>
                         { fact("Confirmations", html! { <span data-testid="tx-confirmations">{ t.confirmations }</span> }) }
