@@ -15,6 +15,10 @@ use crate::hash::{BlockHash, PubkeyHash};
 use crate::params::Network;
 use std::collections::VecDeque;
 
+/// Answers in a row naming other blocks than the verified ones, taken for a node's chain moving
+/// on before they count as a lie.
+pub const MAX_RESYNCS: u32 = 3;
+
 /// The next request to make.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Need {
@@ -37,6 +41,10 @@ pub struct LightSync {
     checked: VecDeque<(u64, BlockHash, bool)>,
     /// Whether the headers need asking for (at start, and when told a tip moved).
     headers_due: bool,
+    /// Filters or blocks in a row that named another block than the verified one at their
+    /// height: the node's chain moved between two answers (it reorganized), so the headers are
+    /// asked again, at most [`MAX_RESYNCS`] times before it counts as a lie.
+    resyncs: u32,
     /// Blocks fetched because their filter matched (counting false positives).
     pub blocks_fetched: u64,
     pub filters_checked: u64,
@@ -60,6 +68,7 @@ impl LightSync {
             scanner: Scanner::new(watch, network.genesis_hash()),
             checked: VecDeque::new(),
             headers_due: true,
+            resyncs: 0,
             blocks_fetched: 0,
             filters_checked: 0,
         }
@@ -137,7 +146,14 @@ impl LightSync {
             if height > self.headers.height() {
                 break;
             }
-            let filter = check_filter(&self.headers, height, &hash, bytes)?;
+            let filter = match check_filter(&self.headers, height, &hash, bytes) {
+                Err(LightError::WrongBlock { .. }) if self.resyncs < MAX_RESYNCS => {
+                    self.resync();
+                    return Ok(());
+                }
+                other => other?,
+            };
+            self.resyncs = 0;
             let root = self.headers.header(height).ok_or(LightError::UnknownHeight(height))?.merkle_root;
             let matched = filter
                 .matches_any(&root, &watched)
@@ -155,11 +171,26 @@ impl LightSync {
             Some((h, _, true)) if *h == height => {}
             _ => return Err(LightError::OutOfOrder { expected: self.scanner.next_height(), got: height }),
         }
-        check_block(&self.headers, height, block)?;
+        match check_block(&self.headers, height, block) {
+            Err(LightError::WrongBlock { .. }) if self.resyncs < MAX_RESYNCS => {
+                self.resync();
+                return Ok(());
+            }
+            other => other?,
+        }
+        self.resyncs = 0;
         self.scanner.apply(height, block)?;
         self.checked.pop_front();
         self.blocks_fetched += 1;
         self.advance()
+    }
+
+    /// The node named another block than ours at a height: its chain moved on. Ask the headers
+    /// again (a branch with more work replaces ours and the scan follows it).
+    fn resync(&mut self) {
+        self.resyncs += 1;
+        self.checked.clear();
+        self.headers_due = true;
     }
 
     /// Takes the filters that matched nothing off the front of the queue.
@@ -169,5 +200,158 @@ impl LightSync {
             self.checked.pop_front();
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::block::BLOCK_VERSION;
+    use crate::hash::{FilterHash, MerkleRoot};
+    use crate::keys::SecretKey;
+    use crate::pow::Target;
+    use crate::tx::{Transaction, TxOut};
+    use crate::Amount;
+
+    const NET: Network = Network::Dev;
+    const NOW: u64 = u64::MAX / 2;
+
+    /// A chain of `n` blocks on genesis paying `to` at the heights in `paying`, others paying
+    /// `tag`-derived nobody, so branches differ.
+    fn chain(n: u64, to: PubkeyHash, paying: &[u64], tag: u8) -> Vec<Block> {
+        let genesis = NET.genesis_block();
+        let mut out: Vec<Block> = vec![];
+        for height in 1..=n {
+            let prev = out.last().map_or(genesis.header, |b: &Block| b.header);
+            let recipient = if paying.contains(&height) { to } else { PubkeyHash([tag; 32]) };
+            let coinbase =
+                Transaction::coinbase(height, vec![TxOut { recipient, amount: Amount::from_units(50) }]);
+            let mut block = Block {
+                header: BlockHeader {
+                    version: BLOCK_VERSION,
+                    height,
+                    prev: prev.hash(),
+                    merkle_root: MerkleRoot::ZERO,
+                    filter_hash: FilterHash([0; 32]),
+                    time: prev.time + 10,
+                    bits: NET.params().pow_limit,
+                    nonce: 0,
+                },
+                transactions: vec![coinbase],
+            };
+            block.commit_transactions();
+            let target = Target::from_compact(block.header.bits).unwrap();
+            while !target.is_met_by(&block.hash()) {
+                block.header.nonce += 1;
+            }
+            out.push(block);
+        }
+        out
+    }
+
+    /// Serves `blocks` (an honest node's chain) to `sync` until it is done.
+    fn serve(sync: &mut LightSync, blocks: &[Block]) -> Result<(), LightError> {
+        for _ in 0..1000 {
+            match sync.next() {
+                Need::Done => return Ok(()),
+                Need::Headers { locator } => {
+                    let start = blocks.iter().rposition(|b| locator.contains(&b.hash())).map_or(0, |i| i + 1);
+                    let headers: Vec<BlockHeader> = blocks[start..].iter().map(|b| b.header).collect();
+                    sync.on_headers(&headers, NOW)?;
+                }
+                Need::Filters { from } => {
+                    let page = blocks
+                        .iter()
+                        .filter(|b| b.header.height >= from)
+                        .take(3)
+                        .map(|b| (b.header.height, b.hash(), b.compute_filter().as_bytes().to_vec()))
+                        .collect();
+                    sync.on_filters(page)?;
+                }
+                Need::Block { height, .. } => sync.on_block(height, &blocks[height as usize - 1])?,
+            }
+        }
+        panic!("no end");
+    }
+
+    fn me() -> PubkeyHash {
+        SecretKey::from_bytes(&[1; 32]).unwrap().public_key().pubkey_hash()
+    }
+
+    #[test]
+    fn a_wallet_finds_exactly_its_blocks_and_follows_a_reorganization() {
+        let main = chain(8, me(), &[2, 5], 1);
+        let mut sync = LightSync::new(NET, &[], [me()], NOW);
+        serve(&mut sync, &main).unwrap();
+        assert_eq!(sync.scanner().balance(), Amount::from_units(100));
+        assert_eq!(sync.headers().height(), 8);
+        assert!(
+            sync.blocks_fetched >= 2 && sync.blocks_fetched < 8,
+            "{} blocks fetched",
+            sync.blocks_fetched
+        );
+        // A longer branch from block 3 on, in which block 5 does not pay us: the scan follows.
+        let fork = rebuild_on(&main[..3], 7, 2);
+        sync.tip_moved();
+        serve(&mut sync, &fork).unwrap();
+        assert_eq!(sync.headers().tip_hash(), fork.last().unwrap().hash());
+        assert_eq!(sync.scanner().balance(), Amount::from_units(50), "block 5's payment is gone");
+    }
+
+    /// `n` more blocks on `base`, paying nobody.
+    fn rebuild_on(base: &[Block], n: u64, tag: u8) -> Vec<Block> {
+        let mut out = base.to_vec();
+        for _ in 0..n {
+            let prev = out.last().unwrap().header;
+            let height = prev.height + 1;
+            let coinbase = Transaction::coinbase(
+                height,
+                vec![TxOut { recipient: PubkeyHash([tag; 32]), amount: Amount::from_units(50) }],
+            );
+            let mut block = Block {
+                header: BlockHeader { height, prev: prev.hash(), time: prev.time + 10, nonce: 0, ..prev },
+                transactions: vec![coinbase],
+            };
+            block.commit_transactions();
+            let target = Target::from_compact(block.header.bits).unwrap();
+            while !target.is_met_by(&block.hash()) {
+                block.header.nonce += 1;
+            }
+            out.push(block);
+        }
+        out
+    }
+
+    #[test]
+    fn filters_of_another_chain_resync_a_few_times_then_count_as_a_lie() {
+        let main = chain(6, me(), &[2], 1);
+        let other = chain(6, me(), &[], 9);
+        let mut sync = LightSync::new(NET, &[], [me()], NOW);
+        // Headers of `main`, then filters of `other` (a node whose chain moved, or a liar).
+        let headers: Vec<BlockHeader> = main.iter().map(|b| b.header).collect();
+        sync.on_headers(&headers, NOW).unwrap();
+        for attempt in 0..MAX_RESYNCS {
+            let Need::Filters { from } = sync.next() else { panic!("attempt {attempt}: {:?}", sync.next()) };
+            let page = vec![(
+                from,
+                other[from as usize - 1].hash(),
+                other[from as usize - 1].compute_filter().as_bytes().to_vec(),
+            )];
+            sync.on_filters(page).unwrap();
+            assert!(matches!(sync.next(), Need::Headers { .. }), "asks the headers again");
+            sync.on_headers(&[], NOW).unwrap();
+        }
+        let Need::Filters { from } = sync.next() else { panic!() };
+        let page = vec![(from, other[0].hash(), other[0].compute_filter().as_bytes().to_vec())];
+        assert!(matches!(sync.on_filters(page), Err(LightError::WrongBlock { .. })));
+        // A filter whose hash is not its header's commitment is a lie at once.
+        let mut sync = LightSync::new(NET, &[], [me()], NOW);
+        sync.on_headers(&headers, NOW).unwrap();
+        let mut bytes = main[0].compute_filter().as_bytes().to_vec();
+        *bytes.last_mut().unwrap() ^= 1;
+        assert!(matches!(
+            sync.on_filters(vec![(1, main[0].hash(), bytes)]),
+            Err(LightError::FilterMismatch { height: 1 } | LightError::BadFilter { .. })
+        ));
     }
 }
