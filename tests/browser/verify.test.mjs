@@ -21,12 +21,24 @@ import { freePort } from './lib/net.mjs';
 import { FAKE_TXID, LyingProxy } from './lib/liar.mjs';
 import {
   APPEAR, CHAIN, CRYPTO, DIST, Node, OUT, checkBackup, click, clean, ferroBinary, fill, showsAmount, text,
-  textMatching, tid, unlockIfAsked, visible,
+  textMatching, tid, unlockIfAsked, visible, waitFor,
 } from './lib/harness.mjs';
 
 const PASSWORD = 'verify every header';
 const OTHER = 'fdev1sz5lnx2hk2d0yqecqd70qcmqh325ytjmhgqr9w6pxeyccfu20kcse2ucmp';
 const SHOTS = path.join(OUT, 'verify');
+
+/** Creates an account on the page's wallet; returns its backup words and address. */
+async function createAccount(page) {
+  await fill(page, 'account-name', 'Verifier');
+  await fill(page, 'new-password', PASSWORD);
+  await fill(page, 'new-password-repeat', PASSWORD);
+  await click(page, 'create-account');
+  const words = (await text(page, 'mnemonic', CRYPTO)).toLowerCase().match(/[a-z]+/g) ?? [];
+  await click(page, 'mnemonic-saved');
+  await checkBackup(page, words);
+  return { words, address: await text(page, 'address') };
+}
 
 test('browser wallet: what a lying node serves is refused, named, and never shown as verified', { timeout: 10 * 60_000 }, async () => {
   assert.ok(fs.existsSync(path.join(DIST, 'index.html')), `${DIST}/index.html is missing: build the wallet first`);
@@ -64,14 +76,7 @@ test('browser wallet: what a lying node serves is refused, named, and never show
 
     // An account, paid twice, verified through the proxy while it tells the truth.
     await page.goto(`${proxy.url}/`);
-    await fill(page, 'account-name', 'Verifier');
-    await fill(page, 'new-password', PASSWORD);
-    await fill(page, 'new-password-repeat', PASSWORD);
-    await click(page, 'create-account');
-    const words = (await text(page, 'mnemonic', CRYPTO)).toLowerCase().match(/[a-z]+/g) ?? [];
-    await click(page, 'mnemonic-saved');
-    await checkBackup(page, words);
-    const address = await text(page, 'address');
+    const { words, address } = await createAccount(page);
     await mineTo(address, 2);
     await verifiedTo(2);
     await verifiedBalance('100');
@@ -147,5 +152,53 @@ test('browser wallet: what a lying node serves is refused, named, and never show
     await browser?.close();
     await proxy.stop().catch(() => {});
     await node.stop();
+  }
+});
+
+// Several nodes: the wallet's own node (behind the lying proxy) serves filters that fail; an
+// honest peer of it serves good ones, so the account is still verified to the tip; a third node
+// on a chain of its own is named as being on another chain.
+test('browser wallet: other nodes verify what its own node will not, and one on another chain is named', { timeout: 10 * 60_000 }, async () => {
+  const bin = ferroBinary();
+  const nodeA = new Node('verify-a', bin, await freePort());
+  const nodeB = new Node('verify-b', bin, await freePort());
+  const nodeC = new Node('verify-c', bin, await freePort());
+  const proxy = new LyingProxy({ host: '127.0.0.1', port: nodeA.port }, await freePort());
+  let browser;
+  try {
+    await Promise.all([nodeA, nodeB, nodeC].map((n) => n.ready()));
+    await proxy.start();
+    await nodeB.api('POST', '/api/peers', { url: `ws://127.0.0.1:${nodeA.port}/p2p` });
+    await nodeC.api('POST', '/api/mine', { address: OTHER, blocks: 1 });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 60_000 });
+    const page = await (await browser.newContext({ viewport: { width: 1100, height: 1000 } })).newPage();
+    await page.goto(`${proxy.url}/`);
+    const { address } = await createAccount(page);
+    await nodeA.api('POST', '/api/mine', { address, blocks: 2 });
+    await textMatching(page, 'verify-status', (s) => s.includes('Verified to block 2 '), 'verified to block 2', CHAIN);
+    await waitFor('node B to follow node A', async () => (await nodeB.api('GET', '/api/status')).height === 2, CHAIN);
+
+    await page.goto(`${proxy.url}/settings`);
+    await fill(page, 'other-nodes-input', `${nodeB.url}\n${nodeC.url}`);
+    await click(page, 'other-nodes-save');
+    await textMatching(page, 'other-nodes-result', (s) => s.includes('2 other node'), 'two other nodes', APPEAR);
+
+    proxy.mode = 'bad-filter';
+    await page.goto(`${proxy.url}/`);
+    await unlockIfAsked(page, 'balance', PASSWORD);
+    await textMatching(page, 'verify-status', (s) => s.includes('Verified to block 2 '), 'verified to block 2', CHAIN);
+    await textMatching(page, 'balance', showsAmount('100'), '"100 FRC"', CHAIN);
+    assert.equal(await text(page, 'balance-badge'), 'verified');
+    const warning = await textMatching(
+      page, 'verify-warning', (s) => s.includes(proxy.url) && s.includes(nodeC.url), 'the proxy and node C named', CHAIN,
+    );
+    assert.ok(warning.includes('filter of block 1'), warning);
+    assert.ok(warning.includes('is on another chain'), warning);
+    assert.ok(!warning.includes(nodeB.url), `the honest node B is not named: ${warning}`);
+    await page.screenshot({ path: path.join(SHOTS, 'several-nodes.png'), fullPage: true });
+  } finally {
+    await browser?.close();
+    await proxy.stop().catch(() => {});
+    await Promise.all([nodeA, nodeB, nodeC].map((n) => n.stop()));
   }
 });

@@ -7,5 +7,6 @@ pub mod search;
 pub mod account;
 pub mod forms;
 pub mod messages;
+pub mod nodes;
 pub mod payment;
 pub mod vault;

@@ -68,10 +68,12 @@ pub fn AccountView(props: &AccountProps) -> Html {
             </p>
         }
     };
-    let verify_warning = verified.failure.as_ref().map(|(node, what)| html! {
-        <p class="error" data-testid="verify-warning">{ format!(
-            "The node at {node} served something that failed verification: {what}. Nothing it served after that is shown as verified."
-        ) }</p>
+    let verify_warning = (!verified.warnings.is_empty()).then(|| html! {
+        <div data-testid="verify-warning">
+            { for verified.warnings.iter().map(|(node, what)| html! {
+                <p class="error">{ format!("The node at {node} {what}. None of it is shown as verified.") }</p>
+            }) }
+        </div>
     });
     let mismatch = live.value.as_ref().filter(|v| verified.done && v.balance != verified.balance).map(|v| {
         html! {

@@ -27,6 +27,7 @@ mod verified;
 pub use context::{use_wallet, Receipt, WalletProvider, WalletState};
 pub use home::WalletHome;
 pub use send::SendPage;
+pub use verified::OTHER_NODES_KEY;
 
 use ferro_shared::Network;
 use web_sys::{HtmlInputElement, HtmlTextAreaElement};

@@ -2,6 +2,11 @@
 //! IndexedDB), the block filters checked against them, the blocks whose filter matches the
 //! account checked against them, and the balance and history computed from those blocks
 //! (`ferro_shared::light`). Runs again whenever the node reports a new tip.
+//!
+//! Besides the wallet's own node, the other nodes listed in the settings
+//! ([`OTHER_NODES_KEY`]) serve headers too: the chain with the most work among them wins, and a
+//! node on another chain is named. Filters and blocks come from the first node whose answer
+//! verifies.
 
 use crate::api::Api;
 use crate::app::use_node;
@@ -27,12 +32,13 @@ pub struct Verified {
     pub balance: Amount,
     /// Confirmed history from verified blocks, newest first.
     pub history: Vec<HistoryEntry>,
-    /// The node that served something that failed verification, and what failed.
-    pub failure: Option<(String, String)>,
+    /// Per node (its URL): what it served that failed verification, or how its chain differs
+    /// from the verified one.
+    pub warnings: Vec<(String, String)>,
 }
 
 impl Verified {
-    fn of(sync: &LightSync, target: u64, failure: Option<(String, String)>) -> Self {
+    fn of(sync: &LightSync, target: u64, warnings: Vec<(String, String)>) -> Self {
         let scanner = sync.scanner();
         let history = scanner
             .history()
@@ -56,7 +62,7 @@ impl Verified {
             done: sync.is_done(),
             balance: scanner.balance(),
             history,
-            failure,
+            warnings,
         }
     }
 
@@ -103,7 +109,18 @@ pub fn use_verified(address: Address, network: Network) -> Verified {
     shown
 }
 
-/// Drives the light client until it is done or something fails, publishing progress.
+/// Where the settings keep the other nodes' URLs.
+pub const OTHER_NODES_KEY: &str = "ferro.other-nodes";
+
+/// The other nodes to check against, as the settings keep them.
+pub fn other_nodes(own: &Api) -> Vec<Api> {
+    use gloo_storage::{LocalStorage, Storage};
+    let urls: Vec<String> = LocalStorage::get(OTHER_NODES_KEY).unwrap_or_default();
+    urls.iter().filter(|u| u.as_str() != own.base()).map(|u| Api::new(u)).collect()
+}
+
+/// Drives the light client until it is done or no node can take it further, publishing
+/// progress.
 async fn run(
     api: &Api,
     address: Address,
@@ -119,8 +136,14 @@ async fn run(
     } else if let Some((_, s)) = sync.borrow_mut().as_mut() {
         s.tip_moved();
     }
-    let node = api.base().to_string();
+    let nodes: Vec<Api> = std::iter::once(api.clone()).chain(other_nodes(api)).collect();
+    let mut warnings: Vec<(String, String)> = Vec::new();
     let mut headers_changed = false;
+    let publish = |warnings: &[(String, String)]| {
+        if let Some((_, s)) = sync.borrow().as_ref() {
+            state.set(Verified::of(s, target, warnings.to_vec()));
+        }
+    };
     loop {
         let need = match sync.borrow().as_ref() {
             Some((_, s)) => s.next(),
@@ -132,53 +155,108 @@ async fn run(
                 sync.borrow().as_ref().map(|(_, s)| s.headers().headers().to_vec()).unwrap_or_default();
             let _ = crate::headers_db::save(network, &headers).await;
         }
-        let outcome: Result<(), (String, bool)> = match need {
+        match need {
             Need::Done => break,
-            Need::Headers { locator } => match api.headers_after(&locator).await {
-                Ok(headers) => apply(sync, |s| s.on_headers(&headers, now()).map(|_| ())).inspect(|()| {
-                    headers_changed |= !headers.is_empty();
-                }),
-                Err(e) => Err((e.in_words(), false)),
-            },
-            Need::Filters { from } => match api.filters(from).await {
-                Ok(filters) if filters.is_empty() => Err((format!("no filter for block {from}"), true)),
-                Ok(filters) => apply(sync, |s| s.on_filters(filters)),
-                Err(e) => Err((e.in_words(), false)),
-            },
-            Need::Block { height, .. } => match api.raw_block(height).await {
-                Ok(block) => apply(sync, |s| s.on_block(height, &block)),
-                Err(e) => Err((e.in_words(), false)),
-            },
-        };
-        let view = |failure| sync.borrow().as_ref().map(|(_, s)| Verified::of(s, target, failure));
-        match outcome {
-            Ok(()) => {
-                if let Some(v) = view(None) {
-                    state.set(v);
+            // Every node's headers: the most work among them wins.
+            Need::Headers { .. } => {
+                let mut more = false;
+                for node in &nodes {
+                    let locator = match sync.borrow().as_ref() {
+                        Some((_, s)) => s.headers().locator(),
+                        None => return,
+                    };
+                    // A node that does not answer is not lying; the others may still answer.
+                    if let Ok(headers) = node.headers_after(&locator).await {
+                        more |= headers.len() >= ferro_shared::api::MAX_HEADERS_PER_PAGE as usize;
+                        headers_changed |= !headers.is_empty();
+                        if let Err(what) = apply(sync, |s| s.on_headers(&headers, now()).map(|_| ())) {
+                            warn(&mut warnings, node, what);
+                        }
+                    }
+                }
+                if more {
+                    if let Some((_, s)) = sync.borrow_mut().as_mut() {
+                        s.tip_moved();
+                    }
                 }
             }
-            // The node failed to answer: try again on the next event, showing what is verified.
-            Err((_, false)) => return,
-            Err((what, true)) => {
-                if let Some(v) = view(Some((node.clone(), what))) {
-                    state.set(v);
+            // Filters and blocks from the first node whose answer verifies.
+            Need::Filters { from } => {
+                let mut served = false;
+                for node in &nodes {
+                    match node.filters(from).await {
+                        Ok(filters) if filters.is_empty() => {
+                            warn(&mut warnings, node, format!("has no filter for block {from}"))
+                        }
+                        Ok(filters) => match apply(sync, |s| s.on_filters(filters)) {
+                            Ok(()) => {
+                                served = true;
+                                break;
+                            }
+                            Err(what) => warn(&mut warnings, node, what),
+                        },
+                        Err(_) => {}
+                    }
                 }
-                return;
+                if !served {
+                    publish(&warnings);
+                    return;
+                }
+            }
+            Need::Block { height, .. } => {
+                let mut served = false;
+                for node in &nodes {
+                    if let Ok(block) = node.raw_block(height).await {
+                        match apply(sync, |s| s.on_block(height, &block)) {
+                            Ok(()) => {
+                                served = true;
+                                break;
+                            }
+                            Err(what) => warn(&mut warnings, node, what),
+                        }
+                    }
+                }
+                if !served {
+                    publish(&warnings);
+                    return;
+                }
+            }
+        }
+        publish(&warnings);
+    }
+    // Verified to the tip: name every node whose own tip is off the verified chain.
+    let verified = sync.borrow().as_ref().map(|(_, s)| (s.headers().clone(), s.headers().height()));
+    if let Some((headers, height)) = verified {
+        for node in &nodes {
+            let Ok(status) = node.status().await else { continue };
+            let on_chain = headers.hash(status.height) == Some(status.tip);
+            if !on_chain && status.height <= height {
+                warn(&mut warnings, node, format!(
+                    "is on another chain: its tip (block {} {}) is not on the chain with the most work (block {height} {})",
+                    status.height,
+                    status.tip,
+                    headers.tip_hash()
+                ));
             }
         }
     }
-    if let Some((_, s)) = sync.borrow().as_ref() {
-        state.set(Verified::of(s, target, None));
+    publish(&warnings);
+}
+
+/// Adds what `node` did to `warnings`, once.
+fn warn(warnings: &mut Vec<(String, String)>, node: &Api, what: String) {
+    if !warnings.iter().any(|(n, w)| n == node.base() && *w == what) {
+        warnings.push((node.base().to_string(), what));
     }
 }
 
-/// Applies an answer; a verification failure is the node's fault (`true`).
+/// Applies an answer; `Err` says what failed verification.
 fn apply(
     sync: &Rc<RefCell<Option<(Address, LightSync)>>>,
     step: impl FnOnce(&mut LightSync) -> Result<(), ferro_shared::light::LightError>,
-) -> Result<(), (String, bool)> {
+) -> Result<(), String> {
     match sync.borrow_mut().as_mut() {
-        Some((_, s)) => step(s).map_err(|e| (e.to_string(), true)),
+        Some((_, s)) => step(s).map_err(|e| format!("served something that failed verification: {e}")),
         None => Ok(()),
     }
 }
