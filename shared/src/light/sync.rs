@@ -354,4 +354,60 @@ mod tests {
             Err(LightError::FilterMismatch { height: 1 } | LightError::BadFilter { .. })
         ));
     }
+
+    /// `n` headers on `base`'s last, tagged by `tag` so branches differ (headers only).
+    fn headers_on(base: &[BlockHeader], n: u64, tag: u8) -> Vec<BlockHeader> {
+        let mut out = base.to_vec();
+        for _ in 0..n {
+            let prev = *out.last().unwrap();
+            let mut header = BlockHeader {
+                height: prev.height + 1,
+                prev: prev.hash(),
+                time: prev.time + 10,
+                merkle_root: MerkleRoot([tag; 32]),
+                nonce: 0,
+                ..prev
+            };
+            let target = Target::from_compact(header.bits).unwrap();
+            while !target.is_met_by(&header.hash()) {
+                header.nonce += 1;
+            }
+            out.push(header);
+        }
+        out
+    }
+
+    /// An honest node serving `chain` (genesis first) a page at most `MAX_HEADERS_PER_PAGE` long
+    /// after the last locator hash it knows, until the wallet stops asking for headers.
+    fn serve_headers(sync: &mut LightSync, chain: &[BlockHeader]) {
+        let page = crate::api::MAX_HEADERS_PER_PAGE as usize;
+        for _ in 0..100 {
+            let Need::Headers { locator } = sync.next() else { return };
+            let start = chain.iter().rposition(|h| locator.contains(&h.hash())).map_or(0, |i| i + 1);
+            let end = (start + page).min(chain.len());
+            let _ = sync.on_headers(&chain[start..end], NOW);
+        }
+        panic!("no end");
+    }
+
+    #[test]
+    fn a_branch_with_more_work_that_forks_more_than_a_page_back_is_taken() {
+        let page = crate::api::MAX_HEADERS_PER_PAGE as u64;
+        let genesis = NET.genesis_block().header;
+        // Chain A: genesis + one shared header + page + 1 more; branch B: one longer than A from
+        // the shared header, so more work (same bits), but its first page alone has less.
+        let shared = headers_on(&[genesis], 1, 0);
+        let a = headers_on(&shared, page + 1, 1);
+        let b = headers_on(&shared, page + 2, 2);
+        let mut sync = LightSync::new(NET, &[], [me()], NOW);
+        serve_headers(&mut sync, &a);
+        assert_eq!(sync.headers().tip_hash(), a.last().unwrap().hash());
+        sync.tip_moved();
+        serve_headers(&mut sync, &b);
+        assert_eq!(
+            sync.headers().tip_hash(),
+            b.last().unwrap().hash(),
+            "the wallet stays on the branch with less work"
+        );
+    }
 }
