@@ -410,4 +410,34 @@ mod tests {
             "the wallet stays on the branch with less work"
         );
     }
+
+    #[test]
+    fn a_node_serving_good_filters_but_wrong_blocks_is_caught_not_looped_on() {
+        let main = chain(4, me(), &[2], 1);
+        let other = chain(4, me(), &[2], 9);
+        let mut sync = LightSync::new(NET, &[], [me()], NOW);
+        // Honest headers and filters; for every matched block, the block of another chain.
+        for round in 0..100 {
+            let result = match sync.next() {
+                Need::Done => panic!("done without the block"),
+                Need::Headers { locator } => {
+                    let start = main.iter().rposition(|b| locator.contains(&b.hash())).map_or(0, |i| i + 1);
+                    let headers: Vec<BlockHeader> = main[start..].iter().map(|b| b.header).collect();
+                    sync.on_headers(&headers, NOW).map(|_| ())
+                }
+                Need::Filters { from } => sync.on_filters(
+                    main.iter()
+                        .filter(|b| b.header.height >= from)
+                        .map(|b| (b.header.height, b.hash(), b.compute_filter().as_bytes().to_vec()))
+                        .collect(),
+                ),
+                Need::Block { height, .. } => sync.on_block(height, &other[height as usize - 1]),
+            };
+            if result.is_err() {
+                assert!(round < 4 * (MAX_RESYNCS as usize + 1) + 4, "caught only after {round} rounds");
+                return;
+            }
+        }
+        panic!("100 rounds of wrong blocks and the node is still believed to be reorganizing");
+    }
 }
