@@ -153,7 +153,6 @@ impl LightSync {
                 }
                 other => other?,
             };
-            self.resyncs = 0;
             let root = self.headers.header(height).ok_or(LightError::UnknownHeight(height))?.merkle_root;
             let matched = filter
                 .matches_any(&root, &watched)
@@ -198,6 +197,9 @@ impl LightSync {
         while let Some((height, hash, false)) = self.checked.front().copied() {
             self.scanner.skip(height, hash)?;
             self.checked.pop_front();
+            // The scan moved on: only that clears the resyncs (a checked filter alone does not,
+            // or a node serving good filters and wrong blocks would be asked again forever).
+            self.resyncs = 0;
         }
         Ok(())
     }
