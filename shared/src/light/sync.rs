@@ -19,6 +19,11 @@ use std::collections::VecDeque;
 /// on before they count as a lie.
 pub const MAX_RESYNCS: u32 = 3;
 
+/// Most headers of a branch without more work (yet) kept while a node serves the rest of it, page
+/// by page: a branch with more work that forks further back than one page is taken only once
+/// all of it is in.
+pub const MAX_BRANCH_HEADERS: usize = 20 * crate::api::MAX_HEADERS_PER_PAGE as usize;
+
 /// The next request to make.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Need {
@@ -45,6 +50,9 @@ pub struct LightSync {
     /// height: the node's chain moved between two answers (it reorganized), so the headers are
     /// asked again, at most [`MAX_RESYNCS`] times before it counts as a lie.
     resyncs: u32,
+    /// The pages of a branch served so far that, so far, have less work than the chain, when
+    /// the node said there is more of it (a full page): its tip leads the next locator.
+    branch: Vec<BlockHeader>,
     /// Blocks fetched because their filter matched (counting false positives).
     pub blocks_fetched: u64,
     pub filters_checked: u64,
@@ -69,6 +77,7 @@ impl LightSync {
             checked: VecDeque::new(),
             headers_due: true,
             resyncs: 0,
+            branch: Vec::new(),
             blocks_fetched: 0,
             filters_checked: 0,
         }
@@ -94,7 +103,11 @@ impl LightSync {
 
     pub fn next(&self) -> Need {
         if self.headers_due {
-            return Need::Headers { locator: self.headers.locator() };
+            let mut locator = self.headers.locator();
+            if let Some(tip) = self.branch.last() {
+                locator.insert(0, tip.hash());
+            }
+            return Need::Headers { locator };
         }
         match self.checked.front() {
             // Filters that matched nothing never stay at the front (see `advance`).
@@ -111,7 +124,14 @@ impl LightSync {
     /// means the node has nothing beyond what we have. A branch with more work replaces ours
     /// and rewinds the scan; one without more work is ignored.
     pub fn on_headers(&mut self, headers: &[BlockHeader], now: u64) -> Result<Applied, LightError> {
-        let applied = match self.headers.apply(headers, now) {
+        let page = headers;
+        // A page continuing the branch kept is taken with it (and the branch with it); another
+        // answer (another node's) leaves the branch for its node to go on with.
+        let continues =
+            matches!((self.branch.last(), page.first()), (Some(tip), Some(first)) if first.prev == tip.hash());
+        let headers: Vec<BlockHeader> =
+            if continues { [std::mem::take(&mut self.branch), page.to_vec()].concat() } else { page.to_vec() };
+        let applied = match self.headers.apply(&headers, now) {
             Ok(applied) => applied,
             Err(e) => {
                 self.headers_due = false;
@@ -120,6 +140,7 @@ impl LightSync {
         };
         match applied {
             Applied::Reorganized { .. } => {
+                self.branch.clear();
                 self.checked.clear();
                 self.scanner.follow(&self.headers);
             }
@@ -127,8 +148,13 @@ impl LightSync {
             Applied::Nothing | Applied::NotMoreWork => self.headers_due = false,
         }
         // A full page may have more behind it; anything less was the node's tip.
-        if headers.len() < crate::api::MAX_HEADERS_PER_PAGE as usize {
+        let full = page.len() >= crate::api::MAX_HEADERS_PER_PAGE as usize;
+        if !full {
             self.headers_due = false;
+        } else if applied == Applied::NotMoreWork && headers.len() <= MAX_BRANCH_HEADERS {
+            // The rest of the branch may have more work: ask for it.
+            self.branch = headers;
+            self.headers_due = true;
         }
         Ok(applied)
     }
