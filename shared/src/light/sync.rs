@@ -127,10 +127,12 @@ impl LightSync {
         let page = headers;
         // A page continuing the branch kept is taken with it (and the branch with it); another
         // answer (another node's) leaves the branch for its node to go on with.
-        let continues =
-            matches!((self.branch.last(), page.first()), (Some(tip), Some(first)) if first.prev == tip.hash());
-        let headers: Vec<BlockHeader> =
-            if continues { [std::mem::take(&mut self.branch), page.to_vec()].concat() } else { page.to_vec() };
+        let continues = matches!((self.branch.last(), page.first()), (Some(tip), Some(first)) if first.prev == tip.hash());
+        let headers: Vec<BlockHeader> = if continues {
+            [std::mem::take(&mut self.branch), page.to_vec()].concat()
+        } else {
+            page.to_vec()
+        };
         let applied = match self.headers.apply(&headers, now) {
             Ok(applied) => applied,
             Err(e) => {
