@@ -144,24 +144,31 @@ pub fn merkle_root(txids: &[Txid]) -> MerkleRoot {
         return MerkleRoot::ZERO;
     }
     let mut level: Vec<[u8; 32]> = txids.iter().map(|t| t.0).collect();
-    let mut buf = [0u8; 65];
-    buf[0] = 0x01;
     while level.len() > 1 {
-        let mut next = Vec::with_capacity(level.len().div_ceil(2));
-        for pair in level.chunks(2) {
-            match pair {
-                [l, r] => {
-                    buf[1..33].copy_from_slice(l);
-                    buf[33..].copy_from_slice(r);
-                    next.push(sha256d(&buf));
-                }
-                [single] => next.push(*single),
-                _ => unreachable!(),
-            }
-        }
-        level = next;
+        level = next_level(&level);
     }
     MerkleRoot(level[0])
+}
+
+/// One level up the Merkle tree: neighbours paired and hashed, an odd last node carried up.
+fn next_level(level: &[[u8; 32]]) -> Vec<[u8; 32]> {
+    level
+        .chunks(2)
+        .map(|pair| match pair {
+            [l, r] => inner_node(l, r),
+            [single] => *single,
+            _ => unreachable!("chunks of two"),
+        })
+        .collect()
+}
+
+/// `sha256d(0x01 || left || right)`.
+fn inner_node(left: &[u8; 32], right: &[u8; 32]) -> [u8; 32] {
+    let mut buf = [0u8; 65];
+    buf[0] = 0x01;
+    buf[1..33].copy_from_slice(left);
+    buf[33..].copy_from_slice(right);
+    sha256d(&buf)
 }
 
 /// The hashes that lead from the txid at `position` of `txids` to their Merkle root (see
@@ -174,25 +181,11 @@ pub fn merkle_branch(txids: &[Txid], position: usize) -> Option<Vec<[u8; 32]>> {
     let mut level: Vec<[u8; 32]> = txids.iter().map(|t| t.0).collect();
     let mut index = position;
     let mut branch = Vec::new();
-    let mut buf = [0u8; 65];
-    buf[0] = 0x01;
     while level.len() > 1 {
         if let Some(sibling) = level.get(index ^ 1) {
             branch.push(*sibling);
         }
-        let mut next = Vec::with_capacity(level.len().div_ceil(2));
-        for pair in level.chunks(2) {
-            match pair {
-                [l, r] => {
-                    buf[1..33].copy_from_slice(l);
-                    buf[33..].copy_from_slice(r);
-                    next.push(sha256d(&buf));
-                }
-                [single] => next.push(*single),
-                _ => unreachable!(),
-            }
-        }
-        level = next;
+        level = next_level(&level);
         index /= 2;
     }
     Some(branch)
@@ -213,15 +206,10 @@ pub fn merkle_root_from_branch(
     }
     let (mut index, mut len, mut node) = (position, count, txid.0);
     let mut siblings = branch.iter();
-    let mut buf = [0u8; 65];
-    buf[0] = 0x01;
     while len > 1 {
         if index ^ 1 < len {
             let sibling = siblings.next()?;
-            let (l, r) = if index % 2 == 0 { (&node, sibling) } else { (sibling, &node) };
-            buf[1..33].copy_from_slice(l);
-            buf[33..].copy_from_slice(r);
-            node = sha256d(&buf);
+            node = if index % 2 == 0 { inner_node(&node, sibling) } else { inner_node(sibling, &node) };
         }
         index /= 2;
         len = len.div_ceil(2);
